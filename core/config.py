@@ -1,0 +1,288 @@
+"""Frozen, typed configuration for models, data and training runs, with TOML in/out.
+
+A run folder's `config.toml` holds a `RunConfig`: everything needed to rebuild the models and
+resume the run. Validation happens in `__post_init__`, so an invalid config cannot exist; the
+error names the setting and what is allowed (the GUI form shows the same message).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+from core.atomic import atomic_write_text
+from core.errors import ConfigError
+from core.labels import NUM_PALETTE_CLASSES
+
+Arch = Literal["unet", "encoder_decoder"]
+Norm = Literal["batch", "instance", "none"]
+Encoding = Literal["onehot", "color"]
+GanMode = Literal["vanilla", "lsgan"]
+DataFormat = Literal["auto", "aligned", "cityscapes", "folders", "synthetic"]
+Direction = Literal["AtoB", "BtoA"]
+Preprocess = Literal["resize_and_crop", "resize", "none"]
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+#: Named generator presets accepted by --netG.
+NETG_PRESETS: dict[str, tuple[str, int]] = {
+    "unet_256": ("unet", 8),
+    "unet_128": ("unet", 7),
+    "encoder_decoder": ("encoder_decoder", 8),
+}
+
+
+def _check_choice(obj: Any, name: str) -> None:
+    hint = get_type_hints(type(obj))[name]
+    allowed = get_args(hint)
+    value = getattr(obj, name)
+    if allowed and value not in allowed:
+        raise ConfigError(f"{name} = {value!r} is not one of {', '.join(map(str, allowed))}")
+
+
+def _check_positive(obj: Any, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) <= 0:
+            raise ConfigError(f"{name} must be positive, got {getattr(obj, name)!r}")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    arch: Arch = "unet"
+    depth: int = 8  # number of stride-2 downsamplings; inputs must be multiples of 2**depth
+    ngf: int = 64  # filters in the outermost conv; the reference uses 64
+    norm: Norm = "batch"
+    dropout: bool = True  # 0.5 dropout in the innermost up blocks, as in the paper
+    input_encoding: Encoding = "onehot"
+    output_nc: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("arch", "norm", "input_encoding"):
+            _check_choice(self, name)
+        _check_positive(self, "ngf", "output_nc")
+        if not 2 <= self.depth <= 10:
+            raise ConfigError(f"depth must be between 2 and 10, got {self.depth}")
+
+    @property
+    def input_nc(self) -> int:
+        return NUM_PALETTE_CLASSES if self.input_encoding == "onehot" else 3
+
+    @property
+    def size_multiple(self) -> int:
+        return 2**self.depth
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    ndf: int = 64
+    n_layers: int = 3  # 0 = 1×1 pixel GAN, 1 = 16×16, 3 = 70×70, 5 = 286×286 patches
+    norm: Norm = "batch"
+
+    def __post_init__(self) -> None:
+        _check_choice(self, "norm")
+        _check_positive(self, "ndf")
+        if not 0 <= self.n_layers <= 6:
+            raise ConfigError(f"n_layers must be between 0 and 6, got {self.n_layers}")
+
+    @property
+    def receptive_field(self) -> int:
+        """Patch size seen by one output of the discriminator (70 for n_layers=3)."""
+        if self.n_layers == 0:
+            return 1
+        rf = 1
+        # last two stride-1 4×4 convs, then n_layers stride-2 4×4 convs, walked backwards
+        for stride in [1, 1] + [2] * self.n_layers:
+            rf = (rf - 1) * stride + 4
+        return rf
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str = "synthetic"  # a dataset folder, or "synthetic" for built-in street scenes
+    format: DataFormat = "auto"
+    direction: Direction = "BtoA"  # which half is the label map in aligned A|B images: BtoA = label right
+    load_size: tuple[int, int] = (286, 286)  # (height, width) before random crop
+    crop_size: tuple[int, int] = (256, 256)  # (height, width) fed to the networks
+    preprocess: Preprocess = "resize_and_crop"
+    flip: bool = True  # horizontal flips only; never vertical flips for street scenes
+    val_fraction: float = 0.1  # share of pairs held out for validation when there is no val split
+    synthetic_count: int = 1000  # pairs per epoch when path == "synthetic"
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("format", "direction", "preprocess"):
+            _check_choice(self, name)
+        object.__setattr__(self, "load_size", tuple(int(v) for v in self.load_size))
+        object.__setattr__(self, "crop_size", tuple(int(v) for v in self.crop_size))
+        if len(self.load_size) != 2 or len(self.crop_size) != 2:
+            raise ConfigError("load_size and crop_size are (height, width)")
+        if min(self.crop_size) <= 0 or min(self.load_size) <= 0:
+            raise ConfigError("load_size and crop_size must be positive")
+        if self.preprocess == "resize_and_crop" and (
+            self.crop_size[0] > self.load_size[0] or self.crop_size[1] > self.load_size[1]
+        ):
+            raise ConfigError(f"crop_size {self.crop_size} is larger than load_size {self.load_size}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.synthetic_count <= 0:
+            raise ConfigError("synthetic_count must be positive")
+        if self.num_workers < 0:
+            raise ConfigError("num_workers must be >= 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    gan_mode: GanMode = "vanilla"
+    lambda_l1: float = 100.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 1
+    epochs: int = 100  # epochs at the initial learning rate
+    epochs_decay: int = 100  # further epochs with the rate decaying linearly to zero
+    max_steps: int = 0  # stop after this many optimizer steps (0 = run all epochs)
+    seed: int = 0
+    device: Device = "auto"
+    bf16: bool = False  # bf16 autocast (CUDA only)
+    channels_last: bool = False  # channels_last memory format (CUDA only)
+    compile: bool = False  # torch.compile the generator and discriminator (CUDA only)
+    sync_bn: bool = False  # SyncBatchNorm under torchrun
+    checkpoint_every: int = 500  # steps
+    sample_every: int = 100  # steps
+    keep_checkpoints: int = 3  # step checkpoints kept besides the last and the best
+
+    def __post_init__(self) -> None:
+        for name in ("gan_mode", "device"):
+            _check_choice(self, name)
+        _check_positive(self, "lr", "batch_size", "checkpoint_every", "sample_every")
+        if self.lambda_l1 < 0:
+            raise ConfigError("lambda_l1 must be >= 0")
+        if self.epochs < 0 or self.epochs_decay < 0 or self.epochs + self.epochs_decay <= 0:
+            raise ConfigError("epochs + epochs_decay must be positive (and neither negative)")
+        if self.max_steps < 0:
+            raise ConfigError("max_steps must be >= 0")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise ConfigError("Adam betas must be in [0, 1)")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # Filled in by the trainer: world size and effective batch/lr under torchrun.
+    world_size: int = 1
+
+    def __post_init__(self) -> None:
+        mult = self.generator.size_multiple
+        h, w = self.data.crop_size
+        if self.generator.arch == "unet" and (h % mult or w % mult):
+            raise ConfigError(
+                f"crop_size {h}×{w} must be a multiple of {mult} for a depth-{self.generator.depth} U-Net"
+            )
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.train.batch_size * self.world_size
+
+    def replace(self, **sections: Any) -> RunConfig:
+        return dataclasses.replace(self, **sections)
+
+
+# ---------------------------------------------------------------------------------------- TOML
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A dataclass (nested) as plain dicts/lists/scalars."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            out[f.name] = to_dict(value)
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        else:
+            out[f.name] = value
+    return out
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build dataclass `cls` from a dict; unknown keys are a ConfigError naming them."""
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"unknown setting(s) for {cls.__name__}: {', '.join(sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{name}] must be a table")
+            kwargs[name] = from_dict(hint, value)
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"invalid {cls.__name__}: {exc}") from exc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Write a dict of scalars and one level of tables (all our configs need) as TOML."""
+    lines: list[str] = []
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables.items():
+        lines.append("")
+        lines.append(f"[{key}]")
+        for sub_key, value in table.items():
+            lines.append(f"{sub_key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_run_config(cfg: RunConfig, path: str | Path) -> None:
+    atomic_write_text(path, "# Road Studio run configuration\n" + dumps_toml(to_dict(cfg)))
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return from_dict(RunConfig, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def generator_config_from_dict(data: dict[str, Any]) -> GeneratorConfig:
+    return from_dict(GeneratorConfig, data)

@@ -1,0 +1,22 @@
+"""Normalisation layers as in the reference pix2pix: BatchNorm (affine, running stats),
+InstanceNorm (no affine, no running stats), or none."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from core.config import Norm
+
+
+def make_norm(kind: Norm, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    return nn.Identity()
+
+
+def conv_bias(kind: Norm) -> bool:
+    """Convs followed by BatchNorm need no bias (BN's shift replaces it). The reference also gives
+    InstanceNorm convs a bias; with no norm at all a bias is needed too."""
+    return kind != "batch"

@@ -1,0 +1,92 @@
+"""U-Net generator of pix2pix (Isola et al. 2017), and the same network without skips.
+
+Layer for layer the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix), but laid
+out flat — `down[i]` and `up[i]` per level, level 0 outermost — instead of recursively nested
+blocks, so that code and checkpoints read naturally. `core.reference_import` maps the nested
+keys onto these.
+
+Level L has outer channels outer(L) and inner channels inner(L) = ngf·min(2^L, 8):
+  down[L]: [LeakyReLU(0.2)] → Conv4×4 s2 (outer→inner) → [Norm]      (level 0: conv only;
+                                                                      innermost: no norm)
+  up[L]:   ReLU → ConvT4×4 s2 (inner·2→outer) → Norm → [Dropout 0.5]  (innermost: inner→outer;
+                                                                      level 0: ConvT → Tanh)
+Dropout sits in levels 4..depth-2, i.e. the three innermost up blocks of unet_256, as in the paper.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from core.config import GeneratorConfig
+from core.models.norm import conv_bias, make_norm
+
+
+class DownBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, *, act: bool, norm: str, bias: bool) -> None:
+        super().__init__()
+        self.act = nn.LeakyReLU(0.2) if act else nn.Identity()
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=bias)
+        self.norm = make_norm(norm, out_ch) if norm != "none" else nn.Identity()  # type: ignore[arg-type]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(self.act(x)))
+
+
+class UpBlock(nn.Module):
+    def __init__(
+        self, in_ch: int, out_ch: int, *, norm: str, bias: bool, dropout: bool, outermost: bool
+    ) -> None:
+        super().__init__()
+        self.act = nn.ReLU()
+        self.conv = nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=bias)
+        if outermost:
+            self.norm: nn.Module = nn.Tanh()
+        else:
+            self.norm = make_norm(norm, out_ch)  # type: ignore[arg-type]
+        self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.norm(self.conv(self.act(x))))
+
+
+class UNetGenerator(nn.Module):
+    """Label encoding (N, input_nc, H, W) in [-1, 1] -> photo (N, output_nc, H, W) in [-1, 1].
+    H and W must be multiples of 2**depth."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.skips = cfg.arch == "unet"
+        depth, ngf, norm = cfg.depth, cfg.ngf, cfg.norm
+        bias = conv_bias(norm)
+        inner = [ngf * min(2**level, 8) for level in range(depth)]
+        outer = [cfg.output_nc] + inner[:-1]
+        downs, ups = [], []
+        for level in range(depth):
+            outermost, innermost = level == 0, level == depth - 1
+            in_ch = cfg.input_nc if outermost else outer[level]
+            downs.append(
+                DownBlock(in_ch, inner[level], act=not outermost,
+                          norm="none" if (outermost or innermost) else norm, bias=bias)
+            )
+            up_in = inner[level] * (2 if (self.skips and not innermost) else 1)
+            ups.append(
+                UpBlock(up_in, outer[level], norm=norm, bias=True if outermost else bias,
+                        dropout=cfg.dropout and 4 <= level <= depth - 2, outermost=outermost)
+            )
+        self.down = nn.ModuleList(downs)
+        self.up = nn.ModuleList(ups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats: list[torch.Tensor] = []
+        h = x
+        for block in self.down:
+            h = block(h)  # level L: (N, inner(L), H / 2^(L+1), W / 2^(L+1))
+            feats.append(h)
+        h = self.up[-1](feats[-1])
+        for level in range(len(self.up) - 2, -1, -1):
+            if self.skips:
+                h = torch.cat([feats[level], h], dim=1)
+            h = self.up[level](h)
+        return h

@@ -1,0 +1,1 @@
+"""Road Studio desktop app (PySide6). Only GUI code lives here; maths lives in core/."""

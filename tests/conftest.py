@@ -1,0 +1,23 @@
+"""Shared test set-up: Qt runs offscreen; paths to the optional shared sample data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keep tests single-threaded-ish and reproducible on the shared 2-core machine.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip: the real Cityscapes samples are not part of the repo."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent (real Cityscapes samples live outside the repo)")
+    return SHARED_DATA
