@@ -1,0 +1,305 @@
+"""The one place Road Studio reads and writes image files.
+
+Every failure becomes core.errors.BadFileError(path, reason) with a reason a user can act on:
+"no such file", "empty file (0 bytes)", "not an image file", "truncated or corrupt image",
+"image too large (W×H pixels, limit N)", "cannot be read: permission denied", ...
+Nothing else escapes from the readers, so callers (dataset sources, the GUI, the CLI) can skip or
+report a bad file without a traceback.
+
+Conversions, decided once here:
+- photos: grayscale, palette, RGBA/LA (alpha dropped), CMYK, YCbCr -> RGB. 16-bit grayscale
+  (I;16, I;16B, I with values <= 65535) is *converted by scaling* 0..65535 -> 0..255, because a
+  16-bit grey photo is still a photo. 32-bit float images (mode F) are rejected by name.
+- label-id maps: single channel (L, P read as raw indices, I;16/I with values <= 33); values
+  outside the Cityscapes table are rejected, naming the bad ids.
+- label maps of unknown kind (GUI "open label map", `roadstudio-cli infer`): see read_label_map.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from core.atomic import atomic_path
+from core.errors import BadFileError
+from core.data.snap import snap_colors
+from core.labels import ALL_CLASSES, ID_IS_VALID, ids_to_color, invalid_ids
+
+#: Largest label map side read_label_map accepts (the canvas never needs more).
+MAX_LABEL_MAP_SIDE = 8192
+
+# Colours of every Cityscapes class (not only the 20 painting classes): used to decide whether an
+# image "looks like" a colour label map. Duplicates (several classes are black) are harmless.
+_CLASS_COLORS = np.unique(np.array([c.color for c in ALL_CLASSES], dtype=np.int32), axis=0)
+# A pixel is "near the palette" within this RGB distance; JPEG noise inside flat regions stays
+# well below it, photo pixels mostly do not.
+_NEAR_DISTANCE = 12.0
+# Share of near pixels above which an image is a label map. Measured on the Cityscapes pix2pix
+# JPEGs: label halves 0.83-0.92 (JPEG ringing at edges), photo halves 0.03-0.26.
+_LABEL_LIKE_SHARE = 0.6
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "cannot be read: permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not an image file"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
+def _open_image(path: str | Path) -> Image.Image:
+    """Open and fully decode `path`, turning every failure into BadFileError."""
+    p = Path(path)
+    if not p.exists():
+        raise BadFileError(p, "no such file")
+    if p.is_dir():
+        raise BadFileError(p, "is a folder, not an image file")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise BadFileError(p, _describe_os_error(exc)) from None
+    if size == 0:
+        raise BadFileError(p, "empty file (0 bytes)")
+    try:
+        with open(p, "rb") as fh:
+            # Pillow warns between MAX_IMAGE_PIXELS and twice that and raises above; both mean
+            # "too large" here (a label map or photo that big is a mistake or an attack).
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                try:
+                    image = Image.open(fh)
+                except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                    raise BadFileError(p, _too_large_reason(fh, exc)) from None
+                except UnidentifiedImageError:
+                    raise BadFileError(p, "not an image file") from None
+                try:
+                    image.load()
+                except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                    raise BadFileError(p, _too_large_reason(fh, exc)) from None
+                except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+                    if isinstance(exc, PermissionError):
+                        raise
+                    raise BadFileError(p, "truncated or corrupt image") from None
+    except BadFileError:
+        raise
+    except OSError as exc:
+        raise BadFileError(p, _describe_os_error(exc)) from None
+    return image
+
+
+def _too_large_reason(fh, exc: Exception) -> str:  # noqa: ANN001 - a binary file object
+    """"image too large (W×H pixels, limit N)". Pillow's message has only the pixel count, and its
+    bomb check runs inside Image.open, so read the header size through the format plugins directly
+    (changing Image.MAX_IMAGE_PIXELS would race with other threads)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.init()
+        fh.seek(0)
+        prefix = fh.read(16)
+        for format_id in Image.ID:
+            factory, accept = Image.OPEN[format_id]
+            if accept and not accept(prefix):
+                continue
+            fh.seek(0)
+            try:
+                header = factory(fh, "")
+            except Exception:  # noqa: BLE001 - try the next plugin, as Image.open does
+                continue
+            w, h = header.size
+            return f"image too large ({w}×{h} pixels, limit {limit})"
+    except Exception:  # noqa: BLE001 - the size is only a detail of the message
+        pass
+    return f"image too large ({exc}; limit {limit} pixels)"
+
+
+def _image_to_rgb(image: Image.Image, path: Path) -> np.ndarray:
+    mode = image.mode
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8).copy()
+    if mode == "F":
+        raise BadFileError(path, "32-bit float image (mode F) is not supported; save it as 8-bit RGB")
+    if mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise BadFileError(path, f"{mode} image with values outside 0..65535 is not supported")
+        # Round-to-nearest scaling 0..65535 -> 0..255.
+        gray = ((values * 255 + 32767) // 65535).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode in ("P", "PA"):
+        # Through RGBA: Pillow warns when a palette image with transparency goes straight to RGB.
+        image = image.convert("RGBA")
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """A photo (any format Pillow reads) -> uint8 H×W×3 RGB. Raises BadFileError."""
+    p = Path(path)
+    return _image_to_rgb(_open_image(p), p)
+
+
+def _single_channel_ids(image: Image.Image, path: Path) -> np.ndarray | None:
+    """Raw values of a single-channel image as label ids, or None when it is not single-channel."""
+    mode = image.mode
+    if mode in ("L", "P"):
+        values = np.asarray(image, dtype=np.uint8)
+    elif mode == "1":
+        values = np.asarray(image.convert("L"), dtype=np.uint8)
+    elif mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 255):
+            bad = np.unique(values[(values < 0) | (values > 255) | ~ID_IS_VALID[np.clip(values, 0, 255)]])
+            raise BadFileError(path, _bad_ids_reason(bad))
+        values = values.astype(np.uint8)
+    else:
+        return None
+    bad = invalid_ids(values)
+    if bad.size:
+        raise BadFileError(path, _bad_ids_reason(bad))
+    return np.ascontiguousarray(values)
+
+
+def _bad_ids_reason(bad: np.ndarray) -> str:
+    shown = ", ".join(str(int(v)) for v in bad[:10]) + (", ..." if bad.size > 10 else "")
+    return f"label ids outside the Cityscapes table (0..33): {shown}"
+
+
+def read_label_ids(path: str | Path) -> np.ndarray:
+    """A labelIds PNG (mode L, P read as raw indices, or 16-bit with values <= 33) -> uint8 H×W."""
+    p = Path(path)
+    image = _open_image(p)
+    ids = _single_channel_ids(image, p)
+    if ids is None:
+        if image.mode in ("RGB", "RGBA"):
+            rgb = np.asarray(image.convert("RGB"))
+            if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+                ids = np.ascontiguousarray(rgb[..., 0])  # ids saved as grey RGB: still raw ids
+                bad = invalid_ids(ids)
+                if bad.size:
+                    raise BadFileError(p, _bad_ids_reason(bad))
+                return ids
+            raise BadFileError(p, "is a colour image, not a label-id map (expected one channel of ids 0..33)")
+        raise BadFileError(p, f"unsupported image mode {image.mode} for a label-id map")
+    return ids
+
+
+def near_palette_share(rgb: np.ndarray, step: int = 2) -> float:
+    """Share of pixels (sampled every `step` pixels) within a small distance of a Cityscapes class
+    colour: near 1 for colour label maps (even as JPEG), low for photos."""
+    sample = rgb[::step, ::step].reshape(-1, 3)
+    if sample.size == 0:
+        return 0.0
+    packed = (sample[:, 0].astype(np.uint32) << 16) | (sample[:, 1].astype(np.uint32) << 8) | sample[:, 2]
+    uniq, counts = np.unique(packed, return_counts=True)
+    colors = np.stack([(uniq >> 16) & 255, (uniq >> 8) & 255, uniq & 255], axis=1).astype(np.int32)
+    diff = colors[:, None, :] - _CLASS_COLORS[None, :, :]
+    nearest = np.einsum("upc,upc->up", diff, diff).min(axis=1)
+    near = nearest <= _NEAR_DISTANCE**2
+    return float(counts[near].sum() / counts.sum())
+
+
+def looks_like_label_map(rgb: np.ndarray) -> bool:
+    return near_palette_share(rgb) >= _LABEL_LIKE_SHARE
+
+
+@dataclass(frozen=True)
+class LabelMapRead:
+    ids: np.ndarray  # uint8 H×W label ids
+    kind: Literal["ids", "color", "aligned"]  # how the file was interpreted
+    snapped: int  # pixels whose colour was not exactly a palette colour (0 for "ids")
+    total: int
+
+    @property
+    def snapped_share(self) -> float:
+        return self.snapped / self.total if self.total else 0.0
+
+
+def read_label_map(path: str | Path) -> LabelMapRead:
+    """Any label map a user may hand us -> label ids.
+
+    - single channel (L, P with raw indices or a Cityscapes-coloured palette, 16-bit): ids as is;
+    - RGB colour label map: snapped to the palette (core.data.snap; the snapped share is reported);
+    - a pix2pix A|B image (W = 2H, one half a photo): the half that looks like a label map.
+    A 256×512 colour label map is also W = 2H, so the choice is made by content: when both halves
+    look like label maps it is one plain colour map. An image that does not look like a label map
+    at all (a photo) is rejected.
+    """
+    p = Path(path)
+    image = _open_image(p)
+    w, h = image.size
+    if max(w, h) > MAX_LABEL_MAP_SIDE:
+        raise BadFileError(p, f"label map too large ({w}×{h}, limit {MAX_LABEL_MAP_SIDE} px a side)")
+    if image.mode == "P" and _palette_is_colour(image):
+        pass  # an indexed colour image (e.g. from an image editor): read its colours below
+    else:
+        ids = _single_channel_ids(image, p)
+        if ids is not None:
+            return LabelMapRead(ids=ids, kind="ids", snapped=0, total=ids.size)
+    rgb = _image_to_rgb(image, p)
+    if w == 2 * h:
+        left, right = rgb[:, :h], rgb[:, h:]
+        left_like, right_like = looks_like_label_map(left), looks_like_label_map(right)
+        if left_like != right_like:
+            snap = snap_colors(np.ascontiguousarray(left if left_like else right))
+            return LabelMapRead(ids=snap.ids, kind="aligned", snapped=snap.snapped, total=snap.total)
+    if not looks_like_label_map(rgb):
+        raise BadFileError(
+            p, f"does not look like a label map (only {near_palette_share(rgb):.0%} of pixels "
+               "are near a Cityscapes class colour); is it a photo?")
+    snap = snap_colors(rgb)
+    return LabelMapRead(ids=snap.ids, kind="color", snapped=snap.snapped, total=snap.total)
+
+
+def _palette_is_colour(image: Image.Image) -> bool:
+    """True when a palette image's used entries are real colours (not grey, not the Cityscapes id
+    colours for their own index): its indices then mean nothing and its colours must be snapped."""
+    palette = np.array(image.getpalette() or [], dtype=np.int32).reshape(-1, 3)
+    used = np.unique(np.asarray(image))
+    used = used[used < len(palette)]
+    if used.size == 0:
+        return False
+    entries = palette[used]
+    grey = (entries[:, 0] == entries[:, 1]) & (entries[:, 1] == entries[:, 2])
+    if grey.all():
+        return False  # a grey ramp: indices are the ids
+    cityscapes = ids_to_color(used.astype(np.uint8)).astype(np.int32)
+    if np.array_equal(entries, cityscapes) and ID_IS_VALID[used].all():
+        return False  # ids with the Cityscapes colours as palette: indices are the ids
+    return True
+
+
+def write_png(path: str | Path, array: np.ndarray) -> None:
+    """Write uint8 H×W (grey), H×W×3 (RGB) or H×W×4 (RGBA) as PNG, atomically."""
+    arr = np.ascontiguousarray(array)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"write_png expects uint8, got {arr.dtype}")
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ValueError(f"write_png expects H×W, H×W×3 or H×W×4, got shape {arr.shape}")
+    image = Image.fromarray(arr)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def write_label_ids_png(path: str | Path, ids: np.ndarray) -> None:
+    """Label ids -> a single-channel PNG in the Cityscapes `*_labelIds.png` format."""
+    if ids.dtype != np.uint8 or ids.ndim != 2:
+        raise ValueError(f"label ids must be uint8 H×W, got {ids.dtype} {ids.shape}")
+    bad = invalid_ids(ids)
+    if bad.size:
+        raise ValueError(_bad_ids_reason(bad))
+    write_png(path, ids)
+
+
+def write_color_png(path: str | Path, ids: np.ndarray) -> None:
+    """Label ids -> an RGB PNG in the Cityscapes colours (`*_color.png`)."""
+    if ids.dtype != np.uint8 or ids.ndim != 2:
+        raise ValueError(f"label ids must be uint8 H×W, got {ids.dtype} {ids.shape}")
+    write_png(path, ids_to_color(ids))
