@@ -30,7 +30,8 @@ def _loaded(norm: str = "batch", encoding: str = "onehot", depth: int = 4) -> Lo
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                m.weight.normal_(0.0, 0.2)
+                fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
+                m.weight.normal_(0.0, 1.5 / fan_in**0.5)  # activations of unit scale, as when trained
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.3, 0.3)
                 m.running_var.uniform_(0.5, 2.0)
