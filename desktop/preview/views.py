@@ -1,0 +1,183 @@
+"""The generated image, shown three ways next to the canvas:
+
+- side:    the generated image alone (the canvas on the left shows the labels);
+- overlay: the label colours drawn over the generated image with an adjustable opacity;
+- swipe:   labels left of a draggable divider, the generated image right of it.
+
+The image is fitted into the widget keeping its aspect ratio, so it lines up with a canvas that
+shows the same scene at "fit" zoom.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from desktop.qimage import ids_to_qimage, rgb_to_qimage
+
+ViewMode = Literal["side", "overlay", "swipe"]
+VIEW_MODES: tuple[ViewMode, ...] = ("side", "overlay", "swipe")
+_BACKGROUND = QColor(38, 38, 42)
+
+
+class ComparisonView(QWidget):
+    """Draws the output image (and labels, for overlay/swipe), fitted to the widget."""
+
+    swipe_moved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 100)
+        self.setMouseTracking(True)
+        self._output: QImage | None = None
+        self._labels: QImage | None = None
+        self._mode: ViewMode = "side"
+        self._opacity = 0.5
+        self._swipe = 0.5  # divider position as a share of the image width
+        self._dragging = False
+        self._placeholder = "No model loaded — Model ▸ Load checkpoint…"
+
+    # ------------------------------------------------------------------------------ state
+
+    def set_output(self, rgb: np.ndarray | None) -> None:
+        self._output = None if rgb is None else rgb_to_qimage(rgb)
+        self.update()
+
+    def set_labels(self, ids: np.ndarray | None) -> None:
+        self._labels = None if ids is None else ids_to_qimage(ids)
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.update()
+
+    def set_mode(self, mode: ViewMode) -> None:
+        self._mode = mode
+        self.setCursor(Qt.CursorShape.SplitHCursor if mode == "swipe" else Qt.CursorShape.ArrowCursor)
+        self.update()
+
+    def mode(self) -> ViewMode:
+        return self._mode
+
+    def set_opacity(self, opacity: float) -> None:
+        self._opacity = min(1.0, max(0.0, opacity))
+        self.update()
+
+    def opacity(self) -> float:
+        return self._opacity
+
+    def set_swipe_position(self, share: float) -> None:
+        self._swipe = min(1.0, max(0.0, share))
+        self.update()
+        self.swipe_moved.emit(self._swipe)
+
+    def swipe_position(self) -> float:
+        return self._swipe
+
+    def has_output(self) -> bool:
+        return self._output is not None
+
+    # ---------------------------------------------------------------------------- drawing
+
+    def sizeHint(self) -> QSize:
+        return QSize(512, 256)
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn: fitted, centred, aspect kept."""
+        ref = self._output if self._output is not None else self._labels
+        if ref is None or ref.isNull():
+            return QRectF(self.rect())
+        scale = min(self.width() / ref.width(), self.height() / ref.height())
+        w, h = ref.width() * scale, ref.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), _BACKGROUND)
+        target = self.image_rect()
+        if self._output is None:
+            if self._mode != "side" and self._labels is not None:
+                self._draw(painter, self._labels, target, smooth=False)
+            painter.setPen(QColor(220, 220, 220))
+            painter.drawText(self.rect().adjusted(12, 12, -12, -12),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+            return
+        self._draw(painter, self._output, target, smooth=True)
+        if self._labels is None or self._mode == "side":
+            return
+        if self._mode == "overlay":
+            painter.setOpacity(self._opacity)
+            self._draw(painter, self._labels, target, smooth=False)
+            painter.setOpacity(1.0)
+        else:  # swipe: labels to the left of the divider
+            x = target.left() + self._swipe * target.width()
+            painter.save()
+            painter.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
+            self._draw(painter, self._labels, target, smooth=False)
+            painter.restore()
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
+            handle = QRectF(x - 6, target.center().y() - 14, 12, 28)
+            painter.setBrush(QColor(255, 255, 255))
+            painter.drawRoundedRect(handle, 4, 4)
+
+    @staticmethod
+    def _draw(painter: QPainter, image: QImage, target: QRectF, *, smooth: bool) -> None:
+        # Labels are scaled with nearest neighbour so class borders stay crisp.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        painter.drawImage(target, image, QRectF(image.rect()))
+
+    # ------------------------------------------------------------------------------ swipe drag
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._mode == "swipe" and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging = True
+            self._swipe_to(event.position().x())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._dragging:
+            self._swipe_to(event.position().x())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self._dragging = False
+
+    def _swipe_to(self, x: float) -> None:
+        target = self.image_rect()
+        if target.width() > 0:
+            self.set_swipe_position((x - target.left()) / target.width())
+
+
+class PreviewPanel(QWidget):
+    """ComparisonView + the overlay opacity slider (visible in overlay mode only)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = ComparisonView(self)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setToolTip("Label opacity over the generated image")
+        self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
+        self._opacity_row = QWidget(self)
+        row = QHBoxLayout(self._opacity_row)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.addWidget(QLabel("Label opacity", self._opacity_row))
+        row.addWidget(self.opacity_slider, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self._opacity_row)
+        self.set_mode("side")
+
+    def set_mode(self, mode: ViewMode) -> None:
+        self.view.set_mode(mode)
+        self._opacity_row.setVisible(mode == "overlay")
+
+    def _on_opacity_slider_changed(self, value: int) -> None:
+        self.view.set_opacity(value / 100.0)

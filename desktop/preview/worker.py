@@ -1,0 +1,107 @@
+"""The inference worker: owns a core.infer.Predictor and runs it on its own QThread.
+
+Only this thread ever touches torch. The GUI talks to it through queued signals (see
+PreviewController), which also keeps at most one request in flight, so the worker never builds a
+backlog of stale work.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from core.errors import UserError
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    version: int  # document version the ids were copied at
+    ids: np.ndarray  # uint8 H×W label ids (a private copy)
+    variation: int | None  # dropout seed, None = deterministic
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    path: Path
+    reference_netG: str | None = None  # "unet_256"/"unet_128" for a reference pix2pix .pth
+    reference_norm: str = "batch"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI shows about the loaded model (plain values, safe to pass between threads)."""
+
+    path: Path
+    name: str
+    device: str
+    config: Any  # core.config.GeneratorConfig
+    card: dict[str, Any] = field(default_factory=dict)
+    parameters: int = 0
+    load_s: float = 0.0
+
+
+class PreviewWorker(QObject):
+    """Lives in the worker thread. Slots are invoked through queued connections."""
+
+    preview_ready = Signal(int, object, float)  # version, uint8 H×W×3, latency seconds
+    model_loading = Signal(str)  # path being loaded
+    model_loaded = Signal(object)  # ModelInfo
+    failed = Signal(str)  # a prediction failed (message for the status bar)
+    model_failed = Signal(str)  # model loading failed: "<file>: <reason>"
+
+    def __init__(self, device: str = "auto") -> None:
+        super().__init__()
+        self._device = device
+        self._predictor: Any = None
+
+    @Slot(object)
+    def load_model(self, source: ModelSource) -> None:
+        self.model_loading.emit(str(source.path))
+        start = time.perf_counter()
+        try:
+            from core.checkpoints import load_any_generator
+            from core.infer import Predictor
+            from core.models import count_parameters
+
+            loaded = load_any_generator(source.path, reference_netG=source.reference_netG,
+                                        reference_norm=source.reference_norm)
+            predictor = Predictor(loaded, device=self._device)
+            info = ModelInfo(path=Path(source.path), name=Path(source.path).name,
+                             device=str(predictor.device), config=loaded.config,
+                             card=dict(loaded.card or {}),
+                             parameters=count_parameters(loaded.model),
+                             load_s=time.perf_counter() - start)
+        except UserError as exc:
+            self._report_load_failure(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
+            self._report_load_failure(f"{source.path}: could not be loaded ({type(exc).__name__}: {exc})")
+            return
+        self._predictor = predictor  # the old model is released only once the new one works
+        self.model_loaded.emit(info)
+
+    def _report_load_failure(self, message: str) -> None:
+        self.model_failed.emit(message)
+
+    @Slot()
+    def unload_model(self) -> None:
+        self._predictor = None
+
+    @Slot(object)
+    def process(self, request: PreviewRequest) -> None:
+        if self._predictor is None:
+            self.failed.emit("No model loaded")
+            return
+        start = time.perf_counter()
+        try:
+            image = self._predictor.predict(request.ids, variation=request.variation)
+        except Exception as exc:  # noqa: BLE001 - shown in the status bar; the app keeps running
+            self.failed.emit(f"Preview failed: {type(exc).__name__}: {exc}")
+            return
+        latency = getattr(self._predictor, "last_latency_s", None) or (time.perf_counter() - start)
+        self.preview_ready.emit(request.version, np.ascontiguousarray(image), float(latency))
