@@ -27,11 +27,11 @@ def encode_labels(ids: np.ndarray | torch.Tensor, encoding: Encoding) -> torch.T
         t = t.unsqueeze(0)
     t = t.long()
     if encoding == "onehot":
-        index = torch.from_numpy(ID_TO_PALETTE_INDEX).long()[t]  # (N, H, W)
+        index = torch.from_numpy(ID_TO_PALETTE_INDEX).long().to(t.device)[t]  # (N, H, W)
         out = torch.nn.functional.one_hot(index, NUM_PALETTE_CLASSES)  # (N, H, W, C)
         out = out.permute(0, 3, 1, 2).float()
     elif encoding == "color":
-        rgb = torch.from_numpy(ID_TO_COLOR)[t]  # (N, H, W, 3) uint8
+        rgb = torch.from_numpy(ID_TO_COLOR).to(t.device)[t]  # (N, H, W, 3) uint8
         out = rgb.permute(0, 3, 1, 2).float() / 127.5 - 1.0
     else:
         raise ValueError(f"unknown input encoding {encoding!r}")

@@ -1,0 +1,51 @@
+"""Choosing the device and the CUDA-only speed options."""
+
+from __future__ import annotations
+
+import torch
+
+from core.config import TrainConfig
+from core.errors import ConfigError
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def select_device(choice: str, local_rank: int = 0) -> torch.device:
+    """auto: CUDA, else Apple MPS, else CPU. An explicit choice that is not available is a
+    ConfigError the user can act on (never a silent fallback to a 100× slower device)."""
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device = 'cuda' was asked for, but PyTorch sees no CUDA GPU "
+                              f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                              "use --device auto or --device cpu")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if choice == "mps":
+        if not mps_available():
+            raise ConfigError("device = 'mps' was asked for, but Apple Metal (MPS) is not available here; "
+                              "use --device auto or --device cpu")
+        return torch.device("mps")
+    if choice == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"device = {choice!r} is not one of auto, cpu, cuda, mps")
+
+
+def cuda_only_options(cfg: TrainConfig, device: torch.device) -> tuple[bool, bool, bool, list[str]]:
+    """(bf16, channels_last, compile) as they will actually be used, and a warning for each
+    option that was asked for but is ignored because the device is not CUDA."""
+    warnings: list[str] = []
+    on_cuda = device.type == "cuda"
+    used = []
+    for name, asked in (("bf16", cfg.bf16), ("channels_last", cfg.channels_last), ("compile", cfg.compile)):
+        if asked and not on_cuda:
+            warnings.append(f"{name} is only used on CUDA; ignored on {device.type}")
+        used.append(asked and on_cuda)
+    return used[0], used[1], used[2], warnings

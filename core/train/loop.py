@@ -1,0 +1,541 @@
+"""The pix2pix training loop, as a generator of typed events (core.train.events).
+
+    for event in train(cfg, Path("runs/demo")):
+        ...  # Started, Step, Sample, Validation, CheckpointSaved, ..., Finished | Failed
+
+One optimizer step, exactly the reference pix2pix order:
+    fake = G(x)
+    D step: loss_D = 0.5 · (GAN(D(x, fake.detach()), fake) + GAN(D(x, real), real))
+    freeze D; G step: loss_G = GAN(D(x, fake), real) + λ · L1(fake, real)
+Reported losses: G_GAN, G_L1 (already multiplied by λ, as the reference logs it), D_real, D_fake.
+
+Exact resume. A checkpoint is taken at a step boundary after everything the step triggers
+(samples, validation); it holds both nets (BatchNorm running stats included), both optimizers,
+the epoch and the samples of it already consumed, and every RNG state. Nothing between steps draws
+from a global RNG: creating a DataLoader iterator does (its base seed), so that is done with the
+RNG state saved and restored; samples reuse the step's tensors; validation and the canvas preview
+run in eval mode (no dropout, no running-stat updates). Data order and augmentation depend only on
+(seed, epoch, index) (core.data.loader). So on CPU a killed-and-resumed run ends bit-identical to an
+uninterrupted one.
+
+Files are written only by rank 0 (core.train.dist_env) through core.train.run_files and the event
+sinks (core.train.sinks). Test hook: ROADSTUDIO_INJECT_NAN_AT_STEP=N (or inject_nan_at_step=N)
+makes the loss of step N NaN.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from core import __version__
+from core.checkpoints import load_training_state, unwrap
+from core.config import RunConfig, load_run_config, save_run_config, to_dict
+from core.data.base import PairSource
+from core.data.loader import make_loader
+from core.encoding import encode_labels
+from core.errors import CheckpointError, ConfigError, UserError
+from core.models import build_discriminator, build_generator, count_parameters
+from core.train import metrics
+from core.train.control import TrainingControl
+from core.train.data_guard import GuardedSource
+from core.train.device import cuda_only_options, select_device
+from core.train.dist_env import DistEnv
+from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Sample,
+                               Started, Step, Validation, Warning_)
+from core.train.losses import GANLoss, l1_loss
+from core.train.previews import render_labels, sample_grid
+from core.train.run_files import CheckpointWriter, RunPaths
+from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all
+from core.train.state import STATE_FORMAT, capture_rng_state, lr_for_epoch, restore_rng_state, seed_everything, set_lr
+
+log = logging.getLogger(__name__)
+
+INJECT_NAN_ENV = "ROADSTUDIO_INJECT_NAN_AT_STEP"
+LOSS_NAMES = ("G_GAN", "G_L1", "D_real", "D_fake")
+PAUSE_POLL_S = 0.25
+
+# Settings a resumed run may change; everything else must match the run's config.toml.
+RESUME_OVERRIDABLE = {
+    "name",
+    "train.max_steps", "train.epochs", "train.epochs_decay", "train.device", "train.bf16",
+    "train.channels_last", "train.compile", "train.checkpoint_every", "train.sample_every",
+    "train.keep_checkpoints", "data.num_workers", "world_size",
+}
+
+
+def train(cfg: RunConfig | None, run_dir: str | Path, control: TrainingControl | None = None, *,
+          sources: tuple[PairSource, PairSource | None] | None = None, resume: bool = False,
+          inject_nan_at_step: int | None = None) -> Iterator[Event]:
+    """Train (or with resume=True continue) the run in `run_dir`, yielding events.
+
+    cfg: the run's settings; with resume=True it may be None (the run's config.toml is used) or
+      the saved config with only RESUME_OVERRIDABLE settings changed (e.g. a larger max_steps).
+    sources: (train, val or None) pair sources; None opens cfg.data via core.data.registry.
+    Raises UserError (ConfigError, CheckpointError, ...) for problems the user can fix, before the
+    first step. After Started, problems end the stream with a Failed event instead.
+    """
+    if inject_nan_at_step is None and os.environ.get(INJECT_NAN_ENV):
+        inject_nan_at_step = int(os.environ[INJECT_NAN_ENV])
+    run = _Run(cfg, Path(run_dir), control or TrainingControl(), sources, resume, inject_nan_at_step)
+    yield from run.events()
+
+
+def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module, *, compile_models: bool,
+                env: DistEnv) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The one place models get wrapped for speed or distribution. DistributedDataParallel
+    (issue 7) slots in here; everything else uses core.checkpoints.unwrap for the plain module."""
+    if compile_models:
+        generator = torch.compile(generator)  # type: ignore[assignment]
+        discriminator = torch.compile(discriminator)  # type: ignore[assignment]
+    return generator, discriminator
+
+
+def resume_config(saved: RunConfig, given: RunConfig | None) -> RunConfig:
+    """The config a resumed run uses: `given` when it differs from `saved` only in settings a
+    resume may change (ConfigError naming the others otherwise)."""
+    if given is None:
+        return saved
+    a, b = _flatten(to_dict(saved)), _flatten(to_dict(given))
+    changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k not in RESUME_OVERRIDABLE)
+    if changed:
+        raise ConfigError("a resumed run must keep its model, data and optimiser settings; changed: "
+                          + ", ".join(changed))
+    return given
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+class CollapseMonitor:
+    """Warns once when the discriminator loss stays near zero for `patience` steps in a row: D
+    wins outright and G gets no useful gradient (a common GAN failure). Warns again only after
+    the loss has recovered."""
+
+    def __init__(self, threshold: float = 1e-3, patience: int = 200, streak: int = 0) -> None:
+        self.threshold = threshold
+        self.patience = patience
+        self.streak = streak
+
+    def update(self, loss_d: float) -> str | None:
+        self.streak = self.streak + 1 if loss_d < self.threshold else 0
+        if self.streak == self.patience:
+            return (f"discriminator loss has been below {self.threshold:g} for {self.patience} steps: "
+                    "possible collapse (try a lower learning rate, a larger lambda_l1 or more data)")
+        return None
+
+
+@dataclass
+class _Position:
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # epoch of the next sample
+    consumed: int = 0  # samples of this rank's share of `epoch` already used
+    best_val_l1: float | None = None
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _rng_neutral_iter(loader: DataLoader) -> Iterator[dict[str, torch.Tensor]]:
+    # DataLoader draws its workers' base seed from the global torch RNG when an iterator is
+    # created. A resumed run creates one mid-epoch, an uninterrupted run does not; keeping that
+    # draw off the global stream keeps dropout noise identical after a resume.
+    state = torch.get_rng_state()
+    it = iter(loader)
+    torch.set_rng_state(state)
+    return it
+
+
+def _set_requires_grad(net: torch.nn.Module, flag: bool) -> None:
+    for p in net.parameters():
+        p.requires_grad_(flag)
+
+
+class _Run:
+    def __init__(self, cfg: RunConfig | None, run_dir: Path, control: TrainingControl,
+                 sources: tuple[PairSource, PairSource | None] | None, resume: bool,
+                 inject_nan_at_step: int | None) -> None:
+        self.given_cfg = cfg
+        self.paths = RunPaths(run_dir)
+        self.control = control
+        self.given_sources = sources
+        self.resume = resume
+        self.inject_nan_at_step = inject_nan_at_step
+        self.env = DistEnv.from_env()
+        self.pos = _Position()
+        self.warnings: list[str] = []
+        self.sinks: list[EventSink] = []
+        self.last_saved_step = -1
+        self.reported_bad_files: set[str] = set()
+
+    # ------------------------------------------------------------------------------- set-up
+
+    def _setup(self) -> None:
+        state = self._load_config_and_state()
+        cfg = self.cfg
+        self.device = select_device(cfg.train.device, self.env.local_rank)
+        self.bf16, self.channels_last, compile_models, option_warnings = cuda_only_options(cfg.train, self.device)
+        self.warnings += option_warnings
+        seed_everything(cfg.train.seed)
+
+        train_src, val_src = self._open_sources()
+        workers = cfg.data.num_workers > 0
+        self.train_src = GuardedSource(train_src, worker_processes=workers)
+        self.val_src = GuardedSource(val_src, worker_processes=workers) if val_src is not None and len(val_src) else None
+
+        # Built right after seeding: init draws from the global RNG, so a seed fixes the weights.
+        g = build_generator(cfg.generator).to(self.device)
+        d = build_discriminator(cfg.discriminator, cfg.generator).to(self.device)
+        if self.channels_last:
+            g = g.to(memory_format=torch.channels_last)
+            d = d.to(memory_format=torch.channels_last)
+        t = cfg.train
+        self.opt_g = torch.optim.Adam(g.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        self.opt_d = torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        if state is not None:
+            self._restore(state, g, d)
+        self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env)
+        self.gan_loss = GANLoss(t.gan_mode).to(self.device)
+
+        self.loader, self.sampler = make_loader(
+            self.train_src, cfg.data, batch_size=t.batch_size, seed=t.seed, train=True, device=self.device,
+            rank=self.env.rank, world_size=self.env.world_size)
+        self.val_loader = None
+        if self.val_src is not None:
+            self.val_loader, _ = make_loader(self.val_src, cfg.data, batch_size=t.batch_size, seed=t.seed,
+                                             train=False, device=self.device)
+        self.steps_per_epoch = math.ceil(self.sampler.per_rank / t.batch_size)
+        self.full_steps = self.steps_per_epoch * t.total_epochs
+        self.total_steps = min(self.full_steps, t.max_steps) if t.max_steps else self.full_steps
+        self.checkpoints = CheckpointWriter(self.paths, cfg.generator, t.keep_checkpoints)
+        self.collapse = CollapseMonitor(streak=int(state.get("collapse_streak", 0)) if state else 0)
+        if state is not None:
+            saved_pairs = state.get("train_pairs")
+            if saved_pairs is not None and int(saved_pairs) != len(train_src):
+                self.warnings.append(f"the training data changed since the checkpoint ({saved_pairs} -> "
+                                     f"{len(train_src)} pairs); the run continues, but not exactly as before")
+            # Last of all: nothing after this may draw from a global RNG before the first step.
+            restore_rng_state(state["rng"])
+        if self.env.is_main:
+            save_run_config(cfg, self.paths.config)
+
+    def _load_config_and_state(self) -> dict[str, Any] | None:
+        paths = self.paths
+        if not self.resume:
+            if self.given_cfg is None:
+                raise ConfigError("a new run needs a configuration")
+            if paths.config.exists():
+                raise UserError(f"{paths.root} already holds a run (config.toml); continue it with "
+                                f"`roadstudio-cli train --resume {paths.root}` or choose another --run-dir")
+            self.cfg = self.given_cfg.replace(world_size=self.env.world_size)
+            return None
+        if not paths.config.exists():
+            raise UserError(f"{paths.root} is not a Road Studio run folder (no config.toml) - nothing to resume")
+        self.cfg = resume_config(load_run_config(paths.config), self.given_cfg).replace(world_size=self.env.world_size)
+        if not paths.last_state.exists():
+            self.warnings.append("no checkpoint was saved before the run stopped; starting again from step 0")
+            return None
+        state = load_training_state(paths.last_state)
+        if state.get("format") != STATE_FORMAT:
+            raise CheckpointError(paths.last_state, f"unsupported training-state format {state.get('format')!r}")
+        return state
+
+    def _open_sources(self) -> tuple[PairSource, PairSource | None]:
+        if self.given_sources is not None:
+            train_src, val_src = self.given_sources
+        else:
+            from core.data.registry import open_datasets  # lazily: dataset code is optional for tests
+
+            train_src, val_src, data_warnings = open_datasets(self.cfg.data, self.cfg.train.seed)
+            self.warnings += list(data_warnings)
+        if len(train_src) == 0:
+            raise UserError(f"the training data {self.cfg.data.path!r} has no pairs "
+                            f"(format {self.cfg.data.format}); check the folder layout with `roadstudio-cli data check`")
+        return train_src, val_src
+
+    def _restore(self, state: dict[str, Any], g: torch.nn.Module, d: torch.nn.Module) -> None:
+        path = self.paths.last_state
+        try:
+            g.load_state_dict(state["generator"])
+            d.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["optimizer_G"])
+            self.opt_d.load_state_dict(state["optimizer_D"])
+            self.pos = _Position(step=int(state["step"]), epoch=int(state["epoch"]),
+                                 consumed=int(state["consumed"]),
+                                 best_val_l1=None if state["best_val_l1"] is None else float(state["best_val_l1"]))
+            self.last_saved_step = self.pos.step  # this step's checkpoint is the one just loaded
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(path, f"does not fit this run's config ({str(exc).splitlines()[0][:200]})") from None
+
+    def _make_sinks(self) -> None:
+        if not self.env.is_main:
+            return
+        self.sinks = [JsonlSink(self.paths.metrics), SampleImageSink()]
+        if TensorBoardSink.available():
+            purge = self.pos.step + 1 if self.pos.step > 0 else None
+            self.sinks.append(TensorBoardSink(self.paths.tensorboard, purge_step=purge))
+
+    # ------------------------------------------------------------------------------ events
+
+    def events(self) -> Iterator[Event]:
+        self._setup()  # UserErrors propagate from here, before any event
+        self._make_sinks()
+        try:
+            for event in self._events():
+                for sink in self.sinks:
+                    sink.handle(event)
+                yield event
+        finally:
+            close_all(self.sinks)
+            self.loader = self.val_loader = None  # type: ignore[assignment] # ends worker processes
+
+    def _events(self) -> Iterator[Event]:
+        pos = self.pos
+        yield Started(run_dir=str(self.paths.root), device=str(self.device), total_steps=self.total_steps,
+                      steps_per_epoch=self.steps_per_epoch, start_step=pos.step, start_epoch=pos.epoch,
+                      train_pairs=len(self.train_src), val_pairs=len(self.val_src) if self.val_src else 0,
+                      generator_params=count_parameters(unwrap(self.g)),
+                      discriminator_params=count_parameters(unwrap(self.d)), world_size=self.env.world_size)
+        for message in self.warnings:
+            yield Warning_(step=pos.step, message=message)
+        try:
+            yield from self._epochs()
+        except _NonFinite as exc:
+            yield Failed(step=pos.step + 1, message=str(exc), last_checkpoint=self._last_checkpoint())
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as a Failed event, with the traceback logged
+            log.exception("training failed at step %d", pos.step + 1)
+            yield Failed(step=pos.step + 1, message=f"{type(exc).__name__}: {exc}",
+                         last_checkpoint=self._last_checkpoint())
+
+    def _epochs(self) -> Iterator[Event]:
+        pos, cfg = self.pos, self.cfg
+        while pos.step < self.total_steps:
+            if pos.consumed >= self.sampler.per_rank:
+                pos.epoch, pos.consumed = pos.epoch + 1, 0
+            lr = lr_for_epoch(cfg.train.lr, pos.epoch, cfg.train.epochs, cfg.train.epochs_decay)
+            set_lr(self.opt_g, lr)
+            set_lr(self.opt_d, lr)
+            self.sampler.set_epoch(pos.epoch, start=pos.consumed)
+            batches = _rng_neutral_iter(self.loader)
+            while pos.step < self.total_steps:
+                stopped = yield from self._check_control()
+                if stopped:
+                    return
+                t0 = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                yield from self._step(batch, lr, t0)
+        if self.last_saved_step != pos.step:
+            yield self._save("final")
+        reason = "max_steps" if self.total_steps < self.full_steps else "completed"
+        yield Finished(step=pos.step, epoch=pos.epoch, reason=reason)
+
+    def _check_control(self) -> Iterator[Event]:
+        """Pause / stop between steps. Returns True when the run has stopped."""
+        control, pos = self.control, self.pos
+        if control.paused and not control.stop_requested:
+            yield Paused(step=pos.step)
+            while not control.wait_while_paused(PAUSE_POLL_S) and not control.stop_requested:
+                pass
+            if not control.stop_requested:
+                yield Resumed(step=pos.step)
+        if control.stop_requested:
+            if self.last_saved_step != pos.step:
+                yield self._save("stop")
+            yield Finished(step=pos.step, epoch=pos.epoch, reason="stopped")
+            return True
+        return False
+
+    # ------------------------------------------------------------------------------- step
+
+    def _step(self, batch: dict[str, torch.Tensor], lr: float, t0: float) -> Iterator[Event]:
+        pos, cfg = self.pos, self.cfg
+        ids_cpu = batch["labels"]
+        ids = ids_cpu.to(self.device, non_blocking=True)
+        real = batch["photo"].to(self.device, non_blocking=True)
+        x = encode_labels(ids, cfg.generator.input_encoding)  # (N, C_in, h, w) on the device
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+            real = real.contiguous(memory_format=torch.channels_last)
+        t1 = time.perf_counter()
+        fake, losses = self._optimize(x, real, step_number=pos.step + 1)
+        values = torch.stack(losses).detach().float().tolist()  # one device sync per step
+        t2 = time.perf_counter()
+        named = dict(zip(LOSS_NAMES, values, strict=True))
+        if not all(math.isfinite(v) for v in values):
+            raise _NonFinite(f"non-finite loss at step {pos.step + 1} ("
+                             + ", ".join(f"{k}={v:.4g}" for k, v in named.items())
+                             + "); training stopped, the last good checkpoint is kept")
+        n = ids_cpu.shape[0]
+        pos.step += 1
+        pos.consumed += n
+        data_time, step_time = t1 - t0, t2 - t1
+        yield Step(step=pos.step, epoch=pos.epoch, losses=named, lr=lr, data_time=data_time,
+                   step_time=step_time, samples_per_s=n / max(1e-9, data_time + step_time))
+        yield from self._data_warnings(self.train_src)
+        warning = self.collapse.update(0.5 * (named["D_real"] + named["D_fake"]))
+        if warning:
+            yield Warning_(step=pos.step, message=warning)
+        if pos.step % cfg.train.sample_every == 0 and self.env.is_main:
+            grid = sample_grid(ids_cpu, fake.detach(), real)
+            yield Sample(step=pos.step, path=str(self.paths.sample(pos.step)), image=grid)
+            preview = self.control.preview_labels()
+            if preview is not None:
+                image = render_labels(unwrap(self.g), cfg.generator, preview, self.device,
+                                      channels_last=self.channels_last)
+                yield CanvasPreview(step=pos.step, image=image)
+        if pos.consumed >= self.sampler.per_rank and self.val_loader is not None:
+            yield from self._validate()
+        if pos.step % cfg.train.checkpoint_every == 0:
+            yield self._save("interval")
+
+    def _data_warnings(self, source: GuardedSource) -> Iterator[Event]:
+        for message in source.drain():
+            if message not in self.reported_bad_files:  # once per file, not once per epoch
+                self.reported_bad_files.add(message)
+                yield Warning_(step=self.pos.step, message=f"{message} (skipped; the next readable pair is used)")
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.bf16:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _optimize(self, x: torch.Tensor, real: torch.Tensor, step_number: int
+                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        g, d, gan = self.g, self.d, self.gan_loss
+        with self._autocast():
+            fake = g(x)  # (N, 3, h, w) in [-1, 1]
+
+        # D step on the detached fake (no gradient into G) and the real photo.
+        _set_requires_grad(d, True)
+        self.opt_d.zero_grad(set_to_none=True)
+        with self._autocast():
+            pred_fake = d(torch.cat([x, fake.detach()], dim=1))
+        loss_d_fake = gan(pred_fake, False)
+        with self._autocast():
+            pred_real = d(torch.cat([x, real], dim=1))
+        loss_d_real = gan(pred_real, True)
+        loss_d = 0.5 * (loss_d_fake + loss_d_real)  # halved, so D learns more slowly than G
+        loss_d.backward()
+        self.opt_d.step()
+
+        # G step with D frozen: its gradients are not needed and must not accumulate.
+        _set_requires_grad(d, False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            pred = d(torch.cat([x, fake], dim=1))
+        loss_g_gan = gan(pred, True)
+        if self.inject_nan_at_step == step_number:
+            loss_g_gan = loss_g_gan * float("nan")  # test hook (see module docstring)
+        loss_g_l1 = l1_loss(fake, real) * self.cfg.train.lambda_l1
+        (loss_g_gan + loss_g_l1).backward()
+        self.opt_g.step()
+        return fake, [loss_g_gan, loss_g_l1, loss_d_real, loss_d_fake]
+
+    # ------------------------------------------------------------------ validation, saving
+
+    @torch.no_grad()
+    def _validate(self) -> Iterator[Event]:
+        assert self.val_loader is not None
+        g = unwrap(self.g)
+        g.eval()  # no dropout, BatchNorm uses (and does not update) running statistics
+        total = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+        count = 0
+        try:
+            for batch in _rng_neutral_iter(self.val_loader):
+                x = encode_labels(batch["labels"].to(self.device), self.cfg.generator.input_encoding)
+                real = batch["photo"].to(self.device)
+                with self._autocast():
+                    fake = g(x).float()
+                n = x.shape[0]
+                total["l1"] += metrics.l1(fake, real) * n
+                f01, r01 = metrics.to_unit(fake), metrics.to_unit(real)
+                total["psnr"] += metrics.psnr(f01, r01) * n
+                total["ssim"] += metrics.ssim(f01, r01) * n
+                count += n
+        finally:
+            g.train()
+        assert self.val_src is not None
+        yield from self._data_warnings(self.val_src)
+        if count == 0:
+            return
+        l1 = total["l1"] / count
+        pos = self.pos
+        is_best = pos.best_val_l1 is None or l1 < pos.best_val_l1
+        if is_best:
+            pos.best_val_l1 = l1
+        yield Validation(step=pos.step, epoch=pos.epoch, l1=l1, psnr=total["psnr"] / count,
+                         ssim=total["ssim"] / count, is_best=is_best)
+        if is_best and self.env.is_main:
+            path = self.checkpoints.save_best(self.g, self._card())
+            yield CheckpointSaved(step=pos.step, epoch=pos.epoch, weights_path=str(path), state_path="",
+                                  reason="best")
+
+    def _card(self) -> dict[str, Any]:
+        cfg = self.cfg
+        return {
+            "run": cfg.name, "step": self.pos.step, "epoch": self.pos.epoch,
+            "data": cfg.data.path, "data_format": cfg.data.format, "direction": cfg.data.direction,
+            "crop_size": list(cfg.data.crop_size), "arch": cfg.generator.arch, "depth": cfg.generator.depth,
+            "ngf": cfg.generator.ngf, "norm": cfg.generator.norm, "input_encoding": cfg.generator.input_encoding,
+            "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1,
+            "best_val_l1": self.pos.best_val_l1, "trained_with": f"roadstudio {__version__}",
+        }
+
+    def training_state(self) -> dict[str, Any]:
+        """The full state at this step boundary (keys documented in core.train.state)."""
+        pos, cfg = self.pos, self.cfg
+        return {
+            "format": STATE_FORMAT,
+            "generator": unwrap(self.g).state_dict(),
+            "discriminator": unwrap(self.d).state_dict(),
+            "optimizer_G": self.opt_g.state_dict(),
+            "optimizer_D": self.opt_d.state_dict(),
+            "scheduler": {"base_lr": cfg.train.lr, "lr": self.opt_g.param_groups[0]["lr"], "epoch": pos.epoch},
+            "step": pos.step,
+            "epoch": pos.epoch,
+            "consumed": pos.consumed,
+            "best_val_l1": pos.best_val_l1,
+            "collapse_streak": self.collapse.streak,
+            "train_pairs": len(self.train_src),
+            "rng": capture_rng_state(),
+            "config": to_dict(cfg),
+            "generator_config": to_dict(cfg.generator),
+            "card": self._card(),
+        }
+
+    def _save(self, reason: str) -> CheckpointSaved:
+        pos = self.pos
+        self.last_saved_step = pos.step
+        weights, state = self.paths.last_weights, self.paths.last_state
+        if self.env.is_main:
+            weights, state = self.checkpoints.save_step(pos.step, self.g, self.training_state(), self._card())
+        return CheckpointSaved(step=pos.step, epoch=pos.epoch, weights_path=str(weights), state_path=str(state),
+                               reason=reason)
+
+    def _last_checkpoint(self) -> str | None:
+        return str(self.paths.last_weights) if self.paths.last_weights.exists() else None
+
+
+__all__ = ["CollapseMonitor", "resume_config", "train", "wrap_models"]

@@ -1,0 +1,40 @@
+"""Losses of pix2pix: the conditional GAN loss (vanilla or LSGAN) and the L1 reconstruction term.
+
+The discriminator outputs raw logits per patch. "vanilla" is binary cross-entropy on those logits
+(BCEWithLogits: numerically stable, the reference's choice); "lsgan" is the least-squares loss of
+Mao et al. on the same logits. Targets are 1 for real and 0 for fake, as in the reference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from core.config import GanMode
+
+
+class GANLoss(nn.Module):
+    """loss(prediction, target_is_real) with targets broadcast to the prediction's shape."""
+
+    def __init__(self, mode: GanMode, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+        super().__init__()
+        if mode == "vanilla":
+            self.criterion: nn.Module = nn.BCEWithLogitsLoss()
+        elif mode == "lsgan":
+            self.criterion = nn.MSELoss()
+        else:
+            raise ValueError(f"unknown gan mode {mode!r}")
+        self.mode = mode
+        # Buffers, so .to(device) moves them; not saved (the values come from the config).
+        self.register_buffer("real_label", torch.tensor(real_label), persistent=False)
+        self.register_buffer("fake_label", torch.tensor(fake_label), persistent=False)
+
+    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+        target = self.real_label if target_is_real else self.fake_label
+        # Losses in float32 even under bf16 autocast: tiny patch logits lose too much precision.
+        prediction = prediction.float()
+        return self.criterion(prediction, target.to(prediction.dtype).expand_as(prediction))
+
+
+def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.l1_loss(fake.float(), real.float())

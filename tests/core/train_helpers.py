@@ -1,0 +1,51 @@
+"""Tiny pairs and configs shared by the training tests (and the subprocess helper script)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
+from core.data.base import InMemoryPairs
+from core.labels import ID_TO_COLOR
+
+# Cityscapes label ids used to draw the toy scenes.
+SKY, ROAD, CAR, BUILDING, VEGETATION = 23, 7, 26, 11, 21
+
+
+def tiny_pairs(count: int = 4, size: int = 32, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Street-like toy scenes: sky over building over road, a car at a different place in each.
+    The photo is the label colour plus fixed noise, so G can learn the mapping in a few steps."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for i in range(count):
+        ids = np.full((size, size), SKY, np.uint8)
+        ids[size // 4: size // 2] = BUILDING
+        ids[size // 2:] = ROAD
+        x0 = (i * size // count) % (size - size // 4)
+        ids[size // 2: size * 3 // 4, x0: x0 + size // 4] = CAR
+        ids[size // 4: size // 2, (x0 + size // 2) % size: (x0 + size // 2) % size + 2] = VEGETATION
+        photo = ID_TO_COLOR[ids].astype(np.int16) + rng.integers(-12, 13, (size, size, 3))
+        pairs.append((ids, np.clip(photo, 0, 255).astype(np.uint8)))
+    return pairs
+
+
+def tiny_sources(count: int = 4, size: int = 32, val: int = 0) -> tuple[InMemoryPairs, InMemoryPairs | None]:
+    pairs = tiny_pairs(count + val, size)
+    return InMemoryPairs(pairs[:count], "tiny-train"), (InMemoryPairs(pairs[count:], "tiny-val") if val else None)
+
+
+def tiny_config(*, size: int = 32, depth: int = 4, ngf: int = 8, ndf: int = 8, batch_size: int = 2,
+                epochs: int = 3, epochs_decay: int = 2, max_steps: int = 0, checkpoint_every: int = 4,
+                sample_every: int = 4, keep_checkpoints: int = 2, seed: int = 1, dropout: bool = True,
+                flip: bool = True, gan_mode: str = "vanilla", norm: str = "batch",
+                lr: float = 2e-4) -> RunConfig:
+    return RunConfig(
+        name="tiny",
+        generator=GeneratorConfig(depth=depth, ngf=ngf, dropout=dropout, norm=norm),  # type: ignore[arg-type]
+        discriminator=DiscriminatorConfig(ndf=ndf, n_layers=2, norm=norm),  # type: ignore[arg-type]
+        data=DataConfig(path="in-memory", load_size=(size + 4, size + 4), crop_size=(size, size), flip=flip),
+        train=TrainConfig(batch_size=batch_size, epochs=epochs, epochs_decay=epochs_decay, max_steps=max_steps,
+                          checkpoint_every=checkpoint_every, sample_every=sample_every,
+                          keep_checkpoints=keep_checkpoints, seed=seed, gan_mode=gan_mode,  # type: ignore[arg-type]
+                          device="cpu", lr=lr),
+    )
