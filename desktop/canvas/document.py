@@ -34,9 +34,9 @@ Listener = Callable[[Rect], None]
 DEFAULT_SHAPE = (256, 512)
 DEFAULT_MAX_HISTORY_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_STEPS = 1000
-# While a stroke grows, the "before" buffer is over-allocated by this many pixels on each side so
-# that a long stroke does not re-copy its buffer on every mouse move (the stored step is cropped to
-# the changed pixels at end_stroke, so the slack never reaches the history).
+# While a stroke grows, the "before" buffer is over-allocated by at least this many pixels on each
+# side so that a long stroke does not re-copy its buffer on every mouse move (the stored step is
+# cropped to the changed pixels at end_stroke, so the slack never reaches the history).
 _STROKE_SLACK = 64
 
 
@@ -183,12 +183,11 @@ class LabelDocument:
             return
         union = rect if self._stroke_rect is None else _union(self._stroke_rect, rect)
         y0, x0, y1, x1 = union
-        grown = (
-            max(0, y0 - _STROKE_SLACK),
-            max(0, x0 - _STROKE_SLACK),
-            min(self.height, y1 + _STROKE_SLACK),
-            min(self.width, x1 + _STROKE_SLACK),
-        )
+        # Grow geometrically (slack proportional to the current size) so a stroke sweeping the
+        # whole map re-copies its buffer O(log n) times, not once per mouse move.
+        sy = max(_STROKE_SLACK, (y1 - y0) // 2)
+        sx = max(_STROKE_SLACK, (x1 - x0) // 2)
+        grown = (max(0, y0 - sy), max(0, x0 - sx), min(self.height, y1 + sy), min(self.width, x1 + sx))
         gy0, gx0, gy1, gx1 = grown
         # Outside the old buffer nothing has been written in this stroke yet, so the document
         # still holds the before-values there; inside it the old buffer has them.

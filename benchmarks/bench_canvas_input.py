@@ -1,0 +1,109 @@
+"""GUI-thread cost of one mouse-move event while painting on a large label map.
+
+Sends real QMouseEvents to a CanvasView showing a 1024×2048 map (a real Cityscapes labelIds frame
+when ../shared/data is present, else a synthetic one) and times, per move:
+
+  handler   the event dispatch alone: tool (swept-disc mask + document write + undo bookkeeping)
+            and the dirty-rect recolour of the cached image
+  +paint    handler plus the repaint it schedules (processEvents flushes the widget update)
+
+Run:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas_input.py [--moves 200]
+Prints a table of p50 / p95 / max in milliseconds. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop.canvas import LabelDocument  # noqa: E402
+from desktop.canvas.view import CanvasView  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes-mini" / "gtFine"
+
+
+def load_map() -> tuple[np.ndarray, str]:
+    files = sorted(SHARED.glob("*/*/*_labelIds.png")) if SHARED.is_dir() else []
+    if files:
+        from PIL import Image
+
+        return np.array(Image.open(files[0])), files[0].name
+    ids = np.full((1024, 2048), 23, np.uint8)
+    ids[512:] = 7
+    return ids, "synthetic 1024x2048"
+
+
+def send(view: CanvasView, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+    event = QMouseEvent(kind, pos, view.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view, event)
+
+
+def stroke_timings(view: CanvasView, moves: int, with_paint: bool) -> np.ndarray:
+    """One long wavy stroke across the view; returns per-move seconds."""
+    left = Qt.MouseButton.LeftButton
+    w, h = view.width(), view.height()
+    path = [
+        QPointF(40 + (w - 80) * i / moves, h / 2 + (h / 3) * math.sin(i / moves * 4 * math.pi))
+        for i in range(moves + 1)
+    ]
+    send(view, QEvent.Type.MouseButtonPress, path[0], left, left)
+    QApplication.processEvents()
+    times = []
+    for p in path[1:]:
+        t0 = time.perf_counter()
+        send(view, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, left)
+        if with_paint:
+            QApplication.processEvents()
+        times.append(time.perf_counter() - t0)
+    send(view, QEvent.Type.MouseButtonRelease, path[-1], left, Qt.MouseButton.NoButton)
+    QApplication.processEvents()
+    return np.array(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=200)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv)
+    ids, source = load_map()
+    doc = LabelDocument(ids)
+    view = CanvasView(doc)
+    view.set_current_class(25)  # rider: rare, so nearly every stamped pixel really changes
+    view.resize(1400, 800)
+    view.show()
+    app.processEvents()
+    print(f"map: {source} {ids.shape[1]}x{ids.shape[0]}, view 1400x800 px, {args.moves} moves per stroke")
+    print(f"{'zoom':>10} {'brush':>6} {'step':>5} | {'handler p50':>11} {'p95':>6} {'max':>6} | {'+paint p50':>10} {'p95':>6} {'max':>6}  (ms)")
+    for zoom_label, brush in [("fit", 16), ("fit", 64), ("fit", 200), ("100%", 16), ("100%", 64), ("400%", 16)]:
+        if zoom_label == "fit":
+            view.fit()
+        else:
+            view.set_zoom(float(zoom_label[:-1]) / 100.0)
+        view.set_brush_size(brush)
+        doc_step = (1400 - 80) / args.moves / view.zoom
+        handler = stroke_timings(view, args.moves, with_paint=False) * 1000
+        doc.undo()
+        painted = stroke_timings(view, args.moves, with_paint=True) * 1000
+        doc.undo()
+        print(
+            f"{zoom_label:>5}{view.zoom:5.2f} {brush:>6} {doc_step:5.1f} | {np.percentile(handler, 50):11.2f} "
+            f"{np.percentile(handler, 95):6.2f} {handler.max():6.2f} | {np.percentile(painted, 50):10.2f} "
+            f"{np.percentile(painted, 95):6.2f} {painted.max():6.2f}"
+        )
+    print(f"undo history after the runs: {doc.history_bytes} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
