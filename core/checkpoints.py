@@ -170,8 +170,15 @@ def load_any_generator(path: str | Path, *, reference_netG: str | None = None,
         if state is not None and "generator" in state:
             return load_generator_from_state(path)
         if state is not None:
-            raise CheckpointError(path, "looks like a reference pix2pix state dict; import it with "
-                                        "`roadstudio-cli import-reference` (or the Model menu's importer)")
+            from core.reference_import import detect_reference_layout
+
+            layout = detect_reference_layout(state)
+            if layout is None:
+                raise CheckpointError(path, "not a generator checkpoint (neither a Road Studio training "
+                                            "checkpoint nor a reference pix2pix U-Net generator)")
+            raise CheckpointError(path, f"looks like a reference pix2pix {layout[0]} generator ({layout[1]} "
+                                        "norm); import it with `roadstudio-cli import-reference` "
+                                        "(or the Model menu's importer)")
         return load_generator_from_state(path)  # raises the precise error
     raise CheckpointError(path, f"unsupported checkpoint type {suffix or '(no extension)'}; "
                                 "expected .safetensors, .pt or .pth")

@@ -80,6 +80,8 @@ def validate_label_ids(ids: Any) -> np.ndarray:
         if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() > 255:
             raise ValueError(f"label ids must be uint8 (0..255), got {ids.dtype}")
         ids = ids.astype(np.uint8)
+    if not ids.flags.writeable:
+        ids = ids.copy()  # torch refuses to wrap read-only arrays (PIL's) without a warning
     return ids
 
 

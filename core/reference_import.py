@@ -202,5 +202,30 @@ def import_reference_generator(path: str | Path, netG: str = "unet_256", norm: s
         raise CheckpointError(path, f"weights do not fit a {netG} generator: {first_lines[:300]}") from None
     model.eval()
     card = {"source": "reference pix2pix (junyanz/pytorch-CycleGAN-and-pix2pix)",
-            "imported_from": path.name, "netG": netG, "norm": norm}
+            "imported_from": path.name, "imported_as": f"{netG}, {norm} norm"}
     return LoadedGenerator(model=model, config=config, card=card, path=path)
+
+
+def detect_reference_layout(state: dict[str, torch.Tensor]) -> tuple[str, str] | None:
+    """(netG, norm) of a reference U-Net generator state dict, or None if it is not one."""
+    if not all(isinstance(k, str) for k in state):
+        return None
+    state = _strip_module_prefix(state)
+    if "model.model.0.weight" not in state:
+        return None
+    depth = _reference_depth(list(state))
+    names = {NETG_PRESETS[n][1]: n for n in REFERENCE_NETGS}
+    if depth not in names:
+        return None
+    norm = "batch" if f"{level_prefix(1)}2.weight" in state else "instance"
+    return names[depth], norm
+
+
+def sniff_reference_file(path: str | Path) -> tuple[str, str] | None:
+    """(netG, norm) when `path` holds a reference pix2pix U-Net generator, else None.
+    Never raises for unreadable files (the caller's loader reports those precisely)."""
+    try:
+        state = _load_reference_file(Path(path))
+    except CheckpointError:
+        return None
+    return detect_reference_layout(state)

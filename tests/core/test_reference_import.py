@@ -115,7 +115,7 @@ def test_imported_generator_computes_the_same_as_the_reference(
     loaded = import_reference_generator(path, netG, norm)
     assert loaded.config == GeneratorConfig(arch="unet", depth=num_downs, ngf=4, norm=norm,
                                             dropout=True, input_encoding="color", output_nc=3)
-    assert loaded.card["netG"] == netG and "reference" in loaded.card["source"]
+    assert loaded.card["imported_as"] == f"{netG}, {norm} norm" and "reference" in loaded.card["source"]
     assert not loaded.model.training
 
     x = torch.rand(2, 3, size, size) * 2 - 1
