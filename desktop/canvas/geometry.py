@@ -26,6 +26,8 @@ Mask = tuple[int, int, np.ndarray]  # (y0, x0, bool mask)
 # Distances are compared with this slack so a centre lying exactly on the brush edge (d == r, very
 # common because centres sit on a half-pixel grid) is inside regardless of float rounding.
 _EPS = 1e-9
+# Long segments are swept in pieces at least this long (see capsule_mask).
+_PIECE_MIN = 32.0
 
 
 def snap_brush_center(x: float, y: float, size: int) -> Point:
@@ -65,6 +67,28 @@ def capsule_mask(p0: Point, p1: Point, radius: float, shape: tuple[int, int]) ->
     x0, x1 = _center_range(min(ax, bx) - r, max(ax, bx) + r, w)
     if y0 >= y1 or x0 >= x1:
         return None
+    length = math.hypot(bx - ax, by - ay)
+    pieces = math.ceil(length / max(_PIECE_MIN, 4.0 * r))
+    if pieces > 1 and abs(bx - ax) > 4.0 * r and abs(by - ay) > 4.0 * r:
+        # A long diagonal's bounding box is mostly empty: test distances per piece instead (the
+        # union of the pieces' capsules is the capsule, discs along the segment being the same).
+        out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        for k in range(pieces):
+            t0, t1 = k / pieces, (k + 1) / pieces
+            a = (ax + (bx - ax) * t0, ay + (by - ay) * t0)
+            b = (ax + (bx - ax) * t1, ay + (by - ay) * t1)
+            _or_into(out, y0, x0, _capsule(a, b, r, shape))
+        return (y0, x0, out)
+    return _capsule(p0, p1, r, shape)
+
+
+def _capsule(p0: Point, p1: Point, r: float, shape: tuple[int, int]) -> Mask | None:
+    h, w = shape
+    (ax, ay), (bx, by) = p0, p1
+    y0, y1 = _center_range(min(ay, by) - r, max(ay, by) + r, h)
+    x0, x1 = _center_range(min(ax, bx) - r, max(ax, bx) + r, w)
+    if y0 >= y1 or x0 >= x1:
+        return None
     cy = (np.arange(y0, y1, dtype=np.float64) + 0.5)[:, None]
     cx = (np.arange(x0, x1, dtype=np.float64) + 0.5)[None, :]
     dx, dy = bx - ax, by - ay
@@ -95,10 +119,10 @@ def rect_mask(p0: Point, p1: Point, shape: tuple[int, int]) -> Mask | None:
 def polygon_interior_mask(points: Sequence[Point], shape: tuple[int, int]) -> Mask | None:
     """Pixels whose centre is inside the closed polygon, even-odd rule.
 
-    Scanline fill, vectorised: for every (edge, row) pair the crossing x of the row's centre line
-    is computed at once; a crossing at x toggles the parity of every pixel with centre >= x, which
-    a cumulative sum along the row turns into the inside mask. Edges are half-open in y
-    (ymin <= cy < ymax) so a vertex on a scanline is counted once.
+    Scanline fill: the crossing x of every (edge, row centre line) pair is computed at once, then
+    the sorted crossings of each row pair up into inside spans (pixel i is inside a span
+    [xa, xb) when xa <= i + 0.5 < xb). Edges are half-open in y (ymin <= cy < ymax) so a vertex on
+    a scanline is counted once.
     """
     if len(points) < 3:
         return None
@@ -122,9 +146,14 @@ def polygon_interior_mask(points: Sequence[Point], shape: tuple[int, int]) -> Ma
     # Pixel i is right of (or on) the crossing when i + 0.5 >= xc, i.e. i >= ceil(xc - 0.5).
     col = np.ceil(xc[edge_idx, row_idx] - 0.5 - _EPS).astype(np.int64) - x0
     col = np.clip(col, 0, x1 - x0)  # crossings left of the box toggle the whole row
-    toggles = np.zeros((y1 - y0, x1 - x0 + 1), dtype=np.int32)
-    np.add.at(toggles, (row_idx, col), 1)
-    inside = (np.cumsum(toggles, axis=1)[:, : x1 - x0] & 1).astype(bool)
+    # Every scanline crosses a closed polygon an even number of times (half-open edges), so after
+    # sorting by (row, column) consecutive crossings pair up into the inside spans [c0, c1).
+    order = np.lexsort((col, row_idx))
+    rows, cols = row_idx[order], col[order]
+    inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    # A polygon has few spans per row: slicing them in Python beats a cumulative sum over the box.
+    for r, c0, c1 in zip(rows[0::2].tolist(), cols[0::2].tolist(), cols[1::2].tolist()):
+        inside[r, c0:c1] = True
     return (y0, x0, inside)
 
 

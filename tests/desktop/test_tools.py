@@ -284,3 +284,20 @@ def test_unknown_tool_is_a_named_error() -> None:
     _, ctx = setup()
     with pytest.raises(ValueError, match="unknown tool"):
         make_tool("spray", ctx)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_polygon_interior_matches_reference_on_random_polygons(seed: int) -> None:
+    # Vertices on pixel centres put many vertices exactly on scanlines: the half-open rule must
+    # count each once; random orders make self-intersecting polygons.
+    from desktop.canvas.geometry import polygon_interior_mask
+
+    rng = np.random.default_rng(seed)
+    shape = (20, 26)
+    pts = [(int(rng.integers(-3, 29)) + 0.5, int(rng.integers(-3, 23)) + 0.5) for _ in range(int(rng.integers(3, 9)))]
+    got = np.zeros(shape, bool)
+    result = polygon_interior_mask(pts, shape)
+    if result is not None:
+        y0, x0, m = result
+        got[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]] = m
+    np.testing.assert_array_equal(got, ref_inside_even_odd(shape, pts))
