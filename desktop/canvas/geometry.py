@@ -202,9 +202,11 @@ def flood_fill_mask(ids: np.ndarray, x: int, y: int) -> Mask | None:
     edges = np.zeros((h, w + 2), dtype=np.int8)
     edges[:, 1:-1] = same
     d = np.diff(edges, axis=1)  # +1 where a run starts, -1 one past where it ends
-    run_row, run_start = np.nonzero(d == 1)
-    _, run_end = np.nonzero(d == -1)  # same row-major order, so pairs line up with starts
     stride = w + 1
+    flat = np.flatnonzero(d)  # row-major: each run's start is followed by its end
+    starts, ends = flat[0::2], flat[1::2]
+    run_row, run_start = np.divmod(starts, stride)
+    run_end = ends - run_row * stride
     key_start = run_row * stride + run_start
     key_end = run_row * stride + run_end
     # Runs in row r±1 overlapping [s, e): key_end > (r±1)·stride + s and key_start < (r±1)·stride + e.
