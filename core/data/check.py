@@ -1,0 +1,217 @@
+"""The dataset check: decode every pair once, collect what a user needs to know about the data
+(layout, pairs per split, image sizes, class histogram, snapped-pixel share) and every bad file with
+its reason. `roadstudio-cli data check`, the GUI and training (core.data.registry) all use it, so
+they agree on which pairs are usable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core.config import DataFormat, Direction
+from core.data.base import PairSource
+from core.data.detect import SYNTHETIC, Layout, detect_layout, open_split
+from core.data.files import LoadedPair
+from core.data.synthetic import SyntheticStreets
+from core.errors import BadFileError
+from core.imageio import write_png
+from core.labels import NUM_PALETTE_CLASSES, PALETTE, ids_to_color, ids_to_palette_index
+
+#: progress(done, total): called after each pair. Raise from it to abort (the GUI's cancel).
+Progress = Callable[[int, int], None]
+
+_HISTOGRAM_SIDE = 512  # labels are subsampled to about this size for the class histogram
+SYNTHETIC_CHECK_COUNT = 16  # pairs generated when checking "synthetic"
+
+
+@dataclass
+class SplitReport:
+    pairs: int  # pairs found (files or file pairs)
+    checked: int = 0
+    valid_indices: list[int] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return len(self.valid_indices)
+
+
+@dataclass
+class DatasetReport:
+    root: Path
+    layout: str  # "aligned" | "cityscapes" | "folders" | "synthetic"
+    direction: Direction
+    splits: dict[str, SplitReport] = field(default_factory=dict)
+    sizes: Counter = field(default_factory=Counter)  # (height, width) of pairs -> count
+    class_pixels: np.ndarray = field(default_factory=lambda: np.zeros(NUM_PALETTE_CLASSES, np.int64))
+    snapped_pixels: int = 0
+    label_pixels: int = 0
+    bad_files: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def total_pairs(self) -> int:
+        return sum(s.pairs for s in self.splits.values())
+
+    @property
+    def checked(self) -> int:
+        return sum(s.checked for s in self.splits.values())
+
+    @property
+    def valid_pairs(self) -> int:
+        return sum(s.valid for s in self.splits.values())
+
+    @property
+    def snapped_share(self) -> float:
+        return self.snapped_pixels / self.label_pixels if self.label_pixels else 0.0
+
+    @property
+    def histogram(self) -> dict[str, float]:
+        """Pixel share per palette class (ids outside the palette count as "unlabeled")."""
+        total = int(self.class_pixels.sum())
+        return {c.name: (int(n) / total if total else 0.0) for c, n in zip(PALETTE, self.class_pixels, strict=True)}
+
+    @property
+    def usable(self) -> bool:
+        return self.valid_pairs > 0
+
+    def format_text(self) -> str:
+        """The report as the CLI prints it."""
+        lines = [f"dataset:   {self.root}", f"layout:    {self.layout}"
+                 + (f" (direction {self.direction})" if self.layout in ("aligned", "folders") else "")]
+        for name, split in self.splits.items():
+            checked = f", {split.checked} checked" if split.checked != split.pairs else ""
+            lines.append(f"  {name or '(no split folder)':<18} {split.pairs:6d} pairs{checked}, {split.valid} valid")
+        lines.append(f"valid pairs: {self.valid_pairs} of {self.checked} checked")
+        if self.sizes:
+            sizes = ", ".join(f"{w}×{h}: {n}" for (h, w), n in self.sizes.most_common(8))
+            more = f" (+{len(self.sizes) - 8} more sizes)" if len(self.sizes) > 8 else ""
+            lines.append(f"image sizes (W×H): {sizes}{more}")
+        if self.class_pixels.sum():
+            lines.append("class histogram (pixel share):")
+            for name, share in sorted(self.histogram.items(), key=lambda kv: -kv[1]):
+                if share > 0:
+                    lines.append(f"  {name:<14} {share:6.1%}  {'#' * round(share * 40)}")
+            lines.append(f"snapped label pixels: {self.snapped_share:.1%}"
+                         + (" (colour label maps, e.g. JPEG noise, snapped to the palette)" if self.snapped_pixels else ""))
+        if self.bad_files:
+            lines.append(f"bad files: {len(self.bad_files)}")
+            for path, reason in self.bad_files:
+                lines.append(f"  {path}: {reason}")
+        else:
+            lines.append("bad files: none")
+        return "\n".join(lines)
+
+
+def _load(source: PairSource, index: int) -> LoadedPair:
+    loader = getattr(source, "load_pair", None)
+    if loader is not None:
+        return loader(index)
+    labels, photo = source[index]
+    return LoadedPair(labels=labels, photo=photo, snapped=0, files=())
+
+
+def _record(report: DatasetReport, pair: LoadedPair) -> None:
+    h, w = pair.labels.shape
+    report.sizes[(h, w)] += 1
+    step = max(1, max(h, w) // _HISTOGRAM_SIDE)
+    sample = ids_to_palette_index(pair.labels[::step, ::step])
+    report.class_pixels += np.bincount(sample.ravel(), minlength=NUM_PALETTE_CLASSES)[:NUM_PALETTE_CLASSES]
+    report.snapped_pixels += pair.snapped
+    report.label_pixels += h * w
+
+
+def scan_source(source: PairSource, report: DatasetReport, split: str, *, limit: int | None = None,
+                progress: Callable[[], None] | None = None) -> SplitReport:
+    """Decode pairs of `source` (the first `limit`), adding them to `report`; a pair that raises
+    BadFileError is listed with its reason and left out of the split's valid indices."""
+    split_report = SplitReport(pairs=len(source))
+    report.splits[split] = split_report
+    count = len(source) if limit is None else min(limit, len(source))
+    for index in range(count):
+        try:
+            pair = _load(source, index)
+        except BadFileError as exc:
+            report.bad_files.append((exc.path, exc.reason))
+        else:
+            if pair.labels.shape != pair.photo.shape[:2]:
+                report.bad_files.append((Path(source.describe(index)), "label map and photo differ in size"))
+            else:
+                _record(report, pair)
+                split_report.valid_indices.append(index)
+        split_report.checked += 1
+        if progress is not None:
+            progress()
+    return split_report
+
+
+def split_sources(layout: Layout, direction: Direction, synthetic_count: int = SYNTHETIC_CHECK_COUNT,
+                  seed: int = 0, size: tuple[int, int] = (256, 512)) -> dict[str, PairSource]:
+    if layout.format == SYNTHETIC:
+        return {"train": SyntheticStreets(synthetic_count, seed, size)}
+    return {split: open_split(layout, split, direction) for split in layout.splits}
+
+
+def check_dataset(path: str | Path, format: DataFormat = "auto", direction: Direction = "BtoA",
+                  max_files: int | None = None, progress: Progress | None = None) -> DatasetReport:
+    """Check every pair of the dataset at `path` (at most `max_files` pairs in all).
+    Raises UserError when `path` is not a dataset at all; a dataset whose pairs are all bad comes
+    back as a report with `usable` False."""
+    layout = detect_layout(path, format)
+    sources = split_sources(layout, direction)
+    report = DatasetReport(root=layout.root, layout=layout.format, direction=direction)
+    total = sum(len(s) for s in sources.values())
+    if max_files is not None:
+        total = min(total, max_files)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    for split, source in sources.items():
+        remaining = None if max_files is None else max(0, max_files - done)
+        scan_source(source, report, split, limit=remaining, progress=tick)
+    return report
+
+
+def write_preview_grid(report_or_source: DatasetReport | PairSource, out_png: str | Path, n: int = 8,
+                       row_height: int = 128) -> Path:
+    """A PNG with up to `n` rows of (label colours | photo), for a quick look at a dataset."""
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    if isinstance(report_or_source, DatasetReport):
+        report = report_or_source
+        layout = detect_layout(report.root if report.layout != SYNTHETIC else SYNTHETIC, report.layout)
+        sources = split_sources(layout, report.direction)
+        picks = [(sources[s], i) for s, r in report.splits.items() for i in r.valid_indices]
+    else:
+        picks = [(report_or_source, i) for i in range(len(report_or_source))]
+    if len(picks) > n:  # spread the rows over the whole dataset
+        picks = [picks[int(k * len(picks) / n)] for k in range(n)]
+    for source, index in picks:
+        try:
+            pairs.append(source[index])
+        except BadFileError:
+            continue
+    if not pairs:
+        raise BadFileError(out_png, "no valid pairs to preview")
+    rows = []
+    for labels, photo in pairs:
+        h, w = labels.shape
+        width = max(1, round(w * row_height / h))
+        color = Image.fromarray(ids_to_color(labels)).resize((width, row_height), Image.Resampling.NEAREST)
+        image = Image.fromarray(photo).resize((width, row_height), Image.Resampling.BILINEAR)
+        rows.append(np.concatenate([np.asarray(color), np.full((row_height, 4, 3), 255, np.uint8),
+                                    np.asarray(image)], axis=1))
+    grid_w = max(r.shape[1] for r in rows)
+    grid = np.full((len(rows) * (row_height + 4) - 4, grid_w, 3), 255, np.uint8)
+    for k, row in enumerate(rows):
+        grid[k * (row_height + 4): k * (row_height + 4) + row_height, : row.shape[1]] = row
+    write_png(out_png, grid)
+    return Path(out_png)
