@@ -390,14 +390,13 @@ class CanvasView(QWidget):
     def _paint_brush_outline(self, painter: QPainter) -> None:
         assert self._hover is not None
         center, radius = self._brush_outline_geometry(self._hover)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Aliased on purpose: an antialiased 1 px ring on the half-pixel grid smears into two grey
+        # pixels and vanishes on mid-tone classes. Black inside white: visible on every colour.
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        # Black inside white: visible on every class colour.
-        painter.setPen(QPen(QColor(0, 0, 0, 200), 1.0))
+        painter.setPen(QPen(QColor(0, 0, 0), 1.0))
         painter.drawEllipse(center, radius, radius)
-        painter.setPen(QPen(QColor(255, 255, 255, 220), 1.0))
+        painter.setPen(QPen(QColor(255, 255, 255), 1.0))
         painter.drawEllipse(center, radius + 1.0, radius + 1.0)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def _brush_outline_geometry(self, hover: QPointF) -> tuple[QPointF, float]:
         x, y = self.widget_to_document(hover)

@@ -292,3 +292,44 @@ def test_replacing_the_document_or_its_size_redraws(canvas, qtbot) -> None:
     QApplication.processEvents()
     assert canvas.document is other
     assert canvas.grab().toImage().pixelColor(QPoint(160, 120)) == QColor(*ID_TO_COLOR[CAR])
+
+
+def _bright_near(image, x: float, y: float) -> bool:
+    """A white-ish outline pixel within 1 px of (x, y)."""
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            c = image.pixelColor(QPoint(round(x) + dx, round(y) + dy))
+            if min(c.red(), c.green(), c.blue()) > 150:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("zoom", [2.0, 5.0])
+def test_brush_outline_follows_the_cursor_and_scales_with_zoom(canvas, mouse_for, zoom: float) -> None:
+    canvas.set_view_transform(zoom, 0.0, 0.0)
+    canvas.set_brush_size(9)
+    mouse_for(canvas).move((20.5 * zoom, 15.5 * zoom))  # centre of pixel (20, 15)
+    QApplication.processEvents()
+    image = canvas.grab().toImage()
+    cx, cy = 20.5 * zoom, 15.5 * zoom
+    outer = 9 * zoom / 2 + 1.0  # white ring just outside the brush edge
+    assert _bright_near(image, cx + outer, cy) and _bright_near(image, cx, cy - outer)
+    assert not _bright_near(image, cx + outer / 2, cy)  # inside the ring: the (black) map
+    assert not canvas.document.ids.any()
+
+
+def test_after_zoom_and_pan_a_click_paints_the_pixel_under_the_cursor(canvas, mouse_for) -> None:
+    canvas.set_brush_size(1)
+    canvas.set_current_class(CAR)
+    _wheel(canvas, (100.0, 80.0), 2.5)
+    mouse = mouse_for(canvas)
+    mouse.drag([(150, 150), (130, 120)], button=Qt.MouseButton.MiddleButton)
+    target = (173.0, 91.0)
+    x, y = canvas.widget_to_document(QPointF(*target))
+    # Independent of the view's own mapping: zoom and offset are the whole transform.
+    ox, oy = canvas.offset
+    assert (x, y) == pytest.approx(((173.0 - ox) / canvas.zoom, (91.0 - oy) / canvas.zoom))
+    mouse.click(target)
+    expected = np.zeros(SHAPE, bool)
+    expected[math.floor(y), math.floor(x)] = True
+    np.testing.assert_array_equal(canvas.document.ids == CAR, expected)
