@@ -12,6 +12,7 @@ floats; pixel (i, j) covers [i, i+1) × [j, j+1), centre (i+0.5, j+0.5)):
     release(x, y, modifiers)   left button up
     double_click(x, y, mods)   (polygon: close)
     finish()                   Enter (polygon: close)
+    remove_last_vertex()       Backspace (polygon)
     cancel()                   Esc / tool switch: drop the pending shape, close an open stroke
     preview() -> ShapePreview | None   what the canvas should draw as rubber band
     active                     True while a gesture is in progress
@@ -103,6 +104,9 @@ class PaintContext:
     brush_size: int = DEFAULT_BRUSH_SIZE
     #: Called by the eyedropper with the picked id.
     on_picked: Callable[[int], None] | None = None
+    #: How close (document px) a click must be to a handle, e.g. the polygon's first vertex to
+    #: close it. The canvas sets it to a few screen pixels at the current zoom.
+    handle_radius: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Tool:
 
     def cancel(self) -> None: ...
 
+    def remove_last_vertex(self) -> None:
+        """Backspace (polygon only)."""
+
     def preview(self) -> ShapePreview | None:
         return None
 
@@ -163,11 +170,16 @@ class Tool:
 
 @dataclass
 class BrushTool(Tool):
-    """Round brush: a disc on press, then the swept disc (capsule) between successive positions."""
+    """Round brush: a disc on press, then the swept disc (capsule) between successive positions.
+
+    Shift+press continues from where the previous stroke ended with a straight segment (as in
+    most paint programs), in the same undo step as the rest of the new stroke.
+    """
 
     name: ClassVar[str] = "brush"
     shows_brush_outline: ClassVar[bool] = True
     _last: Point | None = field(default=None, init=False)
+    _previous_end: Point | None = field(default=None, init=False)  # raw cursor position
 
     @property
     def active(self) -> bool:
@@ -179,8 +191,13 @@ class BrushTool(Tool):
     def press(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         self.cancel()
         self.document.begin_stroke()
-        self._last = snap_brush_center(x, y, self.ctx.brush_size)
-        self._stamp(self._last, self._last)
+        here = snap_brush_center(x, y, self.ctx.brush_size)
+        start = here
+        if modifiers & Modifiers.SHIFT and self._previous_end is not None:
+            start = snap_brush_center(*self._previous_end, self.ctx.brush_size)
+        self._stamp(start, here)
+        self._last = here
+        self._previous_end = (x, y)
 
     def move(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         if self._last is None:
@@ -190,6 +207,7 @@ class BrushTool(Tool):
             return
         self._stamp(self._last, here)
         self._last = here
+        self._previous_end = (x, y)
 
     def release(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         if self._last is None:
@@ -330,7 +348,8 @@ class RectTool(_DragShapeTool):
 
 @dataclass
 class PolygonTool(Tool):
-    """Click vertices (snapped to pixel centres); double-click or Enter fills, Esc cancels.
+    """Click vertices (snapped to pixel centres); double-click, Enter or a click on the first
+    vertex fills; Backspace removes the last vertex; Esc cancels.
 
     The fill is the even-odd interior plus the outline (pixel centres within 0.5 px of an edge),
     so every clicked pixel is painted.
@@ -346,9 +365,24 @@ class PolygonTool(Tool):
 
     def press(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         p = pixel_center(x, y)
+        if len(self.vertices) >= 3 and self._near_first(x, y):
+            self.finish()  # clicking the first vertex closes the polygon
+            return
         if not self.vertices or self.vertices[-1] != p:
             self.vertices.append(p)
         self._hover = p
+
+    def _near_first(self, x: float, y: float) -> bool:
+        fx, fy = self.vertices[0]
+        reach = max(0.5, self.ctx.handle_radius)
+        return (x - fx) ** 2 + (y - fy) ** 2 <= reach * reach
+
+    def remove_last_vertex(self) -> None:
+        """Backspace: take back the last click (the polygon stays open)."""
+        if self.vertices:
+            self.vertices.pop()
+        if not self.vertices:
+            self._hover = None
 
     def move(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         if self.vertices:

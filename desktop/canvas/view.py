@@ -56,6 +56,8 @@ WHEEL_ZOOM_PER_NOTCH = 2.0**0.25
 #: At least this many widget pixels of the document stay visible when panning.
 _KEEP_VISIBLE_PX = 32.0
 _BACKGROUND = QColor(48, 48, 52)
+#: Screen distance within which a click hits a handle (the polygon's first vertex closes it).
+_HANDLE_PX = 6.0
 
 # uint32 0xFFRRGGBB for every label id: QImage.Format_RGB32 reads this directly, no conversion.
 _ID_TO_RGB32 = (
@@ -88,7 +90,8 @@ class CanvasView(QWidget):
       stroke_finished()       the gesture's undo step is closed (request the final preview here)
       cursor_moved(x, y, id)  pixel under the cursor and its label id; (-1, -1, -1) off the map
       zoom_changed(zoom)      new zoom factor (1.0 = 100 %)
-      class_picked(id)        the eyedropper picked a class (already the current class here)
+      class_picked(id)        the eyedropper (or Ctrl+click with any tool) picked a class; it is
+                              already the current class here
       tool_changed(name)      set_tool changed the tool
       brush_size_changed(px)  set_brush_size / `[` `]` changed the brush diameter
     """
@@ -301,6 +304,13 @@ class CanvasView(QWidget):
     def _on_tool_picked(self, label_id: int) -> None:
         self.class_picked.emit(label_id)
 
+    def _pick_class_at(self, x: float, y: float) -> None:
+        label = self._doc.id_at(math.floor(x), math.floor(y))
+        if label is not None:
+            self._ctx.label_id = label
+            self._update_overlay()
+            self.class_picked.emit(label)
+
     # ------------------------------------------------------------------ zoom/pan internals
     def _apply_zoom(self, zoom: float, anchor: QPointF | None) -> None:
         if anchor is None:
@@ -326,6 +336,7 @@ class CanvasView(QWidget):
         self._offset = QPointF(ox, oy)
         self._outline_rect = QRect()
         self._preview_rect = QRect()
+        self._ctx.handle_radius = _HANDLE_PX / self._zoom
         self.update()
         if self._zoom != old_zoom:
             self.zoom_changed.emit(self._zoom)
@@ -449,7 +460,12 @@ class CanvasView(QWidget):
         if button == Qt.MouseButton.LeftButton and self._pan_anchor is None:
             x, y = self.widget_to_document(pos)
             self._hover = pos
-            self._dispatch(self._tool.press, x, y, _qt_modifiers(event.modifiers()))
+            mods = _qt_modifiers(event.modifiers())
+            if mods & Modifiers.CTRL and not self._tool.active:
+                self._pick_class_at(x, y)  # Ctrl+click: eyedropper from any tool
+                event.accept()
+                return
+            self._dispatch(self._tool.press, x, y, mods)
             self._update_overlay()
             event.accept()
             return
@@ -525,6 +541,10 @@ class CanvasView(QWidget):
             event.accept()
         elif key == Qt.Key.Key_Escape and self._tool.active:
             self.cancel_gesture()
+            event.accept()
+        elif key == Qt.Key.Key_Backspace and self._tool.active:
+            self._tool.remove_last_vertex()
+            self._update_overlay()
             event.accept()
         else:
             super().keyPressEvent(event)

@@ -333,3 +333,35 @@ def test_after_zoom_and_pan_a_click_paints_the_pixel_under_the_cursor(canvas, mo
     expected = np.zeros(SHAPE, bool)
     expected[math.floor(y), math.floor(x)] = True
     np.testing.assert_array_equal(canvas.document.ids == CAR, expected)
+
+
+def test_ctrl_click_picks_the_class_with_any_tool_without_painting(canvas, qtbot) -> None:
+    ids = np.zeros(SHAPE, np.uint8)
+    ids[5:10, 5:10] = BUILDING
+    canvas.document.replace_all(ids)
+    canvas.set_view_transform(ZOOM, 0.0, 0.0)
+    canvas.set_tool("brush")
+    with qtbot.waitSignal(canvas.class_picked) as blocker:
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, QPoint(30, 30))
+    assert blocker.args == [BUILDING] and canvas.current_class == BUILDING
+    np.testing.assert_array_equal(canvas.document.ids, ids)
+    assert canvas.document.undo_depth == 0
+
+
+def test_polygon_backspace_and_click_on_first_vertex(canvas, mouse_for, qtbot) -> None:
+    canvas.set_tool("polygon")
+    canvas.set_current_class(CAR)
+    mouse = mouse_for(canvas)
+    for p in [(5.5, 5.5), (25.5, 5.5), (40.5, 35.5), (25.5, 25.5)]:
+        mouse.click(w(*p))
+    qtbot.keyClick(canvas, Qt.Key.Key_Backspace)
+    qtbot.keyClick(canvas, Qt.Key.Key_Backspace)
+    mouse.click(w(25.5, 25.5))
+    mouse.click((5.5 * ZOOM + 4, 5.5 * ZOOM - 3))  # 5 screen px from the first vertex
+    assert not canvas.is_gesture_active
+    expected = np.zeros(SHAPE, bool)
+    for j in range(SHAPE[0]):
+        for i in range(SHAPE[1]):
+            # Right triangle (5,5)-(25,5)-(25,25) on pixel centres: interior plus outline.
+            expected[j, i] = 5 <= j <= 25 and j <= i <= 25
+    np.testing.assert_array_equal(canvas.document.ids == CAR, expected)

@@ -301,3 +301,36 @@ def test_polygon_interior_matches_reference_on_random_polygons(seed: int) -> Non
         y0, x0, m = result
         got[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]] = m
     np.testing.assert_array_equal(got, ref_inside_even_odd(shape, pts))
+
+
+def test_shift_press_draws_a_straight_segment_from_the_previous_stroke_end() -> None:
+    doc, ctx = setup((20, 40), size=1)
+    tool = make_tool("brush", ctx)
+    tool.press(2.5, 10.5)
+    tool.release(2.5, 10.5)
+    tool.press(30.5, 10.5, Modifiers.SHIFT)
+    tool.release(30.5, 10.5, Modifiers.SHIFT)
+    expected = np.zeros((20, 40), bool)
+    expected[10, 2:31] = True
+    np.testing.assert_array_equal(doc.ids == CAR, expected)
+    assert doc.undo_depth == 2
+    doc.undo()
+    assert (doc.ids == CAR).sum() == 1  # the shift segment was its own stroke
+
+
+def test_polygon_closes_on_a_click_at_the_first_vertex_and_backspace_removes_vertices() -> None:
+    doc, ctx = setup((20, 20))
+    ctx.handle_radius = 1.5
+    tool = make_tool("polygon", ctx)
+    for p in [(2.5, 2.5), (15.5, 2.5), (9.0, 9.0), (15.5, 15.5)]:
+        tool.press(*p)
+    tool.remove_last_vertex()
+    tool.remove_last_vertex()
+    assert tool.vertices == [(2.5, 2.5), (15.5, 2.5)]
+    tool.press(15.5, 15.5)
+    tool.press(3.4, 3.1)  # within 1.5 px of the first vertex: closes instead of adding a vertex
+    assert not tool.active
+    expected = ref_inside_even_odd((20, 20), [(2.5, 2.5), (15.5, 2.5), (15.5, 15.5)])
+    for a, b in [((2.5, 2.5), (15.5, 2.5)), ((15.5, 2.5), (15.5, 15.5)), ((15.5, 15.5), (2.5, 2.5))]:
+        expected |= ref_capsule((20, 20), a, b, 0.5)
+    np.testing.assert_array_equal(doc.ids == CAR, expected)
