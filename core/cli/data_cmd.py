@@ -57,7 +57,8 @@ def run_check(args: argparse.Namespace) -> int:
         bar.close()
     print(report.format_text())
     if not report.usable:
-        reason = (f"{report.checked} pairs checked, all bad" if report.checked else "no pairs found")
+        n = report.checked
+        reason = f"{n} pair{'' if n == 1 else 's'} checked, all bad" if n else "no pairs found"
         raise UserError(f"{report.root}: not a usable dataset: {reason}")
     if args.preview:
         out = write_preview_grid(report, args.preview)
