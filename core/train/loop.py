@@ -30,7 +30,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,18 +76,21 @@ RESUME_OVERRIDABLE = {
 
 def train(cfg: RunConfig | None, run_dir: str | Path, control: TrainingControl | None = None, *,
           sources: tuple[PairSource, PairSource | None] | None = None, resume: bool = False,
-          inject_nan_at_step: int | None = None) -> Iterator[Event]:
+          inject_nan_at_step: int | None = None,
+          data_progress: Callable[[int, int], None] | None = None) -> Iterator[Event]:
     """Train (or with resume=True continue) the run in `run_dir`, yielding events.
 
     cfg: the run's settings; with resume=True it may be None (the run's config.toml is used) or
       the saved config with only RESUME_OVERRIDABLE settings changed (e.g. a larger max_steps).
     sources: (train, val or None) pair sources; None opens cfg.data via core.data.registry.
+    data_progress: called with (done, total) while core.data.registry checks the dataset's files.
     Raises UserError (ConfigError, CheckpointError, ...) for problems the user can fix, before the
     first step. After Started, problems end the stream with a Failed event instead.
     """
     if inject_nan_at_step is None and os.environ.get(INJECT_NAN_ENV):
         inject_nan_at_step = int(os.environ[INJECT_NAN_ENV])
-    run = _Run(cfg, Path(run_dir), control or TrainingControl(), sources, resume, inject_nan_at_step)
+    run = _Run(cfg, Path(run_dir), control or TrainingControl(), sources, resume, inject_nan_at_step,
+               data_progress)
     yield from run.events()
 
 
@@ -172,8 +175,9 @@ def _set_requires_grad(net: torch.nn.Module, flag: bool) -> None:
 class _Run:
     def __init__(self, cfg: RunConfig | None, run_dir: Path, control: TrainingControl,
                  sources: tuple[PairSource, PairSource | None] | None, resume: bool,
-                 inject_nan_at_step: int | None) -> None:
+                 inject_nan_at_step: int | None, data_progress: Callable[[int, int], None] | None) -> None:
         self.given_cfg = cfg
+        self.data_progress = data_progress
         self.paths = RunPaths(run_dir)
         self.control = control
         self.given_sources = sources
@@ -264,7 +268,8 @@ class _Run:
         else:
             from core.data.registry import open_datasets  # lazily: dataset code is optional for tests
 
-            train_src, val_src, data_warnings = open_datasets(self.cfg.data, self.cfg.train.seed)
+            train_src, val_src, data_warnings = open_datasets(self.cfg.data, self.cfg.train.seed,
+                                                               progress=self.data_progress)
             self.warnings += list(data_warnings)
         if len(train_src) == 0:
             raise UserError(f"the training data {self.cfg.data.path!r} has no pairs "

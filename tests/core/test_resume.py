@@ -1,12 +1,9 @@
 """Exact resume: a run interrupted at any point and resumed ends bit-identical (CPU) to the same
-run done in one go — weights, BatchNorm statistics, optimizer moments and all."""
+run done in one go — weights, BatchNorm statistics, optimizer moments and all.
+(kill -9 of a real `python -m core train` process: tests/core/test_train_cli.py.)"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,6 @@ from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
 from tests.core.train_helpers import tiny_config, tiny_sources
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Depth 6 is the smallest U-Net with dropout (levels 4..depth-2), which draws from the global RNG
 # every step: the case exact resume is hardest for. 64 px, 4 filters keep it fast.
 NET = dict(size=64, depth=6, ngf=4, ndf=4)
@@ -77,43 +73,3 @@ def test_stopped_run_resumes_bit_identical_and_can_extend_max_steps(tmp_path: Pa
     # resuming a finished run does nothing and saves nothing new
     again = list(train(None, run, sources=tiny_sources(**src), resume=True))
     assert [e.kind for e in again] == ["started", "finished"]
-
-
-def _helper(run: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.core.train_subprocess", str(run), *extra],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.mark.slow
-def test_kill_9_of_a_training_process_then_resume_is_bit_identical(tmp_path: Path) -> None:
-    straight = tmp_path / "straight"
-    proc = _helper(straight)
-    out, err = proc.communicate(timeout=240)
-    assert proc.returncode == 0, err
-    assert out.splitlines()[-1] == "finished 18 completed"
-
-    run = tmp_path / "killed"
-    proc = _helper(run, "--slow")
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line.strip())
-        if line.strip() == "step 10":  # after the checkpoint at step 8, mid-epoch 4
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    proc.stdout.close()
-    proc.stderr.close()  # type: ignore[union-attr]
-    assert proc.returncode == -signal.SIGKILL, seen
-    assert "checkpoint 8 interval" in seen and not any(s.startswith("finished") for s in seen)
-    assert load_training_state(run / "checkpoints/last.pt")["step"] == 8
-
-    proc = _helper(run, "--resume")
-    out, err = proc.communicate(timeout=240)
-    assert proc.returncode == 0, err
-    lines = out.splitlines()
-    assert lines[0] == "step 9" and lines[-1] == "finished 18 completed"
-    assert_identical(final_state(straight), final_state(run))
-    # No temp files were left behind by the kill.
-    assert not [p for p in run.rglob("*.tmp")]

@@ -1,0 +1,170 @@
+"""`roadstudio-cli train` on a real (tiny) aligned JPEG dataset: flags, config files, run-folder
+rules, exit codes, SIGTERM, and kill -9 + `--resume` ending bit-identical."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.checkpoints import load_training_state, load_weights
+from core.cli import build_parser, main
+from core.cli.train_cmd import build_config
+from core.config import load_run_config
+from core.labels import ID_TO_COLOR
+from core.train.loop import INJECT_NAN_ENV
+from tests.core.test_checkpoint_state import assert_identical
+from tests.core.train_helpers import tiny_pairs
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--netG", "unet_128", "--depth", "4", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32",
+        "--load-size", "36", "--batch-size", "2", "--device", "cpu", "--val-fraction", "0.25"]
+
+
+@pytest.fixture(scope="module")
+def aligned_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pix2pix aligned layout: train/N.jpg, photo left (A), colour label map right (B)."""
+    root = tmp_path_factory.mktemp("data") / "streets"
+    (root / "train").mkdir(parents=True)
+    for i, (ids, photo) in enumerate(tiny_pairs(8, size=64)):
+        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}.jpg", quality=95)
+    return root
+
+
+def cli(*args: str) -> int:
+    return main(["train", *args])
+
+
+def test_new_run_trains_and_writes_the_run_folder(aligned_dataset: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert cli("--data", str(aligned_dataset), "--run-dir", str(run), "--max-steps", "3", "--seed", "7",
+               "--checkpoint-every", "2", *TINY) == 0
+    err = capsys.readouterr().err
+    assert "finished (max_steps) at step 3" in err and "train" in err and "6 training pairs" in err
+    cfg = load_run_config(run / "config.toml")
+    assert (cfg.generator.depth, cfg.generator.ngf, cfg.discriminator.n_layers, cfg.data.crop_size,
+            cfg.train.seed, cfg.train.max_steps) == (4, 4, 2, (32, 32), 7, 3)
+    assert load_weights(run / "checkpoints/last.safetensors").card["step"] == 3
+    kinds = [json.loads(line)["kind"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert kinds[0] == "started" and kinds[-1] == "finished" and kinds.count("step") == 3
+
+
+def test_flags_override_the_config_file(tmp_path: Path) -> None:
+    toml = tmp_path / "run.toml"
+    toml.write_text("[generator]\nngf = 16\n[train]\nlr = 0.001\nbatch_size = 4\n[data]\npath = \"synthetic\"\n")
+    args = build_parser().parse_args(["train", "--config", str(toml), "--ngf", "8", "--crop-size", "128",
+                                      "--netG", "unet_128", "--norm", "instance", "--no-dropout", "--bf16"])
+    cfg = build_config(args)
+    assert cfg.generator.ngf == 8 and cfg.train.lr == 0.001 and cfg.train.batch_size == 4
+    assert cfg.generator.depth == 7 and not cfg.generator.dropout and cfg.train.bf16
+    assert cfg.generator.norm == cfg.discriminator.norm == "instance"
+    assert cfg.data.crop_size == (128, 128) and cfg.data.load_size == (143, 143)  # 286/256 of the crop
+    args = build_parser().parse_args(["train", "--netG", "unet_128", "--crop-size", "128x256", "--load-size", "140x280"])
+    assert build_config(args).data.load_size == (140, 280)
+
+
+def test_user_errors_exit_2_with_one_line(aligned_dataset: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("--data", str(aligned_dataset), *TINY) == 2
+    assert "--run-dir" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert cli("--data", str(aligned_dataset), "--run-dir", str(run), "--max-steps", "1", *TINY) == 0
+    capsys.readouterr()
+    assert cli("--data", str(aligned_dataset), "--run-dir", str(run), *TINY) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli("--resume", str(run), "--lr", "0.1") == 2
+    assert "--lr" in capsys.readouterr().err
+    assert cli("--resume", str(tmp_path / "nope")) == 2
+    assert cli("--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "r2"), *TINY) == 2
+    assert cli("--data", "synthetic", "--run-dir", str(tmp_path / "r3"), "--crop-size", "100", "--netG", "unet_128") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "multiple of 128" in err
+
+
+def test_a_nan_loss_exits_1_naming_the_step(aligned_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(INJECT_NAN_ENV, "3")
+    run = tmp_path / "run"
+    assert cli("--data", str(aligned_dataset), "--run-dir", str(run), "--checkpoint-every", "2", *TINY) == 1
+    err = capsys.readouterr().err
+    assert "failed at step 3" in err and "last.safetensors" in err
+    assert load_training_state(run / "checkpoints/last.pt")["step"] == 2
+
+
+def _cli_process(log: Path, *args: str) -> subprocess.Popen:
+    """`python -m core train ...` with stderr (the progress bar) to a file: a pipe nobody reads
+    while we poll could fill up and block the child."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop(INJECT_NAN_ENV, None)
+    with open(log, "w") as fh:
+        return subprocess.Popen([sys.executable, "-m", "core", "train", *args], cwd=REPO_ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=fh)
+
+
+def _wait_for_line(path: Path, predicate, proc: subprocess.Popen, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line being written
+                if predicate(record):
+                    return record
+        assert proc.poll() is None, "training ended before the expected event"
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for an event")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_with_a_checkpoint(aligned_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    log = tmp_path / "stderr.txt"
+    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), "--epochs", "1000", *TINY)
+    _wait_for_line(run / "metrics.jsonl", lambda r: r["kind"] == "step", proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    err = log.read_text()
+    assert proc.returncode == 0, err
+    assert "--resume" in err
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["kind"] == "finished" and records[-1]["reason"] == "stopped"
+    assert records[-2]["kind"] == "checkpoint" and records[-2]["reason"] == "stop"
+    assert load_training_state(run / "checkpoints/last.pt")["step"] == records[-1]["step"]
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_cli_then_resume_is_bit_identical(aligned_dataset: Path, tmp_path: Path) -> None:
+    # Depth 6 at 64 px: the smallest U-Net with dropout, so the global RNG matters every step.
+    flags = [*TINY, "--depth", "6", "--crop-size", "64", "--load-size", "72", "--epochs", "8", "--epochs-decay", "4",
+             "--checkpoint-every", "4", "--sample-every", "3", "--keep-checkpoints", "1", "--seed", "3"]
+    straight = tmp_path / "straight"
+    log = tmp_path / "stderr.txt"
+    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(straight), *flags)
+    assert proc.wait(timeout=240) == 0, log.read_text()
+
+    run = tmp_path / "killed"
+    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), *flags)
+    _wait_for_line(run / "metrics.jsonl", lambda r: r["kind"] == "checkpoint" and r["step"] >= 8, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL
+    killed_at = load_training_state(run / "checkpoints/last.pt")["step"]
+    assert 8 <= killed_at < 36  # 3 steps an epoch × 12 epochs
+
+    proc = _cli_process(log, "--resume", str(run))
+    assert proc.wait(timeout=240) == 0, log.read_text()
+    err = log.read_text()
+    assert "resuming at step" in err and "finished (completed) at step 36" in err
+    assert_identical(load_training_state(straight / "checkpoints/last.pt"),
+                     load_training_state(run / "checkpoints/last.pt"))
+    assert not list(run.rglob("*.tmp"))
