@@ -1,0 +1,73 @@
+"""numpy / PNG -> Qt images for the panel (own copy so the panel depends on nothing uncommitted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """uint8 H×W×3 -> QImage that owns its pixels (safe to build in a worker thread)."""
+    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w, _ = arr.shape
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def load_qimage(path: Path) -> QImage | None:
+    """Read a PNG into a QImage (call from a worker thread; QImage is thread-safe, QPixmap is not)."""
+    image = QImage(str(path))
+    return None if image.isNull() else image
+
+
+class ImageView(QLabel):
+    """Shows one image scaled to fit, keeping its aspect ratio, with a caption when empty."""
+
+    def __init__(self, empty_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._empty_text = empty_text
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("QLabel { background: palette(base); color: palette(mid); }")
+        self.setText(empty_text)
+
+    def set_image(self, image: QImage | None) -> None:
+        self._image = image
+        self._rescale()
+
+    def image(self) -> QImage | None:
+        return self._image
+
+    def clear_image(self) -> None:
+        self._image = None
+        self.clear()
+        self.setText(self._empty_text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self._rescale()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(360, 200)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # Not the pixmap's size: otherwise every rescale would grow the layout a little.
+        return QSize(160, 90)
+
+    def _rescale(self) -> None:
+        if self._image is None:
+            self.setText(self._empty_text)
+            return
+        pixmap = QPixmap.fromImage(self._image)
+        target = self.size().shrunkBy(self.contentsMargins())
+        # Nearest neighbour for upscaling small training images (a 32-px sample should look
+        # like pixels, not mush); smooth when shrinking.
+        mode = (Qt.TransformationMode.FastTransformation
+                if pixmap.width() < target.width() and pixmap.height() < target.height()
+                else Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, mode))

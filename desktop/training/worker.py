@@ -1,0 +1,147 @@
+"""The training worker: runs the engine's event generator on its own QThread and forwards every
+event to the GUI thread as a Qt signal.
+
+The GUI thread never runs torch: the generator (models, data loading, checkpoint writes) and the
+CUDA memory query all happen here. Pause / resume / stop go through core's thread-safe
+TrainingControl, which the loop checks between steps. Errors become `failed(str)` with a message
+fit for the UI (never a traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDeadlineTimer, QObject, Qt, QThread, Signal, Slot
+
+from core.config import RunConfig
+from core.errors import UserError
+from core.train.control import TrainingControl
+from core.train.events import Event, Failed, Started, Step
+
+TrainFn = Callable[..., Iterator[Event]]
+
+
+def _engine_train(*args: Any, **kwargs: Any) -> Iterator[Event]:
+    # Imported lazily: torch loads in the worker thread on first use, not at app start.
+    from core.train.loop import train
+
+    return train(*args, **kwargs)
+
+
+class TrainingWorker(QObject):
+    """Iterates `train(cfg, run_dir, control, sources=..., resume=...)`; lives on a QThread."""
+
+    event_emitted = Signal(object)  # every core.train.events event, in order
+    gpu_memory_measured = Signal(int)  # bytes, torch.cuda.max_memory_allocated (CUDA runs only)
+    failed = Signal(str)  # a Failed event or an exception, as one line for the user
+    done = Signal()  # the generator has ended, whatever the reason
+
+    # How often (in steps) to query CUDA memory; the query is cheap but not free.
+    MEMORY_EVERY = 20
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, control: TrainingControl, *, resume: bool,
+                 sources: Any = None, train_fn: TrainFn | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.control = control
+        self.resume = resume
+        self.sources = sources
+        self.train_fn = train_fn or _engine_train
+        self._cuda = False
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            kwargs: dict[str, Any] = {"resume": self.resume}
+            if self.sources is not None:
+                kwargs["sources"] = self.sources
+            for event in self.train_fn(self.cfg, self.run_dir, self.control, **kwargs):
+                self.event_emitted.emit(event)
+                if isinstance(event, Started):
+                    self._cuda = event.device.startswith("cuda")
+                elif isinstance(event, Step) and self._cuda and event.step % self.MEMORY_EVERY == 0:
+                    self._emit_gpu_memory()
+                elif isinstance(event, Failed):
+                    self.failed.emit(event.message)
+        except UserError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the worker must never die silently
+            self.failed.emit(f"Training stopped by an internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self.done.emit()
+
+    def _emit_gpu_memory(self) -> None:
+        try:
+            import torch
+
+            self.gpu_memory_measured.emit(int(torch.cuda.max_memory_allocated()))
+        except Exception:  # noqa: BLE001 - memory display is best effort
+            self._cuda = False
+
+
+class TrainingSession(QObject):
+    """Owns one run: the control, the worker and its thread. Create one per run."""
+
+    event_emitted = Signal(object)
+    gpu_memory_measured = Signal(int)
+    failed = Signal(str)
+    ended = Signal()  # the worker thread has finished
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, *, resume: bool = False, sources: Any = None,
+                 train_fn: TrainFn | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.control = TrainingControl()
+        self._thread = QThread()
+        self._thread.setObjectName(f"training:{self.run_dir.name}")
+        self._worker = TrainingWorker(cfg, self.run_dir, self.control, resume=resume, sources=sources,
+                                      train_fn=train_fn)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        # Queued onto this (GUI-thread) object, then re-emitted: consumers connect to the session.
+        self._worker.event_emitted.connect(self.event_emitted)
+        self._worker.gpu_memory_measured.connect(self.gpu_memory_measured)
+        self._worker.failed.connect(self.failed)
+        # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
+        # may itself be blocked in wait() during shutdown (deadlock).
+        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume_run(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        """The engine saves a checkpoint, then finishes with reason "stopped"."""
+        self.control.stop()
+
+    def set_preview_labels(self, ids: Any) -> None:
+        self.control.set_preview_labels(ids)
+
+    def wait(self, msecs: int | None = None) -> bool:
+        """Block until the worker thread ends (None: however long it takes). True when it ended."""
+        if not self._thread.isRunning():
+            return True
+        if msecs is None:
+            return self._thread.wait(QDeadlineTimer(QDeadlineTimer.ForeverConstant.Forever))
+        return self._thread.wait(msecs)
+
+    def _on_thread_finished(self) -> None:
+        self._running = False
+        self.ended.emit()

@@ -1,0 +1,250 @@
+"""Parts of the training panel without the engine: the loss chart, run-folder reading, the set-up
+form's validation and presets, progress maths and the CLI equivalents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from core.config import RunConfig, save_run_config
+from desktop.training.charts import GrowingSeries, LineChart
+from desktop.training.form import SetupForm
+from desktop.training.panel import TrainingPanel, cli_commands
+from desktop.training.presets import PAPER, QUICK_LOOK
+from desktop.training.progress import RateMeter, format_duration
+from desktop.training.run_files import list_checkpoints, list_runs, read_history
+from desktop.training.tasks import TaskRunner
+
+
+# ------------------------------------------------------------------------------------- chart
+def reference_ema(values: np.ndarray, w: float) -> np.ndarray:
+    out, last = [], 0.0
+    for n, v in enumerate(values, start=1):
+        last = w * last + (1 - w) * v
+        out.append(last / (1 - w**n))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.6, 0.99])
+def test_smoothing_matches_the_debiased_ema_whether_appended_or_re_smoothed(weight):
+    rng = np.random.default_rng(0)
+    values = rng.normal(1.0, 0.3, 1000)
+    one_by_one = GrowingSeries(weight)
+    for i, v in enumerate(values):
+        one_by_one.append(i, v)
+    bulk = GrowingSeries(0.3)
+    bulk.extend(np.arange(1000), values)
+    bulk.set_smoothing(weight)  # the slider moved: the whole history is re-smoothed
+    expected = reference_ema(values, weight)
+    np.testing.assert_allclose(one_by_one.smoothed, expected, rtol=1e-9)
+    np.testing.assert_allclose(bulk.smoothed, expected, rtol=1e-9)
+
+
+def test_a_nan_loss_does_not_poison_the_smoothed_curve():
+    series = GrowingSeries(0.5)
+    for i, v in enumerate([1.0, 2.0, float("nan"), 2.0]):
+        series.append(i, v)
+    assert np.isfinite(series.smoothed).all()
+    series.set_smoothing(0.5)
+    assert np.isfinite(series.smoothed).all()
+
+
+def test_chart_with_100k_points_paints_one_column_per_pixel(qtbot):
+    chart = LineChart("losses")
+    qtbot.addWidget(chart)
+    chart.add_curve("G_L1", "#e67e22")
+    chart.add_curve("D_real", "#27ae60")
+    steps = np.arange(1, 100_001, dtype=np.float64)
+    chart.extend("G_L1", steps, 30 * np.exp(-steps / 30000) + np.random.default_rng(0).normal(0, 1, steps.size))
+    chart.extend("D_real", steps, np.full(steps.size, 0.5))
+    chart.resize(500, 250)
+    chart.show()
+    for step in range(100_001, 100_101):  # live appends keep the series growing
+        chart.append("G_L1", step, 5.0)
+    assert len(chart.series("G_L1")) == 100_100
+    image = chart.grab().toImage()
+    assert chart.paint_count >= 1
+    # The curve is drawn: some pixels carry the G_L1 colour.
+    colours = {image.pixelColor(x, y).name() for x in range(0, 500, 2) for y in range(0, 250, 2)}
+    assert "#e67e22" in colours
+
+
+def test_appends_do_not_repaint_more_than_the_timer_allows(qtbot):
+    chart = LineChart("losses", max_fps=10)
+    qtbot.addWidget(chart)
+    chart.add_curve("G_L1", "#e67e22")
+    chart.show()
+    qtbot.waitExposed(chart)
+    qtbot.wait(50)
+    before = chart.paint_count
+    for step in range(2000):  # far more appends than frames
+        chart.append("G_L1", step, 1.0)
+        if step % 200 == 0:
+            qtbot.wait(20)
+    qtbot.wait(250)
+    painted = chart.paint_count - before
+    assert 1 <= painted < 40
+
+
+# --------------------------------------------------------------------------------- run files
+def write_run(run_dir: Path, lines: list[str]) -> None:
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "samples").mkdir()
+    save_run_config(RunConfig(name=run_dir.name), run_dir / "config.toml")
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def step_line(step: int, l1: float) -> str:
+    return json.dumps({"kind": "step", "step": step, "epoch": 0, "lr": 2e-4,
+                       "losses": {"G_GAN": 1.0, "G_L1": l1, "D_real": 0.5, "D_fake": None}})
+
+
+def test_history_of_a_resumed_run_keeps_the_last_occurrence_of_each_step(tmp_path):
+    run = tmp_path / "runs" / "a"
+    lines = [json.dumps({"kind": "started", "total_steps": 10, "steps_per_epoch": 5, "device": "cpu"})]
+    lines += [step_line(s, 10.0) for s in range(1, 6)]  # killed after step 5, last checkpoint at 3
+    lines += ['{"kind": "step", "step": 6, "los']  # torn line of the killed writer
+    lines += [json.dumps({"kind": "started", "total_steps": 10, "steps_per_epoch": 5, "device": "cpu"})]
+    lines += [step_line(s, 20.0) for s in range(4, 8)]
+    lines += [json.dumps({"kind": "validation", "step": 5, "epoch": 0, "l1": 0.2, "psnr": 20.0, "ssim": 0.5,
+                          "is_best": True})]
+    write_run(run, lines)
+    (run / "samples" / "step_0000005.png").write_bytes(b"")
+    (run / "samples" / "step_0000010.png").write_bytes(b"")
+    history = read_history(run)
+    assert history.steps == [1, 2, 3, 4, 5, 6, 7]
+    assert history.losses["G_L1"] == [10.0, 10.0, 10.0, 20.0, 20.0, 20.0, 20.0]
+    assert np.isnan(history.losses["D_fake"][0])  # null (non-finite) in the file
+    assert history.bad_lines == 1
+    assert history.validations[0]["is_best"]
+    assert history.latest_sample == run / "samples" / "step_0000010.png"
+
+
+def test_runs_list_holds_only_run_folders_and_checkpoints_are_found(tmp_path):
+    runs = tmp_path / "runs"
+    write_run(runs / "a", [step_line(1, 1.0)])
+    (runs / "not-a-run").mkdir()
+    ck = runs / "a" / "checkpoints"
+    for name in ("step_0000010.safetensors", "step_0000010.pt", "step_0000020.safetensors", "step_0000020.pt",
+                 "last.safetensors", "last.pt", "best.safetensors"):
+        (ck / name).write_bytes(b"x")
+    found = list_runs(runs)
+    assert [r.name for r in found] == ["a"]
+    assert found[0].resumable and found[0].last_step == 20
+    assert list_runs(tmp_path / "missing") == []
+    checkpoints = list_checkpoints(runs / "a")
+    assert [c.label for c in checkpoints] == ["step 10", "step 20", "last", "best"]
+    assert checkpoints[0].state_path == ck / "step_0000010.pt"
+    assert checkpoints[-1].state_path is None
+
+
+# ------------------------------------------------------------------------------------- form
+@pytest.fixture
+def form(qtbot, tmp_path):
+    tasks = TaskRunner()
+    widget = SetupForm(tmp_path / "runs", tasks)
+    qtbot.addWidget(widget)
+    widget.set_run_name("r1")
+    yield widget
+    tasks.wait(20000)
+
+
+def test_presets_fill_the_form_and_editing_switches_to_custom(form):
+    form.apply_preset(PAPER)
+    cfg = form.build_config()
+    assert (cfg.generator.depth, cfg.generator.ngf, cfg.generator.norm) == (8, 64, "batch")
+    assert cfg.discriminator.n_layers == 3 and cfg.discriminator.receptive_field == 70
+    assert (cfg.train.epochs, cfg.train.epochs_decay, cfg.train.batch_size, cfg.train.lr) == (100, 100, 1, 2e-4)
+    assert (cfg.train.lambda_l1, cfg.train.gan_mode) == (100.0, "vanilla")
+    assert (cfg.data.load_size, cfg.data.crop_size) == ((286, 286), (256, 256))
+    form.ngf_spin.setValue(32)
+    assert form.preset_combo.currentData() == "Custom"
+    form.apply_preset(QUICK_LOOK)
+    assert form.build_config().data.crop_size == (128, 128)
+    assert form.preset_combo.currentData() == QUICK_LOOK
+
+
+def test_patch_size_choices_map_to_discriminator_layers(form):
+    for size, layers in ((1, 0), (16, 1), (70, 3), (286, 5)):
+        form.patch_combo.setCurrentIndex(form.patch_combo.findData(size))
+        cfg = form.build_config()
+        assert cfg.discriminator.n_layers == layers
+        assert cfg.discriminator.receptive_field == size
+
+
+def test_invalid_settings_are_caught_with_the_engines_reason(form):
+    form.apply_preset(PAPER)
+    assert form.state().valid
+    form.crop_h.setValue(200)  # not a multiple of 2**8
+    state = form.state()
+    assert not state.valid and "multiple of 256" in state.message
+    form.crop_h.setValue(256)
+    form.load_h.setValue(100)  # crop larger than load
+    assert "larger than load_size" in form.state().message
+    form.load_h.setValue(286)
+    form.name_edit.setText("bad/name")
+    assert "run name" in form.state().message
+    form.name_edit.setText("ok")
+    assert form.state().valid
+
+
+def test_bf16_only_with_cuda(form):
+    form.device_combo.setCurrentIndex(form.device_combo.findData("cpu"))
+    assert not form.bf16_check.isEnabled()
+    form.device_combo.setCurrentIndex(form.device_combo.findData("cuda"))
+    assert form.bf16_check.isEnabled()
+    form.bf16_check.setChecked(True)
+    assert form.build_config().train.bf16
+    form.device_combo.setCurrentIndex(form.device_combo.findData("auto"))
+    assert not form.bf16_check.isChecked() and not form.build_config().train.bf16
+
+
+def test_an_existing_run_name_is_refused(form, tmp_path):
+    save_run_config(RunConfig(name="r1"), (tmp_path / "runs" / "r1").mkdir(parents=True) or
+                    tmp_path / "runs" / "r1" / "config.toml")
+    state = form.state()
+    assert not state.valid and "already exists" in state.message
+
+
+def test_start_is_disabled_with_the_reason_next_to_it(qtbot, tmp_path):
+    panel = TrainingPanel(tmp_path / "runs")
+    qtbot.addWidget(panel)
+    panel.form.apply_preset(PAPER)
+    assert panel.start_button.isEnabled()
+    panel.form.crop_w.setValue(100)
+    assert not panel.start_button.isEnabled()
+    assert "crop_size" in panel.status_label.text()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.is_running
+    panel.form.crop_w.setValue(256)
+    assert panel.start_button.isEnabled()
+    panel.shutdown()
+
+
+# ---------------------------------------------------------------------------------- helpers
+def test_rate_meter_ignores_paused_time():
+    now = [0.0]
+    meter = RateMeter(window_s=100, clock=lambda: now[0])
+    meter.start()
+    for step in range(11):
+        now[0] = step * 0.5
+        meter.add(step)
+    assert meter.rate == pytest.approx(2.0)
+    assert meter.eta(10, 30) == pytest.approx(10.0)
+    meter.pause()
+    now[0] += 60
+    meter.resume()
+    assert meter.elapsed == pytest.approx(5.0)
+    assert format_duration(3725) == "1:02:05" and format_duration(None) == "–"
+
+
+def test_cli_commands_quote_paths(tmp_path):
+    run = tmp_path / "my runs" / "a"
+    start, resume, tensorboard = cli_commands(run)
+    assert start == f"roadstudio-cli train --config '{run}/config.toml' --run-dir '{run}'"
+    assert resume == f"roadstudio-cli train --resume '{run}'"
+    assert tensorboard == f"tensorboard --logdir '{run}/tensorboard'"
