@@ -64,12 +64,13 @@ def _combo_tile() -> np.ndarray:
     return (combo / np.abs(combo).max()).astype(np.float32)
 
 
-@lru_cache(maxsize=4)
-def _grain_image(h: int, w: int) -> np.ndarray:
-    """Sensor grain covering (h + N) × (w + N), sliced at a random offset per image."""
-    fine, _ = _noise_tiles()
+@lru_cache(maxsize=8)
+def _tiled(which: int, h: int, w: int) -> np.ndarray:
+    """Noise tile `which` (0 fine grain, 1 blotches) repeated to cover (h + N) × (w + N), so any
+    h × w window at an offset below N is a cheap slice."""
+    tex = _noise_tiles()[which]
     reps = (h // _NOISE_SIZE + 2, w // _NOISE_SIZE + 2)
-    return np.tile(fine, reps)[: h + _NOISE_SIZE, : w + _NOISE_SIZE].copy()
+    return np.tile(tex, reps)[: h + _NOISE_SIZE, : w + _NOISE_SIZE].copy()
 
 
 def _frac(v: np.ndarray) -> np.ndarray:
@@ -281,9 +282,9 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     # Sky: gradient bins by row, brightened by clouds.
     sky_row = np.clip(rows[:, 0] / max(yh, 1.0) * (sky_bins - 1), 0, sky_bins - 1).astype(np.uint8)[:, None]
     oy, ox = rng.integers(0, _NOISE_SIZE, 2)
-    cloud = _tile(blotch, np.arange(h)[:, None] + oy, np.arange(w)[None, :] // 2 + ox)
+    cloud = _tiled(1, h, w)[oy:oy + h, ox:ox + w]  # a view: no per-pixel lookup
     labels_map = np.full((h, w), SKY, np.uint8)
-    material = np.broadcast_to(sky_row.astype(np.uint16), (h, w))
+    material = np.broadcast_to(sky_row.astype(np.uint16), (h, w)).copy()
     shade = 1.0 + np.float32(look.clouds * 0.3) * np.maximum(cloud, 0)
 
     # Facades: windows on a floor grid, a shop front, a darker cornice, lit or shaded side.
@@ -295,7 +296,8 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     facade_tex = _tile(combo, yw_grid, u_grid)
     # Hedges and trees have ragged tops, not flat ones (noise along the facade only: cheap).
     is_veg_col = label_col == VEGETATION
-    ragged = np.where(is_veg_col, 1.5 * _tile(blotch, u_grid[:1] // 3, u_grid[:1] // 7), 0).astype(np.float32)
+    ragged = np.where(is_veg_col, (0.4 * height_col) * np.abs(_tile(blotch, u_grid[:1] // 3, u_grid[:1] // 7)), 0)
+    ragged = ragged.astype(np.float32)
     on_facade &= y_world < height_col - ragged
     fu = _frac(u_row / spacing)  # (1, W) position across a window bay
     fy = _frac((y_world - ground_floor) * (1 / floor_h))
@@ -315,21 +317,23 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     shade = np.where(on_facade, facade_shade, shade)
 
     # Ground: road, curbs, sidewalks, grass verges; patterns in world metres recede correctly.
-    ground = ~sees_wall & (dy > 0)
-    x_world = dxc * np.float32(hc) / np.maximum(dy, 1e-3)  # (H, W) lateral metres on the ground
+    # Only the rows below the horizon can show ground, so the ground maps cover just those (g).
+    g = slice(int(np.clip(np.floor(yh), 0, h)), h)
+    dy_g, zg = dy[g], np.minimum(z_ground[g], 1e4)  # (Hg, 1)
+    ground = ~sees_wall[g] & (dy_g > 0)
+    x_world = dxc * np.float32(hc) / np.maximum(dy_g, 1e-3)  # (Hg, W) lateral metres on the ground
     rel = x_world - np.float32(road_center)
     bands = np.array([-road_half - sw[0], -road_half - 0.18, -road_half, road_half, road_half + 0.18,
                       road_half + sw[1]], np.float32)
     band = np.searchsorted(bands, rel).astype(np.uint8)  # 0 verge, 1 sidewalk, 2 curb, 3 road, ...
     band_label = np.array([TERRAIN, SIDEWALK, SIDEWALK, ROAD, SIDEWALK, SIDEWALK, TERRAIN], np.uint8)
-    zg = np.minimum(z_ground, 1e4)  # (H, 1)
     ground_tex = _tile(combo, (zg * 12).astype(np.int32), (x_world * 12).astype(np.int32))
     tile = rng.uniform(0.4, 0.8)
     on_sidewalk = (band == 1) | (band == 5)
     joints = on_sidewalk & ((_frac(x_world * (1 / tile)) < 0.04 / tile) | (_frac(zg * (1 / tile)) < 0.04 / tile))
     lane_w = 2 * road_half / lanes
     lane_pos = _frac((rel + np.float32(road_half)) * np.float32(1 / lane_w)) * np.float32(lane_w)
-    dashes = _frac((zg + rng.uniform(0, 9)) / 9.0) < rng.uniform(2.5, 4.5) / 9.0  # (H, 1)
+    dashes = _frac((zg + rng.uniform(0, 9)) / 9.0) < rng.uniform(2.5, 4.5) / 9.0  # (Hg, 1)
     on_road = band == 3
     inner = dashes & (np.minimum(lane_pos, lane_w - lane_pos) < 0.08) & (np.abs(rel) < road_half - 0.5)
     edge_line = np.abs(np.abs(rel) - (road_half - 0.35)) < 0.08
@@ -343,12 +347,13 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
         reach = rng.uniform(0.0, 0.7) * road_half * 2
         shaded = (rel < -road_half - sw[0] + reach) if not look.sun_left else (rel > road_half + sw[1] - reach)
         ground_shade[shaded] *= np.float32(look.shadow)
-    labels_map = np.where(ground, band_label[band], labels_map)
-    material = np.where(ground, np.where(marks, m_mark, (m_band + band).astype(np.uint16)), material)
-    shade = np.where(ground, ground_shade, shade)
+    labels_map[g] = np.where(ground, band_label[band], labels_map[g])
+    material[g] = np.where(ground, np.where(marks, m_mark, (m_band + band).astype(np.uint16)), material[g])
+    shade[g] = np.where(ground, ground_shade, shade[g])
 
     # Colour once; then haze: far ground and facades fade into the horizon colour.
-    depth = np.where(ground, zg, np.where(on_facade, z_wall, np.float32(0)))
+    depth = np.where(on_facade, z_wall, np.float32(0))
+    depth[g] = np.where(ground, zg, depth[g])
     haze = np.clip((depth - np.float32(25)) * np.float32(1 / 280), 0, 0.6)
     # rgb·(1 − haze) + horizon·haze, with the (1 − haze) folded into the shade: two 3-channel ops.
     gain = shade * (1 - haze)
@@ -537,7 +542,7 @@ def generate_pair(seed: int, index: int, size: tuple[int, int] = (256, 512)) -> 
     scene = _background(c, rng, look)
     _objects(c, rng, scene)
     oy, ox = rng.integers(0, _NOISE_SIZE, 2)
-    grain = _grain_image(h, w)[oy:oy + h, ox:ox + w]
+    grain = _tiled(0, h, w)[oy:oy + h, ox:ox + w]
     photo = c.photo * look.tint[:, None, None] + grain * np.float32(6.0)
     # A light blur: real photos have no perfectly hard 1-px edges.
     photo[:, 1:] = 0.7 * photo[:, 1:] + 0.3 * photo[:, :-1]
