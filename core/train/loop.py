@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader
 
 from core import __version__
 from core.checkpoints import load_training_state, unwrap
-from core.config import RunConfig, load_run_config, save_run_config, to_dict
+from core.config import RunConfig, load_run_config, to_dict
 from core.data.base import PairSource
 from core.data.loader import make_loader
 from core.encoding import encode_labels
@@ -51,6 +51,9 @@ from core.train.control import TrainingControl
 from core.train.data_guard import GuardedSource
 from core.train.device import cuda_only_options, select_device
 from core.train.dist_env import DistEnv
+from core.train.distributed import (any_rank, crash_for_test, destroy_process_group, init_process_group,
+                                    local_module, mean_over_ranks, planned_total_steps, rescale_consumed,
+                                    sync_bn_usable, wrap_ddp, write_run_config)
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Sample,
                                Started, Step, Validation, Warning_)
 from core.train.losses import GANLoss, l1_loss
@@ -95,12 +98,17 @@ def train(cfg: RunConfig | None, run_dir: str | Path, control: TrainingControl |
 
 
 def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module, *, compile_models: bool,
-                env: DistEnv) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The one place models get wrapped for speed or distribution. DistributedDataParallel
-    (issue 7) slots in here; everything else uses core.checkpoints.unwrap for the plain module."""
+                env: DistEnv, device: torch.device | None = None,
+                sync_bn: bool = False) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The one place models get wrapped for speed or distribution: torch.compile inside,
+    DistributedDataParallel outside when torchrun started several processes
+    (core.train.distributed); everything else uses core.checkpoints.unwrap for the plain module."""
     if compile_models:
         generator = torch.compile(generator)  # type: ignore[assignment]
         discriminator = torch.compile(discriminator)  # type: ignore[assignment]
+    if env.distributed and device is not None:
+        generator = wrap_ddp(generator, device, sync_bn=sync_bn)
+        discriminator = wrap_ddp(discriminator, device, sync_bn=sync_bn)
     return generator, discriminator
 
 
@@ -195,9 +203,16 @@ class _Run:
     def _setup(self) -> None:
         state = self._load_config_and_state()
         cfg = self.cfg
+        if cfg.train.sync_bn and not self.env.distributed:
+            self.warnings.append("sync_bn only applies to distributed (torchrun) runs; ignored")
         self.device = select_device(cfg.train.device, self.env.local_rank)
         self.bf16, self.channels_last, compile_models, option_warnings = cuda_only_options(cfg.train, self.device)
         self.warnings += option_warnings
+        # Under torchrun: join the process group (NCCL on CUDA, Gloo on CPU). Its closing barrier
+        # means every rank has passed the run-folder checks above before rank 0 writes anything.
+        self.owns_process_group = init_process_group(self.env, self.device)
+        sync_bn, sync_bn_warnings = sync_bn_usable(cfg.train.sync_bn, self.env, self.device)
+        self.warnings += sync_bn_warnings
         seed_everything(cfg.train.seed)
 
         train_src, val_src = self._open_sources()
@@ -216,7 +231,8 @@ class _Run:
         self.opt_d = torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
         if state is not None:
             self._restore(state, g, d)
-        self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env)
+        self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env, device=self.device,
+                                     sync_bn=sync_bn)
         self.gan_loss = GANLoss(t.gan_mode).to(self.device)
 
         self.loader, self.sampler = make_loader(
@@ -228,6 +244,14 @@ class _Run:
                                              train=False, device=self.device)
         self.steps_per_epoch = math.ceil(self.sampler.per_rank / t.batch_size)
         self.full_steps = self.steps_per_epoch * t.total_epochs
+        saved_world = int(state["config"].get("world_size", 1)) if state is not None else self.env.world_size
+        if saved_world != self.env.world_size:
+            # Resumed on another number of processes: same place in the epoch's sample order,
+            # and the remaining steps counted from here (core.train.distributed).
+            self.pos.consumed = rescale_consumed(self.pos.consumed, saved_world, self.env.world_size,
+                                                 len(train_src))
+            self.full_steps = planned_total_steps(self.pos.step, self.pos.epoch, self.pos.consumed,
+                                                  self.sampler.per_rank, t.batch_size, t.total_epochs)
         self.total_steps = min(self.full_steps, t.max_steps) if t.max_steps else self.full_steps
         self.checkpoints = CheckpointWriter(self.paths, cfg.generator, t.keep_checkpoints)
         self.collapse = CollapseMonitor(streak=int(state.get("collapse_streak", 0)) if state else 0)
@@ -239,7 +263,7 @@ class _Run:
             # Last of all: nothing after this may draw from a global RNG before the first step.
             restore_rng_state(state["rng"])
         if self.env.is_main:
-            save_run_config(cfg, self.paths.config)
+            write_run_config(cfg, self.paths.config)  # with the effective batch size and lr noted
 
     def _load_config_and_state(self) -> dict[str, Any] | None:
         paths = self.paths
@@ -301,7 +325,13 @@ class _Run:
     # ------------------------------------------------------------------------------ events
 
     def events(self) -> Iterator[Event]:
-        self._setup()  # UserErrors propagate from here, before any event
+        self.owns_process_group = False
+        try:
+            self._setup()  # UserErrors propagate from here, before any event
+        except BaseException:
+            if self.owns_process_group:
+                destroy_process_group()
+            raise
         self._make_sinks()
         try:
             for event in self._events():
@@ -311,6 +341,8 @@ class _Run:
         finally:
             close_all(self.sinks)
             self.loader = self.val_loader = None  # type: ignore[assignment] # ends worker processes
+            if self.owns_process_group:
+                destroy_process_group()
 
     def _events(self) -> Iterator[Event]:
         pos = self.pos
@@ -365,7 +397,7 @@ class _Run:
                 pass
             if not control.stop_requested:
                 yield Resumed(step=pos.step)
-        if control.stop_requested:
+        if any_rank(control.stop_requested, self.device):  # one rank's stop stops all, at the same step
             if self.last_saved_step != pos.step:
                 yield self._save("stop")
             yield Finished(step=pos.step, epoch=pos.epoch, reason="stopped")
@@ -376,6 +408,7 @@ class _Run:
 
     def _step(self, batch: dict[str, torch.Tensor], lr: float, t0: float) -> Iterator[Event]:
         pos, cfg = self.pos, self.cfg
+        crash_for_test(pos.step + 1, self.env)  # test hook for torchrun restarts; inert otherwise
         ids_cpu = batch["labels"]
         ids = ids_cpu.to(self.device, non_blocking=True)
         real = batch["photo"].to(self.device, non_blocking=True)
@@ -385,7 +418,9 @@ class _Run:
             real = real.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         fake, losses = self._optimize(x, real, step_number=pos.step + 1)
-        values = torch.stack(losses).detach().float().tolist()  # one device sync per step
+        # One device sync per step. Under torchrun: the mean over ranks (the global batch's loss;
+        # a NaN on any rank stops every rank at this step).
+        values = mean_over_ranks(torch.stack(losses).detach().float()).tolist()
         t2 = time.perf_counter()
         named = dict(zip(LOSS_NAMES, values, strict=True))
         if not all(math.isfinite(v) for v in values):
@@ -397,7 +432,7 @@ class _Run:
         pos.consumed += n
         data_time, step_time = t1 - t0, t2 - t1
         yield Step(step=pos.step, epoch=pos.epoch, losses=named, lr=lr, data_time=data_time,
-                   step_time=step_time, samples_per_s=n / max(1e-9, data_time + step_time))
+                   step_time=step_time, samples_per_s=n * self.env.world_size / max(1e-9, data_time + step_time))
         yield from self._data_warnings(self.train_src)
         warning = self.collapse.update(0.5 * (named["D_real"] + named["D_fake"]))
         if warning:
@@ -445,11 +480,12 @@ class _Run:
         loss_d.backward()
         self.opt_d.step()
 
-        # G step with D frozen: its gradients are not needed and must not accumulate.
+        # G step with D frozen: its gradients are not needed and must not accumulate. D is called
+        # outside DDP here: DDP would wait for D gradients that a frozen D never produces.
         _set_requires_grad(d, False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            pred = d(torch.cat([x, fake], dim=1))
+            pred = local_module(d)(torch.cat([x, fake], dim=1))
         loss_g_gan = gan(pred, True)
         if self.inject_nan_at_step == step_number:
             loss_g_gan = loss_g_gan * float("nan")  # test hook (see module docstring)
