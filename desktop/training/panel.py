@@ -23,6 +23,7 @@ platform has no documents folder; the History tab lists every run in it, also th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,9 +61,13 @@ def default_runs_dir() -> Path:
 
 
 def cli_commands(run_dir: Path) -> tuple[str, str, str]:
-    """(start, resume, tensorboard) commands equivalent to what the panel does for `run_dir`."""
+    """(start, resume, tensorboard) commands equivalent to what the panel does for `run_dir`.
+
+    `start` trains the same settings headless; it needs a fresh folder (the engine never
+    overwrites a run), hence `<run>-cli`. `resume` continues this very run exactly."""
     q = _quote
-    start = f"roadstudio-cli train --config {q(run_dir / 'config.toml')} --run-dir {q(run_dir)}"
+    fresh = run_dir.with_name(run_dir.name + "-cli")
+    start = f"roadstudio-cli train --config {q(run_dir / 'config.toml')} --run-dir {q(fresh)}"
     resume = f"roadstudio-cli train --resume {q(run_dir)}"
     tensorboard = f"tensorboard --logdir {q(run_dir / 'tensorboard')}"
     return start, resume, tensorboard
@@ -96,6 +101,17 @@ def _read_run(run_dir: Path) -> _Reopened:
     sample = load_qimage(history.latest_sample) if history.latest_sample else None
     step = int(history.latest_sample.stem.split("_")[-1]) if history.latest_sample else None
     return _Reopened(config, error, history, list_checkpoints(run_dir), sample, step)
+
+
+def _lift_reached_step_limit(cfg: RunConfig, history: RunHistory) -> RunConfig:
+    """A run that ended at its --max-steps limit would finish again at once when resumed; asking
+    to resume it means "keep training", so the limit is lifted (max_steps is one of the settings a
+    resume may change) and the run goes on to its planned epochs."""
+    limit = cfg.train.max_steps
+    last = history.steps[-1] if history.steps else 0
+    if limit and last >= limit:
+        return cfg.replace(train=dataclasses.replace(cfg.train, max_steps=0))
+    return cfg
 
 
 class TrainingPanel(QWidget):
@@ -171,8 +187,8 @@ class TrainingPanel(QWidget):
         self.run_folder_label = QLabel("No run open.")
         self.run_folder_label.setWordWrap(True)
         self.run_folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.cli_start = CommandLine("Same run from the CLI:")
-        self.cli_resume = CommandLine("Resume from the CLI:")
+        self.cli_start = CommandLine("Same settings, headless:")
+        self.cli_resume = CommandLine("Continue this run, headless:")
         layout.addWidget(self.run_folder_label)
         layout.addWidget(self.cli_start)
         layout.addWidget(self.cli_resume)
@@ -334,7 +350,7 @@ class TrainingPanel(QWidget):
         if self._session is not None:
             return
         self._show_reopened(run_dir, result)
-        self._launch(result.config, run_dir, resume=True)
+        self._launch(_lift_reached_step_limit(result.config, result.history), run_dir, resume=True)
 
     def _on_session_event(self, event: object) -> None:
         self.monitor.handle_event(event)

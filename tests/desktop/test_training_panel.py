@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -251,16 +252,20 @@ def test_use_in_canvas_emits_the_checkpoint_path(qtbot, tmp_path):
     assert load_weights(path).config.ngf == 4
 
 
-def test_reopens_a_run_started_from_the_cli(qtbot, tmp_path):
-    from core.train.loop import train
+def test_cli_and_panel_take_turns_on_the_same_run(qtbot, tmp_path, capsys):
+    """Headless parity: a run started by roadstudio-cli is reopened and resumed in the panel, and
+    the commands the panel shows continue it (or repeat its settings) from the CLI."""
+    from core.cli import main as cli_main
+
+    cli_dir = tmp_path / "from-cli"
+    code = cli_main(["train", "--data", "synthetic", "--synthetic-count", "8", "--depth", "3", "--ngf", "4",
+                     "--ndf", "4", "--crop-size", "32", "--batch-size", "2", "--max-steps", "6",
+                     "--sample-every", "3", "--checkpoint-every", "3", "--device", "cpu", "--run-dir", str(cli_dir)])
+    assert code == 0, capsys.readouterr().err
 
     panel = make_panel(qtbot, tmp_path)
-    cfg = panel.form.build_config().replace(name="from-cli")
-    cli_dir = tmp_path / "from-cli"
-    # What `roadstudio-cli train --run-dir` does: iterate the engine to the end (max_steps 6).
-    cfg = cfg.replace(train=dataclasses.replace(cfg.train, max_steps=6, sample_every=3))
-    events = list(train(cfg, cli_dir, sources=(tiny_pairs(8, 0), tiny_pairs(2, 1))))
-    assert isinstance(events[-1], Finished)
+    panel.set_test_sources(None)  # the run's own data (synthetic streets), as the CLI used
+    rec = Recorder(panel)
     click(qtbot, panel.history.refresh_button)
     qtbot.waitUntil(lambda: panel.history.select_run(cli_dir), timeout=WAIT_MS)
     click(qtbot, panel.history.open_button)
@@ -269,8 +274,26 @@ def test_reopens_a_run_started_from_the_cli(qtbot, tmp_path):
     assert panel.monitor.sample_view.image() is not None  # samples/step_0000006.png
     qtbot.waitUntil(lambda: panel.checkpoints.table.rowCount() >= 1, timeout=WAIT_MS)
     assert str(cli_dir) in panel.run_folder_label.text()
+
+    # Resume it in the panel: continues at step 7 (a finished max_steps run goes on to its epochs).
+    click(qtbot, panel.history.resume_button)
+    wait_steps(qtbot, rec, 2)
+    assert rec.of(Started)[0].start_step == 6 and rec.steps()[0] == 7
+    click(qtbot, panel.stop_button)
+    wait_idle(qtbot, panel)
+    stopped = rec.of(Finished)[-1].step
+
+    # The commands the panel shows work as they are (plus a step limit to keep the test short).
+    resume_cmd = shlex.split(panel.cli_resume.command())
+    assert resume_cmd[:2] == ["roadstudio-cli", "train"]
+    assert cli_main(resume_cmd[1:] + ["--max-steps", str(stopped + 2)]) == 0, capsys.readouterr().err
     metrics = [json.loads(line) for line in (cli_dir / "metrics.jsonl").read_text().splitlines()]
-    assert sum(1 for m in metrics if m["kind"] == "step") == 6
+    steps = [m["step"] for m in metrics if m["kind"] == "step"]
+    assert steps[-1] == stopped + 2 and steps[-3] == stopped  # the CLI continued where the panel stopped
+    start_cmd = shlex.split(panel.cli_start.command())
+    assert cli_main(start_cmd[1:] + ["--max-steps", "1"]) == 0, capsys.readouterr().err
+    fresh = Path(start_cmd[start_cmd.index("--run-dir") + 1])
+    assert load_run_config(fresh / "config.toml").generator == load_run_config(cli_dir / "config.toml").generator
 
 
 def test_a_folder_that_is_not_a_dataset_gets_a_message_and_no_run(qtbot, tmp_path):

@@ -245,6 +245,6 @@ def test_rate_meter_ignores_paused_time():
 def test_cli_commands_quote_paths(tmp_path):
     run = tmp_path / "my runs" / "a"
     start, resume, tensorboard = cli_commands(run)
-    assert start == f"roadstudio-cli train --config '{run}/config.toml' --run-dir '{run}'"
+    assert start == f"roadstudio-cli train --config '{run}/config.toml' --run-dir '{run}-cli'"
     assert resume == f"roadstudio-cli train --resume '{run}'"
     assert tensorboard == f"tensorboard --logdir '{run}/tensorboard'"
