@@ -3,10 +3,10 @@
 Each pair is drawn from (seed, index) alone, deterministically: a label map in Cityscapes label ids
 and a matching photo-like image. The scene is a pinhole-camera view down a straight street:
 
-    ground point (X lateral, Z depth) -> x = vx + f·X/Z,  y = yh + f·(hc − Yworld)/Z
+    ground point (X lateral, Z depth) -> x = vx + fx·X/Z,  y = yh + fy·(hc − Yworld)/Z
 
-so every ground row has one depth Z = f·hc/(y − yh) and every wall column one depth
-Z = f·|Xwall|/|x − vx|. That turns road, lane markings, sidewalk tiles, facades and windows into a
+so every ground row has one depth Z = fy·hc/(y − yh) and every wall column one depth
+Z = fx·|Xwall|/|x − vx|. That turns road, lane markings, sidewalk tiles, facades and windows into a
 handful of whole-image numpy operations on per-row and per-column vectors (no per-pixel Python),
 and textures are sampled in world coordinates, so they shrink into the distance for free.
 Objects (trees, poles, signs, traffic lights, cars, people) are drawn far to near into their own
@@ -137,18 +137,18 @@ _CLOTHES = np.array([
 class _Canvas:
     """The label map and photo being drawn, plus the camera that projects world points."""
 
-    def __init__(self, h: int, w: int, f: float, hc: float, yh: float, vx: float) -> None:
+    def __init__(self, h: int, w: int, fx: float, fy: float, hc: float, yh: float, vx: float) -> None:
         self.h, self.w = h, w
-        self.f, self.hc, self.yh, self.vx = f, hc, yh, vx
+        self.fx, self.fy, self.hc, self.yh, self.vx = fx, fy, hc, yh, vx
         self.labels = np.empty((h, w), np.uint8)
         self.photo = np.empty((3, h, w), np.float32)  # channel-first: per-pixel maps broadcast cheaply
         self.horizon = np.zeros(3, np.float32)
 
     def x_of(self, X: float, Z: float) -> float:
-        return self.vx + self.f * X / Z
+        return self.vx + self.fx * X / Z
 
     def y_of(self, Y: float, Z: float) -> float:
-        return self.yh + self.f * (self.hc - Y) / Z
+        return self.yh + self.fy * (self.hc - Y) / Z
 
     def box(self, x0: float, x1: float, y0: float, y1: float) -> tuple[slice, slice] | None:
         """Pixel slices of a screen rectangle clipped to the image, or None when empty."""
@@ -196,7 +196,7 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     Speed: everything is computed on single-channel maps — a label map, a *material* map (an index
     into a small per-scene colour table) and a multiplicative shade — and turned into RGB once, at
     the end, with one table lookup. Three-channel work per pixel is the expensive part."""
-    h, w, f, hc, yh, vx = c.h, c.w, c.f, c.hc, c.yh, c.vx
+    h, w, fx, fy, hc, yh, vx = c.h, c.w, c.fx, c.fy, c.hc, c.yh, c.vx
     _, blotch = _noise_tiles()
     combo = _combo_tile()
 
@@ -213,8 +213,8 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     cols = np.arange(w, dtype=np.float32)[None, :] + 0.5
     dy = rows - np.float32(yh)  # (H, 1)
     dxc = cols - np.float32(vx)  # (1, W)
-    z_ground = np.where(dy > 0, f * hc / np.maximum(dy, 1e-3), np.inf).astype(np.float32)  # (H, 1)
-    z_wall = f * np.where(dxc < 0, wall_x[0] / np.minimum(dxc, -1e-3), wall_x[1] / np.maximum(dxc, 1e-3))
+    z_ground = np.where(dy > 0, fy * hc / np.maximum(dy, 1e-3), np.inf).astype(np.float32)  # (H, 1)
+    z_wall = fx * np.where(dxc < 0, wall_x[0] / np.minimum(dxc, -1e-3), wall_x[1] / np.maximum(dxc, 1e-3))
     z_wall = np.minimum(z_wall, z_end).astype(np.float32)  # (1, W): depth of the facade in each column
     end_col = z_wall >= z_end
     left_col = dxc < 0
@@ -222,7 +222,7 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     # Facade segments along the street, per side: buildings of varied height, low walls, fences,
     # hedges. u = position along the facade in metres: depth Z on the two sides, lateral X on the
     # facade closing the street.
-    u_col = np.where(end_col, dxc * np.float32(min(z_end, 1e6) / f), z_wall)[0].astype(np.float32)  # (W,)
+    u_col = np.where(end_col, dxc * np.float32(min(z_end, 1e6) / fx), z_wall)[0].astype(np.float32)  # (W,)
     heights, labels, colors, windows, edges_per_side, first = [], [], [], [], [], []
     for side, (start, stop) in enumerate(((0.0, 450.0), (0.0, 450.0), (-300.0, 300.0))):
         first.append(len(heights))
@@ -232,7 +232,7 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
             edges.append(pos)
             roll = rng.random()
             if side < 2 and park[side]:
-                label, height = VEGETATION, rng.uniform(5, 12)
+                label, height = VEGETATION, rng.uniform(3, 8)
             elif roll < 0.78:
                 label, height = BUILDING, rng.uniform(7, 28)
             elif roll < 0.86:
@@ -289,7 +289,7 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
 
     # Facades: windows on a floor grid, a shop front, a darker cornice, lit or shaded side.
     sees_wall = z_wall < z_ground  # (H, W): the facade is nearer than the ground in this pixel
-    y_world = hc - dy * (z_wall / f)  # (H, W) height on the facade, metres
+    y_world = hc - dy * (z_wall / fy)  # (H, W) height on the facade, metres
     on_facade = sees_wall & (y_world < height_col)
     u_grid = (u_row * 20).astype(np.int32)
     yw_grid = (y_world * 20).astype(np.int32)
@@ -299,18 +299,18 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     ragged = np.where(is_veg_col, (0.4 * height_col) * np.abs(_tile(blotch, u_grid[:1] // 3, u_grid[:1] // 7)), 0)
     ragged = ragged.astype(np.float32)
     on_facade &= y_world < height_col - ragged
-    fu = _frac(u_row / spacing)  # (1, W) position across a window bay
-    fy = _frac((y_world - ground_floor) * (1 / floor_h))
+    bay_u = _frac(u_row / spacing)  # (1, W) position across a window bay
+    bay_y = _frac((y_world - ground_floor) * (1 / floor_h))
     is_building = on_facade & (label_col == BUILDING)
-    window = is_building & (np.abs(fu - 0.5) < win_w / 2) & (np.abs(fy - 0.5) < win_h / 2) & \
+    window = is_building & (np.abs(bay_u - 0.5) < win_w / 2) & (np.abs(bay_y - 0.5) < win_h / 2) & \
         (y_world > ground_floor) & (y_world < height_col - 0.6)
-    shop = is_building & (y_world < ground_floor - 0.3) & (y_world > 0.2) & (np.abs(fu - 0.5) < 0.38)
+    shop = is_building & (y_world < ground_floor - 0.3) & (y_world > 0.2) & (np.abs(bay_u - 0.5) < 0.38)
     side_light = np.where(end_col, 0.9, np.where(left_col == look.sun_left, 1.05, look.shadow + 0.2)).astype(np.float32)
     facade_material = np.where(window, m_glass, np.where(shop, m_shop, (m_facade + seg[None, :]).astype(np.uint16)))
     cornice = is_building & (y_world > height_col - 0.5)
     tex_gain = np.where(is_veg_col, np.float32(0.43), np.float32(0.08))  # foliage is rougher than plaster
     facade_shade = side_light * (1 + tex_gain * facade_tex)
-    facade_shade = np.where(window, 0.75 + 0.6 * (1 - fy), facade_shade)
+    facade_shade = np.where(window, 0.75 + 0.6 * (1 - bay_y), facade_shade)
     facade_shade[cornice] *= np.float32(0.7)
     labels_map = np.where(on_facade, label_col, labels_map)
     material = np.where(on_facade, facade_material, material)
@@ -321,7 +321,7 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     g = slice(int(np.clip(np.floor(yh), 0, h)), h)
     dy_g, zg = dy[g], np.minimum(z_ground[g], 1e4)  # (Hg, 1)
     ground = ~sees_wall[g] & (dy_g > 0)
-    x_world = dxc * np.float32(hc) / np.maximum(dy_g, 1e-3)  # (Hg, W) lateral metres on the ground
+    x_world = dxc * np.float32(hc * fy / fx) / np.maximum(dy_g, 1e-3)  # (Hg, W) lateral metres on the ground
     rel = x_world - np.float32(road_center)
     bands = np.array([-road_half - sw[0], -road_half - 0.18, -road_half, road_half, road_half + 0.18,
                       road_half + sw[1]], np.float32)
@@ -372,12 +372,12 @@ def _tree(c: _Canvas, rng: np.random.Generator, X: float, Z: float) -> None:
     trunk_col = np.array([70, 55, 40], np.float32) + rng.uniform(-10, 10, 3)
     c.rect(X - 0.15, X + 0.15, 0, trunk_h + crown_r * 0.5, Z, VEGETATION, trunk_col)
     cx, cy = c.x_of(X, Z), c.y_of(trunk_h + crown_r, Z)
-    r = c.f * crown_r / Z
-    sl = c.box(cx - r * 1.2, cx + r * 1.2, cy - r * 1.2, cy + r * 1.2)
+    rx, ry = c.fx * crown_r / Z, c.fy * crown_r / Z
+    sl = c.box(cx - rx * 1.2, cx + rx * 1.2, cy - ry * 1.2, cy + ry * 1.2)
     if sl is None:
         return
-    yy = (np.arange(sl[0].start, sl[0].stop, dtype=np.float32)[:, None] - cy) / r
-    xx = (np.arange(sl[1].start, sl[1].stop, dtype=np.float32)[None, :] - cx) / r
+    yy = (np.arange(sl[0].start, sl[0].stop, dtype=np.float32)[:, None] - cy) / ry
+    xx = (np.arange(sl[1].start, sl[1].stop, dtype=np.float32)[None, :] - cx) / rx
     off = rng.integers(256)
     gy = ((yy * 24).astype(np.int32) + off)
     gx = ((xx * 24).astype(np.int32) + off)
@@ -447,12 +447,12 @@ def _car(c: _Canvas, rng: np.random.Generator, X: float, Z: float, big: bool = F
     if sl is not None and abs(xb - xa) >= 1:
         cols = np.arange(sl[1].start, sl[1].stop, dtype=np.float32)[None, :] + 0.5
         with np.errstate(divide="ignore", invalid="ignore"):
-            zc = c.f * side_x / (cols - c.vx)  # depth of the side face in each column
+            zc = c.fx * side_x / (cols - c.vx)  # depth of the side face in each column
         valid = (zc >= Z) & (zc <= Z + length)
         rows = np.arange(sl[0].start, sl[0].stop, dtype=np.float32)[:, None] + 0.5
-        y_top = c.yh + c.f * (c.hc - height * 0.95) / zc
-        y_bot = c.yh + c.f * (c.hc - 0.15) / zc
-        y_win = c.yh + c.f * (c.hc - height * 0.62) / zc
+        y_top = c.yh + c.fy * (c.hc - height * 0.95) / zc
+        y_bot = c.yh + c.fy * (c.hc - 0.15) / zc
+        y_win = c.yh + c.fy * (c.hc - height * 0.62) / zc
         mask = valid & (rows >= y_top) & (rows <= y_bot)
         shade = np.where(rows < y_win, 0.45, 0.8).astype(np.float32) * np.ones_like(mask, np.float32)
         c.fill(sl, label, body, mask, shade, z=Z)
@@ -486,7 +486,7 @@ def _person(c: _Canvas, rng: np.random.Generator, X: float, Z: float) -> None:
 def _objects(c: _Canvas, rng: np.random.Generator, scene: dict) -> None:
     rc, rh, sw, wall_x = scene["road_center"], scene["road_half"], scene["sw"], scene["wall_x"]
     z_max = min(scene["z_end"] - 5, 120.0)
-    z_min = c.f * c.hc / max(c.h - c.yh, 1.0) * 0.9  # nearest depth the camera sees on the ground
+    z_min = c.fy * c.hc / max(c.h - c.yh, 1.0) * 0.9  # nearest depth the camera sees on the ground
     items: list[tuple[float, int, float, bool]] = []  # (Z, kind, X, big)
 
     def depths(n: int, lo: float = 0.0) -> np.ndarray:
@@ -531,13 +531,16 @@ def generate_pair(seed: int, index: int, size: tuple[int, int] = (256, 512)) -> 
         raise ValueError(f"synthetic scenes need at least 8×8 pixels, got {h}×{w}")
     rng = np.random.default_rng([abs(int(seed)), int(index), 0x5EED])
     look = _pick_look(rng)
-    # Camera: focal length relative to the width (Cityscapes is about 1.1·W), height above the
-    # road, horizon row (pitch) and vanishing column (yaw) vary per scene.
-    f = w * rng.uniform(0.75, 1.2)
+    # Camera: focal length, height above the road, horizon row (pitch) and vanishing column (yaw)
+    # vary per scene. The view is always that of a 2:1 street image (Cityscapes: f ≈ 1.1·W),
+    # squeezed or stretched horizontally to the requested size, the way the pix2pix Cityscapes set
+    # squeezes 2048×1024 frames into 256×256: a 286×286 scene shows the same street as a 256×512 one.
+    fy = 2 * h * rng.uniform(0.75, 1.2)
+    fx = fy * w / (2 * h)
     hc = rng.uniform(1.2, 2.6)
     yh = h * rng.uniform(0.34, 0.52)
     vx = w * rng.uniform(0.38, 0.62)
-    c = _Canvas(h, w, f, hc, yh, vx)
+    c = _Canvas(h, w, fx, fy, hc, yh, vx)
     c.horizon = look.sky_horizon
     scene = _background(c, rng, look)
     _objects(c, rng, scene)
