@@ -23,7 +23,9 @@ Encoding = Literal["onehot", "color"]
 GanMode = Literal["vanilla", "lsgan"]
 DataFormat = Literal["auto", "aligned", "cityscapes", "folders", "synthetic"]
 Direction = Literal["AtoB", "BtoA"]
-Preprocess = Literal["resize_and_crop", "resize", "none"]
+# multiscale_crop: a random crop covering crop_scale of the image (never smaller than crop_size
+# pixels), resized to crop_size; for large photos (Cityscapes 1024×2048) seen at several scales.
+Preprocess = Literal["resize_and_crop", "resize", "none", "multiscale_crop"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
 #: Named generator presets accepted by --netG.
@@ -110,6 +112,14 @@ class DataConfig:
     val_fraction: float = 0.1  # share of pairs held out for validation when there is no val split
     synthetic_count: int = 1000  # pairs per epoch when path == "synthetic"
     num_workers: int = 0
+    # Training on several sources at once: these datasets are added to `path`'s training pairs,
+    # each pair `extra_repeat` times per epoch (a few real frames next to many synthetic ones).
+    extra_paths: tuple[str, ...] = ()
+    extra_repeat: int = 1
+    # fnmatch patterns on a pair's description (e.g. "*aachen_000007*"): such pairs are never
+    # trained or validated on (a frame kept out for checking).
+    exclude: tuple[str, ...] = ()
+    crop_scale: tuple[float, float] = (0.25, 1.0)  # multiscale_crop: crop side as a share of the image
 
     def __post_init__(self) -> None:
         for name in ("format", "direction", "preprocess"):
@@ -130,6 +140,13 @@ class DataConfig:
             raise ConfigError("synthetic_count must be positive")
         if self.num_workers < 0:
             raise ConfigError("num_workers must be >= 0")
+        object.__setattr__(self, "extra_paths", tuple(str(p) for p in self.extra_paths))
+        object.__setattr__(self, "exclude", tuple(str(p) for p in self.exclude))
+        object.__setattr__(self, "crop_scale", tuple(float(v) for v in self.crop_scale))
+        if self.extra_repeat <= 0:
+            raise ConfigError("extra_repeat must be positive")
+        if len(self.crop_scale) != 2 or not 0.0 < self.crop_scale[0] <= self.crop_scale[1] <= 1.0:
+            raise ConfigError(f"crop_scale must be (low, high) with 0 < low <= high <= 1, got {self.crop_scale}")
 
 
 @dataclass(frozen=True)

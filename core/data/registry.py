@@ -10,6 +10,8 @@ index range for validation. Nothing is cached on disk.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +20,7 @@ from core.config import DataConfig
 from core.data.base import PairSource, SubsetSource
 from core.data.check import DatasetReport, scan_source
 from core.data.detect import SYNTHETIC, detect_layout, open_split
+from core.data.mixing import ConcatSource, RepeatSource, exclude_pairs
 from core.data.synthetic import SyntheticStreets
 from core.errors import UserError
 
@@ -53,7 +56,10 @@ def open_datasets(cfg: DataConfig, seed: int,
                   ) -> tuple[PairSource, PairSource | None, list[str]]:
     """Training and validation sources for `cfg`, plus one warning per skipped file.
     Raises UserError when the folder is not a dataset or no valid training pair remains.
-    `progress(done, total)` follows the validation pass (every pair is decoded once)."""
+    `progress(done, total)` follows the validation pass (every pair is decoded once).
+    With cfg.extra_paths / cfg.exclude the sources are mixed (see _open_mixed)."""
+    if cfg.extra_paths or cfg.exclude:
+        return _open_mixed(cfg, seed, progress)
     if cfg.format == SYNTHETIC or (cfg.format == "auto" and cfg.path == SYNTHETIC):
         return _synthetic(cfg, seed)
     layout = detect_layout(cfg.path, cfg.format)
@@ -95,3 +101,38 @@ def open_datasets(cfg: DataConfig, seed: int,
         val = SubsetSource(train_source, sorted(order[:n_val]), name=f"{train_source.name} (held out)")
         train = SubsetSource(train_source, sorted(order[n_val:]), name=train_source.name)
     return train, val, warnings
+
+
+def _open_mixed(cfg: DataConfig, seed: int, progress: Callable[[int, int], None] | None,
+                ) -> tuple[PairSource, PairSource | None, list[str]]:
+    """`path` as usual, plus each of `extra_paths` (auto-detected, no holdout of their own: a val/
+    split of theirs joins validation) with its training pairs repeated `extra_repeat` times; then
+    every pair matching an `exclude` pattern is dropped from training and validation."""
+    single = dataclasses.replace(cfg, extra_paths=(), exclude=())
+    train, val, warnings = open_datasets(single, seed, progress)
+    trains: list[PairSource] = [train]
+    vals: list[PairSource] = [val] if val is not None else []
+    for extra in cfg.extra_paths:
+        extra_cfg = dataclasses.replace(single, path=extra, format="auto", val_fraction=0.0)
+        extra_train, extra_val, extra_warnings = open_datasets(extra_cfg, seed, progress)
+        warnings += extra_warnings
+        trains.append(RepeatSource(extra_train, cfg.extra_repeat))
+        if extra_val is not None:
+            vals.append(extra_val)
+    matched: set[str] = set()
+    kept_trains, kept_vals = [], []
+    for group, kept in ((trains, kept_trains), (vals, kept_vals)):
+        for source in group:
+            source, dropped = exclude_pairs(source, cfg.exclude)
+            matched.update(p for p in cfg.exclude for d in dropped if fnmatch.fnmatchcase(d, p))
+            kept.append(source)
+    warnings += [f"exclude pattern {p!r} matched no pair" for p in cfg.exclude if p not in matched]
+    mixed_train: PairSource = kept_trains[0] if len(kept_trains) == 1 else ConcatSource(kept_trains)
+    if len(mixed_train) == 0:
+        raise UserError("no training pairs left after excluding " + ", ".join(map(repr, cfg.exclude)))
+    mixed_val: PairSource | None = None
+    if kept_vals:
+        mixed_val = kept_vals[0] if len(kept_vals) == 1 else ConcatSource(kept_vals)
+        if len(mixed_val) == 0:
+            mixed_val = None
+    return mixed_train, mixed_val, warnings

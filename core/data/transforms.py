@@ -1,7 +1,8 @@
 """Joint transforms: the label map and the photo always move together.
 
 resize to load size -> random crop to crop size -> random horizontal flip (training), or a plain
-resize to crop size (validation / preprocess="resize"). Labels are resized with nearest neighbour
+resize to crop size (validation / preprocess="resize"); preprocess="multiscale_crop" takes a crop
+of random scale (multiscale_box) and resizes it to crop size. Labels are resized with nearest neighbour
 (as a tv_tensors.Mask) so no new ids appear; never vertical flips or rotations for street scenes.
 Randomness comes from an explicit numpy Generator, so a pair's augmentation depends only on
 (seed, epoch, index) — identical across DataLoader workers, ranks and resumes.
@@ -17,11 +18,31 @@ from torchvision.transforms.v2 import functional as F
 from core.config import DataConfig
 
 
+def multiscale_box(height: int, width: int, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int, int, int]:
+    """(top, left, h, w) of a random crop with crop_size's aspect ratio whose side is a share
+    s ~ U(crop_scale) of the largest such box that fits the image. s is raised so the crop is never
+    smaller than crop_size (no upsampling): a 256×512 synthetic scene with a 256×512 crop_size is
+    used whole, a 1024×2048 Cityscapes frame yields crops from 256×512 to the full frame."""
+    crop_h, crop_w = cfg.crop_size
+    aspect = crop_w / crop_h
+    full_h, full_w = (height, height * aspect) if width >= height * aspect else (width / aspect, width)
+    low, high = cfg.crop_scale
+    low = min(max(low, crop_h / full_h), 1.0)
+    high = max(high, low)
+    scale = float(rng.uniform(low, high))
+    h = max(1, min(height, round(full_h * scale)))
+    w = max(1, min(width, round(full_w * scale)))
+    top = int(rng.integers(0, height - h + 1))
+    left = int(rng.integers(0, width - w + 1))
+    return top, left, h, w
+
+
 def joint_transform(labels: np.ndarray, photo: np.ndarray, cfg: DataConfig, rng: np.random.Generator,
                     train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (H, W) ids + uint8 (H, W, 3) photo -> uint8 (h, w) ids tensor, uint8 (3, h, w) photo tensor."""
-    mask = tv_tensors.Mask(torch.from_numpy(np.ascontiguousarray(labels))[None])  # (1, H, W)
-    image = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1))  # (3, H, W)
+    # np.require(..., "W"): decoded PNGs can be read-only, which torch.from_numpy warns about.
+    mask = tv_tensors.Mask(torch.from_numpy(np.require(labels, requirements=["C", "W"]))[None])  # (1, H, W)
+    image = tv_tensors.Image(torch.from_numpy(np.require(photo, requirements=["C", "W"])).permute(2, 0, 1))  # (3, H, W)
     crop_h, crop_w = cfg.crop_size
     if cfg.preprocess == "resize_and_crop" and train:
         load_h, load_w = cfg.load_size
@@ -31,6 +52,10 @@ def joint_transform(labels: np.ndarray, photo: np.ndarray, cfg: DataConfig, rng:
         left = int(rng.integers(0, load_w - crop_w + 1))
         mask = F.crop(mask, top, left, crop_h, crop_w)
         image = F.crop(image, top, left, crop_h, crop_w)
+    elif cfg.preprocess == "multiscale_crop" and train:
+        top, left, h, w = multiscale_box(labels.shape[0], labels.shape[1], cfg, rng)
+        mask = F.resized_crop(mask, top, left, h, w, [crop_h, crop_w], interpolation=F.InterpolationMode.NEAREST)
+        image = F.resized_crop(image, top, left, h, w, [crop_h, crop_w], antialias=True)
     elif cfg.preprocess != "none" or mask.shape[-2:] != (crop_h, crop_w):
         mask = F.resize(mask, [crop_h, crop_w], interpolation=F.InterpolationMode.NEAREST)
         image = F.resize(image, [crop_h, crop_w], antialias=True)
