@@ -164,7 +164,7 @@ def _single_channel_ids(image: Image.Image, path: Path) -> np.ndarray | None:
     bad = invalid_ids(values)
     if bad.size:
         raise BadFileError(path, _bad_ids_reason(bad))
-    return np.ascontiguousarray(values)
+    return np.array(values, dtype=np.uint8, order="C")  # a writable copy (Pillow's arrays are read-only)
 
 
 def _bad_ids_reason(bad: np.ndarray) -> str:
@@ -181,7 +181,7 @@ def read_label_ids(path: str | Path) -> np.ndarray:
         if image.mode in ("RGB", "RGBA"):
             rgb = np.asarray(image.convert("RGB"))
             if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
-                ids = np.ascontiguousarray(rgb[..., 0])  # ids saved as grey RGB: still raw ids
+                ids = np.array(rgb[..., 0], order="C")  # ids saved as grey RGB: still raw ids
                 bad = invalid_ids(ids)
                 if bad.size:
                     raise BadFileError(p, _bad_ids_reason(bad))

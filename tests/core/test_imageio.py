@@ -288,3 +288,13 @@ def test_real_aligned_jpeg_is_recognised(shared_data: Path) -> None:
     read = imageio.read_label_map(shared_data / "cityscapes-mini-aligned" / "train" / "1.jpg")
     assert read.kind == "aligned" and read.ids.shape == (256, 256)
     assert {7, 11, 26} <= set(np.unique(read.ids).tolist())  # road, building, car
+
+
+def test_readers_return_writable_arrays(tmp_path: Path) -> None:
+    """Pillow hands out read-only arrays; callers (canvas documents, torch.from_numpy) need to write."""
+    ids = _blocky_ids()
+    imageio.write_label_ids_png(tmp_path / "ids.png", ids)
+    imageio.write_color_png(tmp_path / "c.png", ids)
+    for array in (imageio.read_label_ids(tmp_path / "ids.png"), imageio.read_label_map(tmp_path / "ids.png").ids,
+                  imageio.read_label_map(tmp_path / "c.png").ids, imageio.read_rgb(tmp_path / "c.png")):
+        assert array.flags.writeable and array.flags.c_contiguous
