@@ -90,7 +90,7 @@ class DatasetReport:
         if self.sizes:
             sizes = ", ".join(f"{w}×{h}: {n}" for (h, w), n in self.sizes.most_common(8))
             more = f" (+{len(self.sizes) - 8} more sizes)" if len(self.sizes) > 8 else ""
-            lines.append(f"image sizes (W×H): {sizes}{more}")
+            lines.append(f"pair sizes (W×H): {sizes}{more}")
         if self.class_pixels.sum():
             lines.append("class histogram (pixel share):")
             for name, share in sorted(self.histogram.items(), key=lambda kv: -kv[1]):

@@ -105,7 +105,7 @@ def test_cli_as_a_real_process(tmp_path: Path) -> None:
 def test_cli_on_the_real_datasets(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "check", str(shared_data / "cityscapes-mini-aligned")]) == 0
     out = capsys.readouterr().out
-    assert "valid pairs: 8 of 8 checked" in out and "image sizes (W×H): 256×256: 8" in out
+    assert "valid pairs: 8 of 8 checked" in out and "pair sizes (W×H): 256×256: 8" in out
     assert main(["data", "check", str(shared_data / "cityscapes-mini"), "--max-files", "2"]) == 0
     out = capsys.readouterr().out
     assert "layout:    cityscapes" in out and "2048×1024: 2" in out
