@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -51,6 +51,8 @@ from desktop.canvas.tools import (
 
 MIN_ZOOM = 1.0 / 32.0
 MAX_ZOOM = 64.0
+#: From this zoom on, faint lines separate the document pixels.
+PIXEL_GRID_MIN_ZOOM = 12.0
 #: One wheel notch (120 units) zooms by this factor; trackpads send fractions of a notch.
 WHEEL_ZOOM_PER_NOTCH = 2.0**0.25
 #: At least this many widget pixels of the document stay visible when panning.
@@ -356,12 +358,22 @@ class CanvasView(QWidget):
         if x0 < x1 and y0 < y1:
             target = QRectF(ox + x0 * z, oy + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
             painter.drawImage(target, self._image, QRectF(x0, y0, x1 - x0, y1 - y0))
+            if z >= PIXEL_GRID_MIN_ZOOM:
+                self._paint_pixel_grid(painter, target, x0, y0, x1, y1)
         preview = self._tool.preview()
         if preview is not None:
             self._paint_preview(painter, preview)
         if self._hover is not None and self._tool.shows_brush_outline and self._pan_anchor is None:
             self._paint_brush_outline(painter)
         painter.end()
+
+    def _paint_pixel_grid(self, painter: QPainter, target: QRectF, x0: int, y0: int, x1: int, y1: int) -> None:
+        """Faint lines between document pixels when zoomed in far enough to place single pixels."""
+        z, ox, oy = self._zoom, self._offset.x(), self._offset.y()
+        painter.setPen(QPen(QColor(0, 0, 0, 60), 0))
+        lines = [QLineF(ox + i * z, target.top(), ox + i * z, target.bottom()) for i in range(x0, x1 + 1)]
+        lines += [QLineF(target.left(), oy + j * z, target.right(), oy + j * z) for j in range(y0, y1 + 1)]
+        painter.drawLines(lines)
 
     def _paint_preview(self, painter: QPainter, preview: ShapePreview) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # the overlay only
@@ -580,4 +592,4 @@ class CanvasView(QWidget):
         self.setCursor(QCursor(Qt.CursorShape.CrossCursor))
 
 
-__all__ = ["DEFAULT_LABEL_ID", "MAX_ZOOM", "MIN_ZOOM", "CanvasView"]
+__all__ = ["DEFAULT_LABEL_ID", "MAX_ZOOM", "MIN_ZOOM", "PIXEL_GRID_MIN_ZOOM", "CanvasView"]
