@@ -285,13 +285,14 @@ def test_replacing_the_document_or_its_size_redraws(canvas, qtbot) -> None:
     assert changed == ["x"]
     canvas.fit()
     QApplication.processEvents()
-    centre = canvas.grab().toImage().pixelColor(QPoint(160, 120))
-    assert centre == QColor(*ID_TO_COLOR[SKY])
+    centre = canvas.document_to_widget(10.5, 5.5).toPoint()  # a pixel centre, never a grid line
+    assert canvas.grab().toImage().pixelColor(centre) == QColor(*ID_TO_COLOR[SKY])
     other = LabelDocument(np.full((8, 8), CAR, np.uint8))
     canvas.set_document(other)
     QApplication.processEvents()
     assert canvas.document is other
-    assert canvas.grab().toImage().pixelColor(QPoint(160, 120)) == QColor(*ID_TO_COLOR[CAR])
+    centre = canvas.document_to_widget(4.5, 4.5).toPoint()
+    assert canvas.grab().toImage().pixelColor(centre) == QColor(*ID_TO_COLOR[CAR])
 
 
 def _bright_near(image, x: float, y: float) -> bool:
