@@ -64,5 +64,11 @@ def data_dir() -> Path:
     return Path(location)
 
 
+def runs_dir_override() -> Path | None:
+    """Training runs folder when redirected (tests), else None = the training panel's default."""
+    home = _home()
+    return home / "runs" if home is not None else None
+
+
 def recovery_dir() -> Path:
     return data_dir() / "recovery"

@@ -71,10 +71,15 @@ def scene_ids(h: int = 32, w: int = 64) -> np.ndarray:
 
 @pytest.fixture
 def make_window(qtbot, isolated_home: Path, no_leaked_windows: None):  # noqa: ANN001, ANN201
-    """Factory for main windows on the CPU; each is shut down (worker joined) after the test."""
+    """Factory for main windows on the CPU; each is shut down (worker joined) after the test.
+
+    A modal box would hang an offscreen test, so until a test patches them, error boxes are
+    collected (and fail the test) and questions answer "discard" / "don't restore"."""
     from desktop.main_window import MainWindow
 
     made: list[MainWindow] = []
+    unexpected: list[tuple[str, str]] = []
+    messages.set_error_sink(lambda title, text: unexpected.append((title, text)))
 
     def factory() -> MainWindow:
         window = MainWindow(device="cpu")
@@ -83,6 +88,8 @@ def make_window(qtbot, isolated_home: Path, no_leaked_windows: None):  # noqa: A
         return window
 
     yield factory
+    messages.set_error_sink(None)
     for window in made:
         window.shutdown()
         window.hide()
+    assert not unexpected, f"unexpected error boxes: {unexpected}"

@@ -1,0 +1,126 @@
+"""`roadstudio`: the desktop app's entry point and command line.
+
+    roadstudio [FILE]                         open a label map
+    roadstudio --open FILE [--checkpoint CKPT] [--view side|overlay|swipe] --screenshot OUT.png
+                                              render, save a screenshot of the window, exit
+    roadstudio --version
+
+On Linux without a display, Qt runs offscreen; `roadstudio` with no arguments then renders the
+default scene to ./roadstudio-preview.png and says where it went (the README's first check).
+Exit codes: 0 ok, 2 bad file / checkpoint / arguments (one line on stderr), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core import __version__
+
+HEADLESS_PREVIEW_NAME = "roadstudio-preview.png"
+SCREENSHOT_TIMEOUT_S = 300
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="roadstudio", description="Road Studio: paint a street scene, watch a "
+                     "pix2pix U-Net render it live.")
+    parser.add_argument("file", nargs="?", type=Path, help="label map to open (labelIds PNG, colour "
+                        "label PNG or pix2pix A|B image)")
+    parser.add_argument("--open", dest="open_path", type=Path, metavar="FILE", help="label map to open")
+    parser.add_argument("--checkpoint", type=Path, metavar="CKPT",
+                        help="generator to load (.safetensors or training .pt) instead of the default model")
+    parser.add_argument("--view", choices=("side", "overlay", "swipe"), help="how to show the generated image")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
+                        help="wait for the preview, save a screenshot of the window to OUT.png and exit")
+    parser.add_argument("--device", default="auto", help="inference device: auto, cpu, cuda, mps")
+    parser.add_argument("--version", action="version", version=f"roadstudio {__version__}")
+    return parser
+
+
+def has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def ensure_platform() -> bool:
+    """Use Qt's offscreen platform on a Linux machine without a display. True when headless."""
+    platform = os.environ.get("QT_QPA_PLATFORM")
+    if platform is None and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return True
+    return platform == "offscreen" or (platform is None and not has_display())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.file and args.open_path:
+        print("roadstudio: error: give the label map either as FILE or with --open, not both", file=sys.stderr)
+        return 2
+    open_path: Path | None = args.open_path or args.file
+    headless = ensure_platform()
+    screenshot: Path | None = args.screenshot
+    default_render = False
+    if screenshot is None and headless and argv_is_empty(argv):
+        screenshot = Path.cwd() / HEADLESS_PREVIEW_NAME
+        default_render = True
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop import settings
+
+    settings.configure_application()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationDisplayName("Road Studio")
+    app.setApplicationVersion(__version__)
+
+    if screenshot is not None:
+        from desktop.screenshot import run_screenshot
+
+        return run_screenshot(open_path=open_path, checkpoint=args.checkpoint, view=args.view,
+                              out=screenshot, device=args.device, announce=default_render)
+    return _run_interactive(app, open_path, args.checkpoint, args.view, args.device)
+
+
+def argv_is_empty(argv: Sequence[str] | None) -> bool:
+    return not (sys.argv[1:] if argv is None else list(argv))
+
+
+def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view: str | None,  # noqa: ANN001
+                     device: str) -> int:
+    from desktop import messages
+    from desktop.default_scene import default_scene
+    from desktop.main_window import MainWindow
+    from desktop.preview.worker import ModelSource
+
+    window = MainWindow(device=device)
+    messages.install_excepthook(lambda: window)
+    if view:
+        window.set_view_mode(view)
+    window.show()
+    restored = False
+    if open_path is None:
+        restored = window.session.offer_recovery()
+    if open_path is not None:
+        window.open_path(open_path, confirmed=True)
+    elif not restored:
+        ids, _path, _ = default_scene()
+        window.session.load_ids(ids, None)  # a sample is a starting point: Save asks where
+    if checkpoint is not None:
+        window.load_model(ModelSource(path=checkpoint))
+    else:
+        window.load_default_model()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

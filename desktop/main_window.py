@@ -1,0 +1,418 @@
+"""The main window: it composes the parts and wires their signals; the parts do the work.
+
+    SceneSession        the open scene and every file operation (desktop/session.py)
+    CanvasView          painting (desktop/canvas/)
+    PreviewController   live inference on a worker thread (desktop/preview/)
+    PreviewPanel        the generated image: side by side, overlay, swipe
+    ClassPalette        class swatches (dock)
+    StudioToolBar       tools, brush size, variation seed, view switch
+    ModelMenu           load checkpoint / model card
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
+
+from core import __version__
+from core.resources import resource_path
+from desktop import files, messages, settings
+from desktop.actions import StudioActions, build_menus
+from desktop.canvas.document import LabelDocument
+from desktop.canvas.view import CanvasView
+from desktop.model_menu import ModelMenu
+from desktop.palette import ClassPalette
+from desktop.preview.controller import PreviewController
+from desktop.preview.views import VIEW_MODES, PreviewPanel, ViewMode
+from desktop.preview.worker import ModelInfo, ModelSource
+from desktop.scene_dialog import NewSceneDialog
+from desktop.session import SceneSession
+from desktop.status_bar import NO_MODEL_TEXT, StudioStatusBar
+from desktop.toolbar import StudioToolBar
+
+try:  # the training panel is built in parallel; the guard only covers the time before it lands
+    from desktop.training.panel import TrainingPanel
+except ImportError:  # pragma: no cover - transition only
+    TrainingPanel = None  # type: ignore[assignment,misc]
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
+
+
+def default_model_path() -> Path:
+    return resource_path("models", "default.safetensors")
+
+
+class MainWindow(QMainWindow):
+    #: A preview for this document version is on screen (used by --screenshot and tests).
+    preview_displayed = Signal(int)
+
+    def __init__(self, *, device: str = "auto") -> None:
+        super().__init__()
+        self.setObjectName("road_studio_main_window")
+        self.setAcceptDrops(True)
+        self.actions_ = StudioActions(self)
+        menus = build_menus(self, self.actions_)
+        self._recent_menu = menus["recent"]
+
+        self.session = SceneSession(lambda: self, self)
+        self.canvas = CanvasView(self.session.document, self)
+        self.preview_panel = PreviewPanel(self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("canvas_preview_splitter")
+        self.splitter.addWidget(self.canvas)
+        self.splitter.addWidget(self.preview_panel)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self.palette = ClassPalette(self)
+        self.palette_dock = QDockWidget("Classes", self)
+        self.palette_dock.setObjectName("palette_dock")
+        self.palette_dock.setWidget(self.palette)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
+        menus["view"].addAction(self.palette_dock.toggleViewAction())
+        self.training_panel = self._add_training_panel(menus["view"])
+
+        self.tool_bar = StudioToolBar(self, list(self.actions_.views.values()), menus["tools"])
+        self.addToolBar(self.tool_bar)
+        self.status = StudioStatusBar(self)
+        self.setStatusBar(self.status)
+        self.palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/palette.py
+
+        self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
+        self.model_menu = ModelMenu(menus["model"], self)
+        self.last_output: np.ndarray | None = None
+        self.last_output_ids: np.ndarray | None = None
+        self.shown_version = -1
+        self._shut_down = False
+
+        self._wire()
+        self._show_document(self.session.document)
+        self._restore_settings()
+        self._rebuild_recent_menu()
+        self.setWindowTitle(self.session.window_title())
+
+    # --------------------------------------------------------------------------------- set-up
+
+    def _add_training_panel(self, view_menu) -> TrainingPanel | None:  # noqa: ANN001
+        if TrainingPanel is None:
+            return None
+        panel = TrainingPanel(settings.runs_dir_override(), self)
+        panel.set_canvas_labels_provider(lambda: np.array(self.session.document.ids))
+        dock = QDockWidget("Training", self)
+        dock.setObjectName("training_dock")
+        dock.setWidget(panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.hide()  # opened from View ▸ Training; painting is the default screen
+        view_menu.addAction(dock.toggleViewAction())
+        if hasattr(panel, "use_in_canvas_requested"):
+            panel.use_in_canvas_requested.connect(self.use_checkpoint)
+        self.training_dock = dock
+        return panel
+
+    def _wire(self) -> None:
+        a = self.actions_
+        a.new.triggered.connect(self.new_scene)
+        a.open.triggered.connect(self.open_dialog)
+        a.save.triggered.connect(self.save)
+        a.save_as.triggered.connect(self.save_as)
+        a.export_output.triggered.connect(self.export_output)
+        a.export_side.triggered.connect(self.export_side_by_side)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(self._on_undo_triggered)
+        a.redo.triggered.connect(self._on_redo_triggered)
+        a.zoom_fit.triggered.connect(self.canvas.fit)
+        a.zoom_actual.triggered.connect(self.canvas.actual_size)
+        a.view_group.triggered.connect(lambda action: self.set_view_mode(action.data()))
+        a.about.triggered.connect(self._on_about_triggered)
+        a.clear_recent.triggered.connect(self._on_clear_recent_triggered)
+
+        s = self.session
+        s.document_replaced.connect(self._show_document)
+        s.title_changed.connect(self.setWindowTitle)
+        s.status_message.connect(lambda text: self.status.showMessage(text, 8000))
+        s.recent_changed.connect(self._rebuild_recent_menu)
+        s.ask_save_path = self._ask_save_path
+
+        c = self.canvas
+        c.stroke_finished.connect(self._on_canvas_stroke_finished)
+        c.cursor_moved.connect(self.status.set_cursor)
+        c.zoom_changed.connect(self.status.set_zoom)
+        c.class_picked.connect(self._select_class)
+        c.tool_changed.connect(self.tool_bar.show_tool)
+        c.brush_size_changed.connect(self.tool_bar.show_brush_size)
+
+        self.palette.class_selected.connect(self._select_class)
+        self.tool_bar.tool_selected.connect(self.canvas.set_tool)
+        self.tool_bar.brush_size_selected.connect(self.canvas.set_brush_size)
+        self.tool_bar.variation_changed.connect(self.preview.set_variation)
+
+        p = self.preview
+        p.preview_shown.connect(self._on_preview_shown)
+        p.labels_for_preview.connect(self._on_preview_labels)
+        p.model_loading.connect(lambda path: self.status.set_model(None, loading=Path(path).name))
+        p.model_loaded.connect(self._on_preview_model_loaded)
+        p.model_failed.connect(self._on_preview_model_failed)
+        p.failed.connect(lambda text: self.status.showMessage(text, 10000))
+        self.model_menu.load_requested.connect(self.preview.load_model)
+
+    # ------------------------------------------------------------------------------ document
+
+    def _show_document(self, doc: LabelDocument) -> None:
+        self.canvas.set_document(doc)
+        doc.add_listener(self._on_document_changed)
+        self.preview_panel.view.set_labels(np.asarray(doc.ids))
+        self._update_edit_actions()
+        self.preview.request()
+        QTimer.singleShot(0, self.canvas.fit)
+
+    def _on_document_changed(self, rect: tuple[int, int, int, int]) -> None:
+        # Called for every change (each mouse move of a stroke): only cheap work here.
+        self.preview.request()
+
+    def _on_canvas_stroke_finished(self) -> None:
+        self.session.stroke_finished()
+        self._update_edit_actions()
+        self.preview.request()  # the final preview after a stroke always follows
+
+    def _on_undo_triggered(self) -> None:
+        self.canvas.undo()
+        self._update_edit_actions()
+
+    def _on_redo_triggered(self) -> None:
+        self.canvas.redo()
+        self._update_edit_actions()
+
+    def _update_edit_actions(self) -> None:
+        doc = self.session.document
+        self.actions_.undo.setEnabled(doc.can_undo or doc.in_stroke)
+        self.actions_.redo.setEnabled(doc.can_redo)
+
+    def _select_class(self, label_id: int) -> None:
+        self.canvas.set_current_class(label_id)
+        self.palette.set_current_class(label_id)
+
+    def _scene_for_preview(self) -> tuple[int, np.ndarray]:
+        doc = self.session.document
+        return doc.version, np.asarray(doc.ids)
+
+    # ------------------------------------------------------------------------------- preview
+
+    def _on_preview_labels(self, ids: np.ndarray) -> None:
+        self.last_output_ids = ids
+
+    def _on_preview_shown(self, version: int, image: np.ndarray, latency_s: float) -> None:
+        self.last_output = image
+        view = self.preview_panel.view
+        view.set_output(image)
+        if self.last_output_ids is not None:
+            view.set_labels(self.last_output_ids)  # the labels this image was made from
+        info = self.preview.model
+        self.status.set_inference(latency_s, info.device if info else None)
+        self.shown_version = version
+        self.preview_displayed.emit(version)
+
+    def _on_preview_model_loaded(self, info: ModelInfo) -> None:
+        self.status.set_model(info)
+        self.model_menu.set_model(info)
+        self.preview_panel.view.set_placeholder("Rendering…")
+        self.status.showMessage(f"Loaded {info.name} ({info.parameters:,} parameters) on {info.device}", 8000)
+
+    def _on_preview_model_failed(self, message: str) -> None:
+        self.status.set_model(self.preview.model)
+        messages.show_error(self, "Cannot load checkpoint", message)
+
+    def load_model(self, source: ModelSource) -> None:
+        self.preview.load_model(source)
+
+    def use_checkpoint(self, path: str) -> None:
+        """Slot for the training panel's "Use in canvas"."""
+        self.preview.load_model(ModelSource(path=Path(path)))
+
+    def load_default_model(self) -> bool:
+        path = default_model_path()
+        if path.is_file():
+            self.preview.load_model(ModelSource(path=path))
+            return True
+        self.status.set_model(None)
+        self.status.showMessage(NO_MODEL_TEXT, 15000)
+        return False
+
+    def set_view_mode(self, mode: ViewMode) -> None:
+        if mode not in VIEW_MODES:
+            raise ValueError(f"unknown view {mode!r}; expected one of {', '.join(VIEW_MODES)}")
+        self.preview_panel.set_mode(mode)
+        self.actions_.views[mode].setChecked(True)
+
+    # ---------------------------------------------------------------------------------- files
+
+    def new_scene(self) -> None:
+        if not self.session.confirm_discard():
+            return
+        dialog = NewSceneDialog(self, self.session.document.shape)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            height, width, fill = dialog.values()
+            self.session.new_scene(height, width, fill)
+
+    def open_dialog(self) -> None:
+        if not self.session.confirm_discard():
+            return
+        start = str(settings.settings().value("files/last_dir", ""))
+        name, _ = QFileDialog.getOpenFileName(self, "Open label map", start, files.LABEL_FILE_FILTER)
+        if name:
+            self.open_path(Path(name), confirmed=True)
+
+    def open_path(self, path: Path, *, confirmed: bool = False) -> None:
+        if not confirmed and not self.session.confirm_discard():
+            return
+        settings.settings().setValue("files/last_dir", str(Path(path).parent))
+        self.session.open_path(path)
+
+    def save(self) -> None:
+        if self.session.path is None:
+            self.save_as()
+        else:
+            self.session.save_to(self.session.path, self.session.save_format)
+
+    def save_as(self) -> None:
+        choice = self._ask_save_path()
+        if choice is not None:
+            self.session.save_to(*choice)
+
+    def _ask_save_path(self) -> tuple[Path, files.SaveFormat] | None:
+        ids_filter = "Label ids PNG (*.png)"
+        color_filter = "Cityscapes colour PNG (*.png)"
+        start = str(self.session.path or Path(str(settings.settings().value("files/last_dir", ""))) / "scene.png")
+        name, chosen = QFileDialog.getSaveFileName(self, "Save label map", start, f"{ids_filter};;{color_filter}",
+                                                   color_filter if self.session.save_format == "color" else ids_filter)
+        if not name:
+            return None
+        path = Path(name) if Path(name).suffix else Path(name).with_suffix(".png")
+        return path, files.save_format_for(path, chosen)
+
+    def _ask_export_path(self, title: str, suggestion: str) -> Path | None:
+        if self.last_output is None:
+            messages.show_error(self, title, "There is no generated image yet: load a model first "
+                                             "(Model ▸ Load checkpoint…).")
+            return None
+        base = self.session.path.stem if self.session.path else "scene"
+        start = str(Path(str(settings.settings().value("files/last_dir", ""))) / f"{base}_{suggestion}.png")
+        name, _ = QFileDialog.getSaveFileName(self, title, start, "PNG image (*.png)")
+        if not name:
+            return None
+        return Path(name) if Path(name).suffix else Path(name).with_suffix(".png")
+
+    def export_output(self) -> None:
+        path = self._ask_export_path("Export generated image", "generated")
+        if path is not None and self.last_output is not None:
+            self.session.export(path, self.last_output)
+
+    def export_side_by_side(self) -> None:
+        path = self._ask_export_path("Export side-by-side image", "side_by_side")
+        if path is not None and self.last_output is not None:
+            ids = self.last_output_ids if self.last_output_ids is not None else np.asarray(self.session.document.ids)
+            self.session.export(path, files.side_by_side(ids, self.last_output))
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self._recent_menu
+        menu.clear()
+        paths = self.session.recent.paths()
+        for path in paths:
+            action = menu.addAction(path.name)
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if paths:
+            menu.addSeparator()
+        menu.addAction(self.actions_.clear_recent)
+        self.actions_.clear_recent.setEnabled(bool(paths))
+
+    def _on_clear_recent_triggered(self) -> None:
+        self.session.recent.clear()
+        self._rebuild_recent_menu()
+
+    # -------------------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        path = paths[0]
+        if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+            source = self.model_menu.source_for(path)
+            if source is not None:
+                self.preview.load_model(source)
+        else:
+            self.open_path(path)
+
+    # ------------------------------------------------------------------------ settings / close
+
+    def _restore_settings(self) -> None:
+        store = settings.settings()
+        geometry = store.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 720)
+        state = store.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        splitter = store.value("window/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        else:
+            self.splitter.setSizes([1000, 1000])  # canvas and generated image equally wide
+        mode = str(store.value("view/mode", "side"))
+        self.set_view_mode(mode if mode in VIEW_MODES else "side")  # type: ignore[arg-type]
+        try:
+            opacity = int(store.value("view/overlay_opacity", 50))
+        except (TypeError, ValueError):
+            opacity = 50
+        self.preview_panel.opacity_slider.setValue(opacity)
+
+    def save_settings(self) -> None:
+        store = settings.settings()
+        store.setValue("window/geometry", self.saveGeometry())
+        store.setValue("window/state", self.saveState())
+        store.setValue("window/splitter", self.splitter.saveState())
+        store.setValue("view/mode", self.preview_panel.view.mode())
+        store.setValue("view/overlay_opacity", self.preview_panel.opacity_slider.value())
+        store.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._shut_down:
+            event.accept()
+            return
+        if self.training_panel is not None and not self.training_panel.request_close():
+            event.ignore()
+            return
+        if not self.session.confirm_discard():
+            event.ignore()
+            return
+        self.save_settings()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop and join the worker threads, finish file writes, remove the recovery file."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        if self.training_panel is not None:
+            self.training_panel.shutdown()
+        self.preview.stop()
+        self.session.shutdown(clean=True)
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "About Road Studio",
+                          f"<b>Road Studio {__version__}</b><p>Paint a street scene; a pix2pix U-Net "
+                          "renders it as you paint. Train your own models in the training panel.</p>")
+

@@ -1,0 +1,120 @@
+"""Non-interactive rendering: open a scene, wait until its preview is on screen, save a
+screenshot of the whole main window, exit. Used by `--screenshot`, by `roadstudio` without a
+display, by the docs and by tests. Errors become one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from core import imageio
+from core.errors import UserError
+from desktop import messages
+from desktop.qimage import qimage_to_rgb
+
+WINDOW_SIZE = (1400, 760)
+TIMEOUT_S = 300
+
+
+class _Failure(Exception):
+    pass
+
+
+def _wait_for(signal_list, timeout_s: float) -> tuple[int, tuple]:  # noqa: ANN001
+    """Run the event loop until one of the signals fires; (its index, its arguments)."""
+    loop = QEventLoop()
+    result: list = []
+    connections = []
+    for index, signal in enumerate(signal_list):
+        def handler(*args, _i=index) -> None:  # noqa: ANN002
+            if not result:
+                result.append((_i, args))
+            loop.quit()
+        signal.connect(handler)
+        connections.append((signal, handler))
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    for signal, handler in connections:
+        signal.disconnect(handler)
+    if not result:
+        raise _Failure(f"timed out after {timeout_s:.0f} s")
+    return result[0]
+
+
+def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str | None, out: Path,
+                   device: str = "auto", announce: bool = False) -> int:
+    from desktop.default_scene import default_scene
+    from desktop.main_window import MainWindow, default_model_path
+    from desktop.preview.worker import ModelSource
+
+    errors: list[str] = []
+    messages.set_error_sink(lambda title, text: errors.append(text))
+    window = MainWindow(device=device)
+    try:
+        window.resize(*WINDOW_SIZE)
+        if view:
+            window.set_view_mode(view)  # type: ignore[arg-type]
+        if open_path is not None:
+            window.session.open_path_blocking(open_path)
+            what = open_path.name
+        else:
+            ids, _path, what = default_scene()
+            window.session.load_ids(ids, None)
+        window.show()
+        model = checkpoint if checkpoint is not None else default_model_path()
+        has_model = checkpoint is not None or model.is_file()
+        if has_model:
+            window.load_model(ModelSource(path=model))
+            index, payload = _wait_for([window.preview.model_loaded, window.preview.model_failed], TIMEOUT_S)
+            if index == 1:
+                raise UserError(payload[0])
+            _wait_for_current_preview(window)
+        window.canvas.fit()
+        _settle()
+        image = qimage_to_rgb(window.grab().toImage())
+        imageio.write_png(out, image)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except _Failure as exc:
+        print(f"error: no preview appeared: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {out}: cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    finally:
+        window.shutdown()
+        window.deleteLater()
+        messages.set_error_sink(None)
+    if errors:  # e.g. a preview that failed: the screenshot exists but says so
+        print("warning: " + errors[-1], file=sys.stderr)
+    if announce:
+        model_note = "" if has_model else " (no model loaded: the preview pane says so)"
+        print(f"Road Studio rendered {what} to {out}{model_note}")
+    else:
+        print(str(out))
+    return 0
+
+
+def _wait_for_current_preview(window) -> None:  # noqa: ANN001
+    """Until the preview of the document as it is now is on screen."""
+    deadline = time.monotonic() + TIMEOUT_S
+    target = window.session.document.version
+    while window.shown_version < target:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Failure(f"timed out after {TIMEOUT_S} s")
+        index, payload = _wait_for([window.preview_displayed, window.preview.failed], left)
+        if index == 1:
+            raise UserError(payload[0])
+
+
+def _settle() -> None:
+    """Let pending layout/paint events run so the grab shows the final state."""
+    for _ in range(5):
+        QApplication.processEvents()
+        time.sleep(0.01)

@@ -1,0 +1,216 @@
+"""The main window end to end: painting drives the live preview, files, bad input, recovery,
+unsaved-changes prompt, settings. Real widgets, real mouse events, a tiny real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.infer import Predictor
+from core.labels import class_by_name
+from desktop import files, messages
+from desktop.preview.worker import ModelSource
+from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+
+ROAD, CAR, SKY = (class_by_name(n).id for n in ("road", "car", "sky"))
+
+
+def _show_scene(window, qtbot, ids: np.ndarray) -> None:  # noqa: ANN001
+    window.session.load_ids(ids, None)
+    window.resize(900, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    window.canvas.set_view_transform(4.0, 0.0, 0.0)  # 1 document pixel = 4 widget pixels
+
+
+def _load_model(window, qtbot, checkpoint: Path) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000):
+        window.load_model(ModelSource(path=checkpoint))
+    qtbot.waitUntil(lambda: window.shown_version == window.session.document.version, timeout=30_000)
+
+
+def test_a_stroke_triggers_a_preview_equal_to_the_predictor_output(make_window, qtbot, mouse_for,
+                                                                   tiny_checkpoint):  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())
+    _load_model(window, qtbot, tiny_checkpoint)
+    window.canvas.set_current_class(CAR)
+    before = np.array(window.session.document.ids)
+    with qtbot.waitSignal(window.preview_displayed, timeout=30_000,
+                          check_params_cb=lambda v: v == window.session.document.version):
+        mouse_for(window.canvas).drag([(40, 100), (80, 100), (120, 100)])
+    doc_ids = np.array(window.session.document.ids)
+    assert (doc_ids != before).any() and (doc_ids[doc_ids != before] == CAR).all()
+    expected = Predictor.from_path(tiny_checkpoint, device="cpu").predict(doc_ids)
+    np.testing.assert_array_equal(window.last_output, expected)
+    np.testing.assert_array_equal(window.last_output_ids, doc_ids)  # the overlay shows these labels
+    assert "ms on cpu" in window.status.inference.text()
+    assert window.status.model.text() == "Model: tiny.safetensors"
+    assert window.windowTitle().startswith("Untitled scene*")
+
+
+def test_without_a_model_the_window_says_so(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    window.show()
+    assert not window.load_default_model() or window.preview.has_model is False
+    assert "No model loaded" in window.status.model.text()
+    assert "Load checkpoint" in window.status.model.text()
+
+
+@pytest.mark.parametrize("fmt", ["ids", "color"])
+def test_open_save_round_trip_through_the_window(make_window, qtbot, tmp_path, fmt) -> None:  # noqa: ANN001
+    window = make_window()
+    ids = scene_ids()
+    ids[5:9, 10:20] = CAR
+    source = files.save_label_map(tmp_path / "in.png", ids, fmt)
+    with qtbot.waitSignal(window.session.opened, timeout=10_000):
+        window.open_path(source, confirmed=True)
+    np.testing.assert_array_equal(window.session.document.ids, ids)
+    out = tmp_path / "out.png"
+    with qtbot.waitSignal(window.session.saved, timeout=10_000):
+        window.session.save_to(out, fmt)
+    again = files.open_label_map(out)
+    np.testing.assert_array_equal(again.ids, ids)
+    assert not window.session.document.modified
+    assert window.session.path == out
+    assert out.resolve() in window.session.recent.paths()
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (path, a phrase the message must contain)."""
+    made: dict[str, tuple[Path, str]] = {}
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    made["empty"] = (empty, "empty")
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    made["not an image"] = (text, "not an image")
+    truncated = tmp_path / "truncated.png"
+    files.save_label_map(truncated, scene_ids(64, 128), "ids")
+    truncated.write_bytes(truncated.read_bytes()[:60])
+    made["truncated"] = (truncated, "corrupt")
+    photo = tmp_path / "photo.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)).save(photo)
+    made["photo"] = (photo, "does not look like a label map")
+    bad_ids = tmp_path / "bad_ids.png"
+    Image.fromarray(np.full((16, 16), 200, dtype=np.uint8)).save(bad_ids)
+    made["ids outside the table"] = (bad_ids, "200")
+    huge = tmp_path / "absurd.png"
+    Image.fromarray(np.zeros((8, 9000), dtype=np.uint8)).save(huge)
+    made["absurd size"] = (huge, "too large")
+    made["missing"] = (tmp_path / "missing.png", "no such file")
+    return made
+
+
+def test_each_bad_file_gets_its_message_and_the_document_is_unchanged(make_window, qtbot, tmp_path,
+                                                                     error_boxes) -> None:  # noqa: ANN001
+    window = make_window()
+    ids = scene_ids()
+    window.session.load_ids(ids, None)
+    doc = window.session.document
+    for name, (path, phrase) in _bad_files(tmp_path).items():
+        error_boxes.clear()
+        with qtbot.waitSignal(window.session.open_failed, timeout=10_000):
+            window.open_path(path, confirmed=True)
+        assert len(error_boxes) == 1, name
+        title, text = error_boxes[0]
+        assert path.name in text, (name, text)
+        assert phrase in text, (name, text)
+        assert "Traceback" not in text
+        assert window.session.document is doc, name
+        np.testing.assert_array_equal(doc.ids, ids)
+
+
+def test_a_checkpoint_of_the_wrong_kind_gets_a_message(make_window, qtbot, tmp_path, error_boxes) -> None:  # noqa: ANN001
+    window = make_window()
+    wrong = tmp_path / "labels.safetensors"
+    wrong.write_bytes(b"\x00" * 64)
+    with qtbot.waitSignal(window.preview.model_failed, timeout=30_000):
+        window.load_model(ModelSource(path=wrong))
+    assert error_boxes and "labels.safetensors" in error_boxes[0][1]
+    assert "No model loaded" in window.status.model.text()
+
+
+def test_recovery_file_restores_the_scene_after_a_crash(make_window, qtbot, mouse_for, monkeypatch,
+                                                       tmp_path) -> None:  # noqa: ANN001
+    first = make_window()
+    _show_scene(first, qtbot, scene_ids())
+    first.canvas.set_current_class(SKY)
+    mouse_for(first.canvas).drag([(20, 60), (200, 60)])
+    painted = np.array(first.session.document.ids)
+    assert first.session.document.modified
+    first.session.autosaver.flush()
+    # "Crash": the first window never closes; a new one starts with the same settings folder.
+    first.preview.stop()
+    offered: list[str] = []
+    monkeypatch.setattr(messages, "ask_restore_recovery", lambda parent, text: offered.append(text) or True)
+    second = make_window()
+    assert second.session.offer_recovery()
+    assert offered and "never saved" in offered[0]
+    np.testing.assert_array_equal(second.session.document.ids, painted)
+    assert second.session.document.modified  # restored work is unsaved work
+
+
+def test_clean_save_removes_the_recovery_file(make_window, qtbot, mouse_for, tmp_path) -> None:  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())
+    mouse_for(window.canvas).drag([(20, 60), (100, 60)])
+    window.session.autosaver.flush()
+    assert window.session.autosaver.store.exists()
+    with qtbot.waitSignal(window.session.saved, timeout=10_000):
+        window.session.save_to(tmp_path / "saved.png", "ids")
+    assert not window.session.autosaver.store.exists()
+
+
+def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(make_window, qtbot, mouse_for,
+                                                                       monkeypatch) -> None:  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())
+    mouse_for(window.canvas).drag([(20, 60), (100, 60)])
+    answers = [messages.UnsavedChoice.CANCEL, messages.UnsavedChoice.DISCARD]
+    asked: list[str] = []
+    monkeypatch.setattr(messages, "ask_unsaved_changes", lambda parent, name: asked.append(name) or answers.pop(0))
+    assert not window.close()
+    assert window.isVisible()
+    assert window.close()
+    assert asked == ["Untitled scene", "Untitled scene"]
+    assert not window.session.autosaver.store.exists()  # discarded on purpose: nothing to recover
+
+
+def test_view_switch_and_window_state_persist_in_isolated_settings(make_window, qtbot, isolated_home) -> None:  # noqa: ANN001
+    window = make_window()
+    window.show()
+    window.set_view_mode("swipe")
+    window.preview_panel.opacity_slider.setValue(70)
+    window.save_settings()
+    again = make_window()
+    assert again.preview_panel.view.mode() == "swipe"
+    assert again.preview_panel.opacity_slider.value() == 70
+    assert (isolated_home / "settings").exists()
+    with pytest.raises(ValueError, match="unknown view"):
+        window.set_view_mode("sideways")  # type: ignore[arg-type]
+
+
+def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for) -> None:  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())
+    window.activateWindow()
+    window.canvas.setFocus()
+    for key, tool in (("F", "fill"), ("R", "rect"), ("I", "eyedropper"), ("B", "brush")):
+        for action in window.tool_bar.tool_actions.values():
+            if action.shortcut().toString() == key:
+                action.trigger()  # what the shortcut does; offscreen has no keyboard focus routing
+        assert window.canvas.tool == tool
+        assert window.tool_bar.tool_actions[tool].isChecked()
+    before = np.array(window.session.document.ids)
+    mouse_for(window.canvas).drag([(20, 60), (100, 60)])
+    assert (np.array(window.session.document.ids) != before).any()
+    window.actions_.undo.trigger()
+    np.testing.assert_array_equal(window.session.document.ids, before)
+    window.actions_.redo.trigger()
+    assert (np.array(window.session.document.ids) != before).any()
+    assert [s.toString() for s in window.actions_.redo.shortcuts()] == ["Ctrl+Shift+Z", "Ctrl+Y"]
