@@ -334,3 +334,39 @@ def test_polygon_closes_on_a_click_at_the_first_vertex_and_backspace_removes_ver
     for a, b in [((2.5, 2.5), (15.5, 2.5)), ((15.5, 2.5), (15.5, 15.5)), ((15.5, 15.5), (2.5, 2.5))]:
         expected |= ref_capsule((20, 20), a, b, 0.5)
     np.testing.assert_array_equal(doc.ids == CAR, expected)
+
+
+def _capsule_by_distance(p0, p1, r, shape) -> np.ndarray:
+    """Per-pixel distance-to-segment test over the whole map (numpy, the definition itself)."""
+    h, w = shape
+    (ax, ay), (bx, by) = p0, p1
+    cy = (np.arange(h) + 0.5)[:, None]
+    cx = (np.arange(w) + 0.5)[None, :]
+    dx, dy = bx - ax, by - ay
+    seg2 = dx * dx + dy * dy
+    px, py = cx - ax, cy - ay
+    t = np.zeros_like(px * py) if seg2 == 0 else np.clip((px * dx + py * dy) / seg2, 0.0, 1.0)
+    return (px - t * dx) ** 2 + (py - t * dy) ** 2 <= r * r + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_interval_capsule_matches_the_distance_definition(seed: int) -> None:
+    from desktop.canvas.geometry import capsule_mask
+
+    rng = np.random.default_rng(seed)
+    shape = (30, 40)
+    for k in range(150):
+        if k % 3 == 0:  # anywhere, including off the map
+            a, b = tuple(rng.uniform(-8, 48, 2)), tuple(rng.uniform(-8, 48, 2))
+        elif k % 3 == 1:  # pixel centres (odd brushes, polygon outlines): many exact ties
+            a, b = tuple(rng.integers(-4, 44, 2) + 0.5), tuple(rng.integers(-4, 44, 2) + 0.5)
+        else:  # short moves between pixel corners (even brushes), incl. horizontal/vertical/zero
+            a = tuple(rng.integers(-4, 44, 2).astype(float))
+            b = (a[0] + int(rng.integers(-3, 4)), a[1] + int(rng.integers(-3, 4)))
+        r = float(rng.choice([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.5, 8.0, 20.0]))
+        got = np.zeros(shape, bool)
+        result = capsule_mask(a, b, r, shape)
+        if result is not None:
+            y0, x0, m = result
+            got[y0 : y0 + m.shape[0], x0 : x0 + m.shape[1]] = m
+        np.testing.assert_array_equal(got, _capsule_by_distance(a, b, r, shape), err_msg=f"{a} {b} r={r}")
