@@ -31,7 +31,7 @@ MAX_SYNTHETIC_VAL = 64
 
 def _synthetic_size(cfg: DataConfig) -> tuple[int, int]:
     """Generate at the size the transforms want first, so no resize is wasted."""
-    return cfg.load_size if cfg.preprocess == "resize_and_crop" else cfg.crop_size
+    return cfg.load_size if cfg.preprocess in ("resize_and_crop", "multiscale_crop") else cfg.crop_size
 
 
 def _synthetic(cfg: DataConfig, seed: int) -> tuple[PairSource, PairSource | None, list[str]]:

@@ -123,3 +123,10 @@ def test_new_data_settings_round_trip_and_are_validated(tmp_path: Path) -> None:
         DataConfig(crop_scale=(0.0, 1.0))
     with pytest.raises(ConfigError, match="extra_repeat"):
         DataConfig(extra_repeat=0)
+
+
+def test_multiscale_crop_draws_synthetic_scenes_at_load_size_for_crops_at_native_resolution() -> None:
+    cfg = DataConfig(path="synthetic", synthetic_count=4, preprocess="multiscale_crop", load_size=(64, 64),
+                     crop_size=(32, 32))
+    train, _, _ = open_datasets(cfg, seed=0)
+    assert train[0][0].shape == (64, 64)
