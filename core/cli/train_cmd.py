@@ -1,9 +1,11 @@
 """`roadstudio-cli train`: train a pix2pix model headless, or continue a run exactly.
 
     roadstudio-cli train --data DATASET --run-dir runs/demo [--config RUN.toml] [flags...]
+    roadstudio-cli train --preset default-model --run-dir runs/default [flags...]
     roadstudio-cli train --resume runs/demo [--max-steps N] [--device ...]
 
-Settings come from the defaults, then --config RUN.toml, then the flags (flags win). The run folder
+Settings come from the defaults (or a --preset, core.presets), then --config RUN.toml, then the
+flags (flags win). The run folder
 gets config.toml, checkpoints/, metrics.jsonl, samples/ and TensorBoard files (core.train.run_files).
 Ctrl+C or SIGTERM stops after the current step and saves a checkpoint (Ctrl+C twice aborts).
 Exit codes: 0 finished (completed, max steps or stopped), 1 failed, 2 user error.
@@ -25,6 +27,7 @@ from tqdm import tqdm
 
 from core.config import NETG_PRESETS, RunConfig, load_run_config
 from core.errors import ConfigError, UserError
+from core.presets import PRESETS, preset_config
 from core.train.control import TrainingControl
 from core.train.events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Started, Step, Validation,
                                Warning_)
@@ -35,6 +38,7 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "load_size": ("data", "load_size"), "crop_size": ("data", "crop_size"), "preprocess": ("data", "preprocess"),
     "val_fraction": ("data", "val_fraction"), "num_workers": ("data", "num_workers"),
     "synthetic_count": ("data", "synthetic_count"),
+    "extra_data": ("data", "extra_paths"), "extra_repeat": ("data", "extra_repeat"), "exclude": ("data", "exclude"),
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
     "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"),
@@ -72,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Ctrl+C / SIGTERM stop after the current step and save a checkpoint.")
     rundir = p.add_argument_group("run")
     rundir.add_argument("--config", type=Path, metavar="RUN.toml", help="start from this run configuration")
+    rundir.add_argument("--preset", choices=tuple(PRESETS), metavar="NAME",
+                        help="start from a named recipe (flags still override it): "
+                             + "; ".join(f"{p.name}: {p.title}" for p in PRESETS.values()))
     rundir.add_argument("--run-dir", type=Path, metavar="DIR", help="folder for the new run (required for a new run)")
     rundir.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run exactly where it stopped")
     rundir.add_argument("--name", help="run name (shown in model cards)")
@@ -83,7 +90,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--load-size", type=_size, metavar="N|HxW", help="resize to this before the random crop")
     data.add_argument("--crop-size", type=_size, metavar="N|HxW",
                       help="network input size (without --load-size, load size = crop × 286/256)")
-    data.add_argument("--preprocess", choices=("resize_and_crop", "resize", "none"))
+    data.add_argument("--preprocess", choices=("resize_and_crop", "resize", "none", "multiscale_crop"))
+    data.add_argument("--extra-data", action="append", metavar="PATH",
+                      help="another dataset trained on alongside --data (repeatable; replaces the preset's)")
+    data.add_argument("--extra-repeat", type=int, metavar="N", help="each --extra-data pair N times per epoch")
+    data.add_argument("--exclude", action="append", metavar="PATTERN",
+                      help="leave out pairs whose name matches this glob, e.g. '*aachen_000007*' (repeatable)")
     data.add_argument("--val-fraction", type=float, metavar="F", help="held-out share when there is no val split")
     data.add_argument("--synthetic-count", type=int, metavar="N", help="synthetic pairs per epoch")
     data.add_argument("--num-workers", type=int, metavar="N", help="DataLoader worker processes")
@@ -129,7 +141,10 @@ def _replace(section: Any, **changes: Any) -> Any:
 def build_config(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
     """Defaults < --config (or `base`) < flags."""
     if base is None:
-        base = load_run_config(args.config) if args.config else RunConfig()
+        preset = getattr(args, "preset", None)
+        if preset and getattr(args, "config", None):
+            raise UserError("use either --preset or --config, not both (flags override either)")
+        base = load_run_config(args.config) if args.config else preset_config(preset) if preset else RunConfig()
     given = _given(args)
     if "crop_size" in given and "load_size" not in given and (args.preprocess or base.data.preprocess) == "resize_and_crop":
         given["load_size"] = tuple(round(v * _LOAD_PER_CROP) for v in given["crop_size"])
@@ -156,7 +171,7 @@ def build_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
 
 def _resume_config(args: argparse.Namespace) -> RunConfig:
     not_allowed = sorted(d for d in _given(args) if d not in _RESUME_FLAGS)
-    for flag in ("config", "run_dir", "netG", "name"):
+    for flag in ("config", "preset", "run_dir", "netG", "name"):
         if getattr(args, flag, None):
             not_allowed.append(flag)
     if getattr(args, "no_dropout", False):
