@@ -1,0 +1,105 @@
+"""Named training recipes (core.presets), `roadstudio-cli train --preset`, and the bundled
+default model: it loads, fits the size budget and renders a sample scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.checkpoints import load_weights
+from core.cli import build_parser
+from core.cli.train_cmd import build_config
+from core.config import RunConfig, load_run_config, save_run_config
+from core.errors import ConfigError, UserError
+from core.imageio import read_label_ids
+from core.infer import Predictor
+from core.models import build_discriminator, build_generator, count_parameters
+from core.presets import HELD_OUT_FRAME, PRESETS, preset_config
+from core.resources import resource_path
+
+DEFAULT_MODEL = resource_path("models", "default.safetensors")
+MAX_MODEL_BYTES = 30 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_is_a_valid_config_that_survives_toml(name: str, tmp_path: Path) -> None:
+    cfg = preset_config(name)
+    assert isinstance(cfg, RunConfig) and cfg.name == name
+    save_run_config(cfg, tmp_path / "run.toml")
+    assert load_run_config(tmp_path / "run.toml") == cfg
+    assert PRESETS[name].title and PRESETS[name].description
+
+
+def test_paper_preset_has_the_papers_settings() -> None:
+    cfg = preset_config("paper")
+    assert (cfg.generator.arch, cfg.generator.depth, cfg.generator.ngf, cfg.generator.norm) == ("unet", 8, 64, "batch")
+    assert cfg.generator.dropout
+    assert (cfg.discriminator.ndf, cfg.discriminator.receptive_field) == (64, 70)
+    assert (cfg.train.lambda_l1, cfg.train.epochs, cfg.train.epochs_decay, cfg.train.batch_size) == (100.0, 100, 100, 1)
+    assert (cfg.train.gan_mode, cfg.train.lr, cfg.train.beta1) == ("vanilla", 2e-4, 0.5)
+    assert (cfg.data.load_size, cfg.data.crop_size, cfg.data.preprocess) == ((286, 286), (256, 256), "resize_and_crop")
+    # The paper's generator with colour input: the parameter count of the reference unet_256.
+    assert count_parameters(build_generator(cfg.generator)) == 54_413_955
+    assert count_parameters(build_discriminator(cfg.discriminator, cfg.generator)) == 2_768_705
+
+
+def test_default_model_recipe_mixes_real_frames_and_keeps_one_out() -> None:
+    data = preset_config("default-model").data
+    assert data.path == "synthetic" and data.extra_paths and data.preprocess == "multiscale_crop"
+    real_per_epoch = 7 * data.extra_repeat
+    assert 0.3 <= real_per_epoch / (real_per_epoch + data.synthetic_count) <= 0.5
+    assert any(HELD_OUT_FRAME in pattern for pattern in data.exclude)
+
+
+def test_unknown_preset_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="default-model"):
+        preset_config("nope")
+
+
+def test_cli_preset_is_the_base_and_flags_override_it() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["train", "--preset", "default-model", "--run-dir", "x", "--max-steps", "7",
+                              "--extra-data", "/data/cs", "--ngf", "8"])
+    cfg = build_config(args)
+    base = preset_config("default-model")
+    assert cfg.train.max_steps == 7 and cfg.generator.ngf == 8
+    assert cfg.data.extra_paths == ("/data/cs",)
+    assert cfg.data.exclude == base.data.exclude and cfg.discriminator == base.discriminator
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--preset", "nope", "--run-dir", "x"])
+
+
+def test_cli_preset_and_config_together_is_a_user_error(tmp_path: Path) -> None:
+    save_run_config(RunConfig(), tmp_path / "c.toml")
+    args = build_parser().parse_args(["train", "--preset", "paper", "--config", str(tmp_path / "c.toml"),
+                                      "--run-dir", "x"])
+    with pytest.raises(UserError, match="either --preset or --config"):
+        build_config(args)
+
+
+# ----------------------------------------------------------------------- the bundled model
+
+needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/models/default.safetensors not built")
+
+
+@needs_model
+def test_default_model_loads_fits_the_budget_and_says_what_it_is() -> None:
+    assert DEFAULT_MODEL.stat().st_size <= MAX_MODEL_BYTES
+    loaded = load_weights(DEFAULT_MODEL)
+    assert loaded.config == preset_config("default-model").generator
+    assert loaded.card.get("run") == "default-model"
+    assert "non-commercial" in str(loaded.card.get("license", ""))
+
+
+@needs_model
+def test_default_model_renders_a_sample_scene() -> None:
+    ids = read_label_ids(resource_path("samples", "city_street.png"))
+    image = Predictor.from_path(DEFAULT_MODEL, "cpu").predict(ids)
+    assert image.shape == (*ids.shape, 3) and image.dtype == np.uint8
+    assert float(image.std()) > 20.0  # a scene, not a flat grey image
+    # The sky (id 23) comes out brighter than the road (id 7), as in every street photo.
+    sky, road = ids == 23, ids == 7
+    assert sky.any() and road.any()
+    assert image[sky].mean() > image[road].mean()
