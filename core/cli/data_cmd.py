@@ -1,6 +1,7 @@
 """`roadstudio-cli data check PATH`: what is in a dataset folder and which files are bad.
+`roadstudio-cli data synth OUT`: write synthetic street scenes as a paired-folders dataset.
 
-Prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share and every bad
+check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share and every bad
 file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
 2 (one line on stderr saying why) when the folder is not a usable dataset.
 """
@@ -35,6 +36,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--max-files", type=int, default=None, metavar="N", help="check at most N pairs")
     check.set_defaults(func=run_check)
 
+    synth = data_sub.add_parser(
+        "synth", help="write synthetic street scenes as a dataset folder (A/ photos, B/ label-id PNGs)",
+        description="Write procedural street scenes as a paired-folders dataset: OUT/A/<i>.png photos, "
+                    "OUT/B/<i>.png label-id maps and, with --colour, OUT/B_color/<i>.png colour views. "
+                    "Train on it with --data OUT (direction BtoA).")
+    synth.add_argument("out", help="output folder (created; existing files with the same names are replaced)")
+    synth.add_argument("--count", type=int, default=100, help="number of scenes (default 100)")
+    synth.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    synth.add_argument("--size", default="256x512", help="HEIGHTxWIDTH (default 256x512)")
+    synth.add_argument("--colour", action="store_true", help="also write colour views of the label maps")
+    synth.set_defaults(func=run_synth)
+
 
 def run_check(args: argparse.Namespace) -> int:
     # Imported here: `roadstudio-cli --help` should not pay for torch/torchvision imports.
@@ -63,4 +76,38 @@ def run_check(args: argparse.Namespace) -> int:
     if args.preview:
         out = write_preview_grid(report, args.preview)
         print(f"preview: {out}")
+    return 0
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 256x512 (HEIGHTxWIDTH), got {text!r}") from None
+    if h < 8 or w < 8 or h > 4096 or w > 4096:
+        raise UserError(f"--size must be between 8 and 4096 pixels a side, got {h}x{w}")
+    return h, w
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.data.synthetic import generate_pair
+    from core.imageio import write_color_png, write_label_ids_png, write_png
+
+    if args.count <= 0:
+        raise UserError("--count must be a positive number")
+    size = _parse_size(args.size)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: is a file, not a folder")
+    width = len(str(args.count - 1))
+    for i in tqdm(range(args.count), unit="scene", desc="writing", file=sys.stderr, disable=None):
+        labels, photo = generate_pair(args.seed, i, size)
+        name = f"{i:0{width}d}.png"
+        write_png(out / "A" / name, photo)
+        write_label_ids_png(out / "B" / name, labels)
+        if args.colour:
+            write_color_png(out / "B_color" / name, labels)
+    print(f"wrote {args.count} scenes of {size[0]}x{size[1]} to {out} (A/ photos, B/ label ids)")
     return 0

@@ -78,7 +78,13 @@ class AlignedSource:
             side, other = ("right (B)", "left") if self.direction == "BtoA" else ("left (A)", "right")
             hint = (f", the {other} half is: try direction {'AtoB' if self.direction == 'BtoA' else 'BtoA'}"
                     if looks_like_label_map(photo_half) else "")
+            if not hint and _is_grey(label_half):
+                hint = " (the image is grayscale; label maps must be in the Cityscapes colours)"
             raise BadFileError(path, f"the {side} half is not a colour label map{hint}")
         snap = snap_colors(np.ascontiguousarray(label_half))
         return LoadedPair(labels=snap.ids, photo=np.ascontiguousarray(photo_half), snapped=snap.snapped,
                           files=(path,))
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))

@@ -109,3 +109,19 @@ def test_cli_on_the_real_datasets(shared_data: Path, capsys: pytest.CaptureFixtu
     assert main(["data", "check", str(shared_data / "cityscapes-mini"), "--max-files", "2"]) == 0
     out = capsys.readouterr().out
     assert "layout:    cityscapes" in out and "2048×1024: 2" in out
+
+
+def test_cli_synth_writes_a_dataset_that_checks_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "syn"
+    assert main(["data", "synth", str(out), "--count", "3", "--size", "32x64", "--seed", "4", "--colour"]) == 0
+    assert sorted(p.name for p in (out / "A").iterdir()) == ["0.png", "1.png", "2.png"]
+    assert (out / "B_color" / "2.png").is_file()
+    from core.data.synthetic import generate_pair
+    from core.imageio import read_label_ids
+
+    np.testing.assert_array_equal(read_label_ids(out / "B" / "1.png"), generate_pair(4, 1, (32, 64))[0])
+    report = check_dataset(out)
+    assert report.layout == "folders" and report.valid_pairs == 3 and report.bad_files == []
+    capsys.readouterr()
+    assert main(["data", "synth", str(out), "--size", "tiny"]) == 2
+    assert "--size must look like 256x512" in capsys.readouterr().err
