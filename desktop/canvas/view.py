@@ -170,6 +170,8 @@ class CanvasView(QWidget):
 
     def set_current_class(self, label_id: int) -> None:
         """The class the brush, line, shapes and fill paint with (emits nothing)."""
+        if not 0 <= int(label_id) <= 255:
+            raise ValueError(f"label id {label_id} outside 0..255")
         self._ctx.label_id = int(label_id)
         self._update_overlay()
 
@@ -462,13 +464,15 @@ class CanvasView(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         button = event.button()
         pos = event.position()
-        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held):
-            if not self._tool.active or button == Qt.MouseButton.MiddleButton:
-                self._pan_anchor = pos
-                self._pan_button = button
-                self.setCursor(Qt.CursorShape.ClosedHandCursor)
-                event.accept()
-                return
+        if self._pan_anchor is None and (
+            button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held)
+        ):
+            # Panning works mid-gesture too (e.g. between polygon clicks); the gesture waits.
+            self._pan_anchor = pos
+            self._pan_button = button
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
         if button == Qt.MouseButton.LeftButton and self._pan_anchor is None:
             x, y = self.widget_to_document(pos)
             self._hover = pos

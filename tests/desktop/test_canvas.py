@@ -366,3 +366,21 @@ def test_polygon_backspace_and_click_on_first_vertex(canvas, mouse_for, qtbot) -
             # Right triangle (5,5)-(25,5)-(25,25) on pixel centres: interior plus outline.
             expected[j, i] = 5 <= j <= 25 and j <= i <= 25
     np.testing.assert_array_equal(canvas.document.ids == CAR, expected)
+
+
+def test_panning_between_polygon_clicks_keeps_the_vertices_in_document_space(canvas, mouse_for, qtbot) -> None:
+    canvas.set_tool("polygon")
+    canvas.set_current_class(CAR)
+    mouse = mouse_for(canvas)
+    mouse.click(w(5.5, 5.5))
+    mouse.click(w(25.5, 5.5))
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    mouse.drag([(100, 100), (60, 80)])  # pan by (-40, -20) widget px = (-10, -5) document px
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert canvas.is_gesture_active and not canvas.document.ids.any()
+    ox, oy = canvas.offset
+    assert (ox, oy) == pytest.approx((-40.0, -20.0))
+    mouse.click((25.5 * ZOOM + ox, 25.5 * ZOOM + oy))
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    ids = canvas.document.ids
+    assert ids[5, 5] == CAR and ids[25, 25] == CAR and ids[5, 25] == CAR and ids[20, 8] == 0
