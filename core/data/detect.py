@@ -80,7 +80,28 @@ def detect_layout(path: str | Path, format: DataFormat = "auto") -> Layout:
         if format == "aligned":
             raise UserError(f"{root}: no images found: an aligned dataset has A|B images in train/, val/, test/ "
                             "or directly in the folder")
+    nested = _datasets_inside(root)
+    if nested:
+        raise UserError(f"{root}: not a dataset itself, but it holds {len(nested)}: "
+                        + ", ".join(str(p) for p in nested[:4]) + (", ..." if len(nested) > 4 else ""))
     raise UserError(f"{root}: not a dataset (no images found); expected {EXPECTED_LAYOUTS}")
+
+
+def _datasets_inside(root: Path) -> list[Path]:
+    """Sub-folders of `root` that are datasets (for a helpful message when the user picked the
+    folder above the dataset)."""
+    found = []
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    for child in children[:50]:
+        try:
+            detect_layout(child)
+        except UserError:
+            continue
+        found.append(child)
+    return found
 
 
 def open_split(layout: Layout, split: str, direction: Direction = "BtoA") -> PairSource:

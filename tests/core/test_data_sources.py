@@ -177,3 +177,10 @@ def test_real_aligned_samples(shared_data: Path) -> None:
     assert np.bincount(bottom.ravel()).argmax() == ROAD
     # The photo half is a photo: many colours, unlike the snapped label half.
     assert len(np.unique(photo.reshape(-1, 3), axis=0)) > 5000
+
+
+def test_the_folder_above_datasets_names_them(tmp_path: Path) -> None:
+    make_aligned(tmp_path / "data" / "streets", {"train": 1})
+    make_cityscapes(tmp_path / "data" / "cs", {"train": 1})
+    with pytest.raises(UserError, match=r"not a dataset itself, but it holds 2: .*cs, .*streets"):
+        detect_layout(tmp_path / "data")
