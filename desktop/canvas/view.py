@@ -14,6 +14,7 @@ Transform: widget point = offset + zoom · document point (document point in pix
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -33,6 +34,7 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
+from shiboken6 import isValid
 
 from core.labels import ID_TO_COLOR
 from desktop.canvas.document import LabelDocument, Rect
@@ -68,6 +70,19 @@ _ID_TO_RGB32 = (
     | (ID_TO_COLOR[:, 1].astype(np.uint32) << 8)
     | ID_TO_COLOR[:, 2].astype(np.uint32)
 )
+
+
+def _weak_listener(view: CanvasView) -> Callable[[Rect], None]:
+    """A document listener that does not keep the view alive and ignores a deleted widget
+    (a document can outlive the window that showed it, e.g. across New/Open or in tests)."""
+    ref = weakref.ref(view)
+
+    def listener(rect: Rect) -> None:
+        target = ref()
+        if target is not None and isValid(target):
+            target._on_document_changed(rect)
+
+    return listener
 
 
 def _qt_modifiers(mods: Qt.KeyboardModifier) -> Modifiers:
@@ -129,7 +144,8 @@ class CanvasView(QWidget):
         self._argb = np.zeros((1, 1), dtype=np.uint32)
         self._image = QImage()
         self._rebuild_image()
-        self._doc.add_listener(self._on_document_changed)
+        self._listener = _weak_listener(self)
+        self._doc.add_listener(self._listener)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -141,11 +157,11 @@ class CanvasView(QWidget):
         if document is self._doc:
             return
         self.cancel_gesture()
-        self._doc.remove_listener(self._on_document_changed)
+        self._doc.remove_listener(self._listener)
         self._doc = document
         self._ctx.document = document
         self._tool = make_tool(self._tool.name, self._ctx)
-        document.add_listener(self._on_document_changed)
+        document.add_listener(self._listener)
         self._rebuild_image()
         self.fit()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import shiboken6
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
@@ -384,3 +385,14 @@ def test_panning_between_polygon_clicks_keeps_the_vertices_in_document_space(can
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     ids = canvas.document.ids
     assert ids[5, 5] == CAR and ids[25, 25] == CAR and ids[5, 25] == CAR and ids[20, 8] == 0
+
+
+def test_a_document_outliving_its_view_keeps_working(qtbot) -> None:
+    doc = LabelDocument(shape=(8, 8))
+    view = CanvasView(doc)
+    view.show()
+    view.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(view))
+    doc.fill_rect((0, 0, 4, 4), CAR)  # no call into the deleted widget
+    doc.undo()
+    assert not doc.ids.any()
