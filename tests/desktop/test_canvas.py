@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import shiboken6
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
