@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -28,8 +28,6 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPen,
-    QPolygonF,
     QResizeEvent,
     QWheelEvent,
 )
@@ -39,12 +37,12 @@ from shiboken6 import isValid
 from core.labels import ID_TO_COLOR
 from desktop.canvas.document import LabelDocument, Rect
 from desktop.canvas.geometry import snap_brush_center
+from desktop.canvas.overlay import paint_brush_outline, paint_pixel_grid, paint_shape_preview
 from desktop.canvas.tools import (
     DEFAULT_LABEL_ID,
     TOOL_NAMES,
     Modifiers,
     PaintContext,
-    ShapePreview,
     Tool,
     clamp_brush_size,
     make_tool,
@@ -377,67 +375,13 @@ class CanvasView(QWidget):
             target = QRectF(ox + x0 * z, oy + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
             painter.drawImage(target, self._image, QRectF(x0, y0, x1 - x0, y1 - y0))
             if z >= PIXEL_GRID_MIN_ZOOM:
-                self._paint_pixel_grid(painter, target, x0, y0, x1, y1)
+                paint_pixel_grid(painter, target, z, self._offset, (x0, y0, x1, y1))
         preview = self._tool.preview()
         if preview is not None:
-            self._paint_preview(painter, preview)
+            paint_shape_preview(painter, preview, self._zoom, self.document_to_widget)
         if self._hover is not None and self._tool.shows_brush_outline and self._pan_anchor is None:
-            self._paint_brush_outline(painter)
+            paint_brush_outline(painter, *self._brush_outline_geometry(self._hover))
         painter.end()
-
-    def _paint_pixel_grid(self, painter: QPainter, target: QRectF, x0: int, y0: int, x1: int, y1: int) -> None:
-        """Faint lines between document pixels when zoomed in far enough to place single pixels."""
-        z, ox, oy = self._zoom, self._offset.x(), self._offset.y()
-        painter.setPen(QPen(QColor(0, 0, 0, 60), 0))
-        lines = [QLineF(ox + i * z, target.top(), ox + i * z, target.bottom()) for i in range(x0, x1 + 1)]
-        lines += [QLineF(target.left(), oy + j * z, target.right(), oy + j * z) for j in range(y0, y1 + 1)]
-        painter.drawLines(lines)
-
-    def _paint_preview(self, painter: QPainter, preview: ShapePreview) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # the overlay only
-        r, g, b = (int(c) for c in ID_TO_COLOR[preview.label_id])
-        fill = QColor(r, g, b, 150)
-        outline = QPen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine)
-        pts = [self.document_to_widget(x, y) for x, y in preview.points]
-        if preview.kind == "line":
-            pen = QPen(fill, max(1.0, preview.width * self._zoom))
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            painter.setPen(pen)
-            painter.drawLine(pts[0], pts[1])
-            painter.setPen(outline)
-            painter.drawLine(pts[0], pts[1])
-        elif preview.kind == "rect":
-            (ax, ay), (bx, by) = preview.points
-            # Pixel-inclusive, like the fill: from the start pixel's corner to the end pixel's far corner.
-            rect = QRectF(
-                self.document_to_widget(math.floor(min(ax, bx)), math.floor(min(ay, by))),
-                self.document_to_widget(math.floor(max(ax, bx)) + 1, math.floor(max(ay, by)) + 1),
-            )
-            painter.setPen(outline)
-            painter.setBrush(fill)
-            painter.drawRect(rect)
-        elif preview.kind == "polygon":
-            poly = QPolygonF(pts)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(fill)
-            painter.drawPolygon(poly, Qt.FillRule.OddEvenFill)
-            painter.setPen(outline)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPolyline(poly)
-            for p in pts[:-1] if len(pts) > 1 else pts:
-                painter.drawEllipse(p, 3.0, 3.0)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-
-    def _paint_brush_outline(self, painter: QPainter) -> None:
-        assert self._hover is not None
-        center, radius = self._brush_outline_geometry(self._hover)
-        # Aliased on purpose: an antialiased 1 px ring on the half-pixel grid smears into two grey
-        # pixels and vanishes on mid-tone classes. Black inside white: visible on every colour.
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(QColor(0, 0, 0), 1.0))
-        painter.drawEllipse(center, radius, radius)
-        painter.setPen(QPen(QColor(255, 255, 255), 1.0))
-        painter.drawEllipse(center, radius + 1.0, radius + 1.0)
 
     def _brush_outline_geometry(self, hover: QPointF) -> tuple[QPointF, float]:
         x, y = self.widget_to_document(hover)
