@@ -28,7 +28,8 @@ from core.data.files import LoadedPair
 ROAD, SIDEWALK, BUILDING, WALL, FENCE = 7, 8, 11, 12, 13
 POLE, TRAFFIC_LIGHT, TRAFFIC_SIGN = 17, 19, 20
 VEGETATION, TERRAIN, SKY = 21, 22, 23
-PERSON, CAR, TRUCK, BUS = 24, 26, 27, 28
+EGO_VEHICLE = 1
+PERSON, RIDER, CAR, TRUCK, BUS, BICYCLE = 24, 25, 26, 27, 28, 33
 
 _NOISE_SIZE = 256  # power of two: world-coordinate lookups wrap with a bit mask
 
@@ -440,6 +441,10 @@ def _car(c: _Canvas, rng: np.random.Generator, X: float, Z: float, big: bool = F
         width, height, length = 2.5, rng.uniform(2.8, 3.4), rng.uniform(7, 12)
         body = np.array([[220, 200, 40], [200, 50, 40], [230, 230, 230], [60, 90, 150]][rng.integers(4)], np.float32)
     x0w, x1w = X - width / 2, X + width / 2
+    # Its shadow on the road first: a darker patch under the body (photo only).
+    shadow = c.box(c.x_of(x0w - 0.1, Z), c.x_of(x1w + 0.1, Z), c.y_of(0, Z + length * 0.9), c.y_of(0, Z - 0.25))
+    if shadow is not None:
+        c.photo[:, shadow[0], shadow[1]] *= np.float32(0.5)
     # Side face: a quad from the back (Z) to the front (Z + length) at the side nearer the centre.
     side_x = x1w if (c.x_of(X, Z) < c.vx) else x0w
     xa, xb = c.x_of(side_x, Z), c.x_of(side_x, Z + length)
@@ -502,6 +507,8 @@ def _objects(c: _Canvas, rng: np.random.Generator, scene: dict) -> None:
             items.append((z, 2, edge - sign * 1.1, False))
         for z in depths(rng.integers(0, 5)):  # pedestrians on the sidewalk
             items.append((z, 3, edge + sign * rng.uniform(0.5, max(sw[side] - 0.3, 0.6)), False))
+        for z in depths(int(rng.random() < 0.35) * rng.integers(1, 3), lo=6.0):  # cyclists at the road edge
+            items.append((z, 4, edge - sign * rng.uniform(0.6, 1.2), False))
     lane_w = 2 * rh / scene["lanes"]
     for z in depths(rng.integers(0, 5), lo=8.0):  # traffic in the lanes
         lane = rng.integers(scene["lanes"])
@@ -519,8 +526,42 @@ def _objects(c: _Canvas, rng: np.random.Generator, scene: dict) -> None:
             _pole(c, rng, X, z)
         elif kind == 2:
             _car(c, rng, X, z, big)
-        else:
+        elif kind == 3:
             _person(c, rng, X, z)
+        else:
+            _cyclist(c, rng, X, z)
+
+
+def _cyclist(c: _Canvas, rng: np.random.Generator, X: float, Z: float) -> None:
+    """A rider on a bicycle, seen from behind: the wheels are a thin dark strip, the handlebar a bar."""
+    frame = np.array([[30, 30, 30], [150, 30, 30], [40, 60, 120], [200, 200, 200]][rng.integers(4)], np.float32)
+    c.rect(X - 0.05, X + 0.05, 0.0, 0.95, Z, BICYCLE, np.array([25, 25, 25], np.float32))
+    c.rect(X - 0.3, X + 0.3, 0.95, 1.02, Z, BICYCLE, frame)
+    c.rect(X - 0.08, X + 0.08, 0.55, 0.8, Z, BICYCLE, frame)
+    jacket = _CLOTHES[rng.integers(len(_CLOTHES))]
+    legs = _CLOTHES[rng.integers(len(_CLOTHES))] * 0.8
+    c.rect(X - 0.17, X - 0.04, 0.35, 0.95, Z, RIDER, legs)
+    c.rect(X + 0.04, X + 0.17, 0.35, 0.95, Z, RIDER, legs)
+    c.rect(X - 0.22, X + 0.22, 0.95, 1.55, Z, RIDER, jacket)
+    helmet = np.array([[220, 220, 220], [30, 30, 30], [200, 60, 40]][rng.integers(3)], np.float32)
+    c.rect(X - 0.11, X + 0.11, 1.55, 1.8, Z, RIDER, helmet)
+
+
+def _ego_hood(c: _Canvas, rng: np.random.Generator) -> None:
+    """The bonnet of the recording car along the bottom edge, as in Cityscapes ("ego vehicle")."""
+    top = c.h * rng.uniform(0.06, 0.14)  # hood height at the centre
+    cx = c.w * rng.uniform(0.45, 0.55)
+    cols = np.arange(c.w, dtype=np.float32) + 0.5
+    height = top * (1 - ((cols - cx) / (c.w * 0.75)) ** 2) - 0.02 * c.h  # (W,) a flat arc
+    r0 = int(max(c.h - top - 1, 0))
+    rows = np.arange(r0, c.h, dtype=np.float32)[:, None] + 0.5
+    mask = rows > (c.h - height)[None, :]
+    if not mask.any():
+        return
+    paint = np.array([[20, 20, 22], [35, 35, 40], [60, 60, 65]][rng.integers(3)], np.float32)
+    # A sky reflection brightening toward the hood's edge.
+    shade = (1.0 + 1.5 * np.clip(1 - (rows - (c.h - height)[None, :]) / max(top, 1.0), 0, 1) ** 3)
+    c.fill((slice(r0, c.h), slice(0, c.w)), EGO_VEHICLE, paint, mask, shade.astype(np.float32))
 
 
 def generate_pair(seed: int, index: int, size: tuple[int, int] = (256, 512)) -> tuple[np.ndarray, np.ndarray]:
@@ -544,6 +585,8 @@ def generate_pair(seed: int, index: int, size: tuple[int, int] = (256, 512)) -> 
     c.horizon = look.sky_horizon
     scene = _background(c, rng, look)
     _objects(c, rng, scene)
+    if rng.random() < 0.35:
+        _ego_hood(c, rng)
     oy, ox = rng.integers(0, _NOISE_SIZE, 2)
     grain = _tiled(0, h, w)[oy:oy + h, ox:ox + w]
     photo = c.photo * look.tint[:, None, None] + grain * np.float32(6.0)

@@ -9,7 +9,7 @@ import pytest
 from core.data.synthetic import SyntheticStreets, generate_pair
 from core.labels import ID_IS_VALID, class_by_name
 
-ROAD, SIDEWALK, BUILDING, SKY, CAR = 7, 8, 11, 23, 26
+EGO_VEHICLE, ROAD, SIDEWALK, BUILDING, SKY, CAR = 1, 7, 8, 11, 23, 26
 
 
 def test_deterministic_per_seed_and_index() -> None:
@@ -33,14 +33,16 @@ def test_labels_are_valid_ids_and_streets_have_street_classes() -> None:
         assert ID_IS_VALID[labels].all()
         present = set(np.unique(labels).tolist())
         assert ROAD in present
-        # The road is below the horizon, the sky above it.
+        # The road runs down to the bottom edge (or to the recording car's bonnet, "ego vehicle"),
+        # and the sky is above it.
         rows_with_road = np.nonzero((labels == ROAD).any(axis=1))[0]
-        assert rows_with_road.max() == 127
+        bottom = labels[-1]
+        assert rows_with_road.max() == 127 or (bottom == EGO_VEHICLE).mean() > 0.5
         if SKY in present:
             assert np.nonzero((labels == SKY).any(axis=1))[0].min() < rows_with_road.min()
         seen |= present
     wanted = {"road", "sidewalk", "building", "vegetation", "terrain", "sky", "pole", "traffic sign",
-              "traffic light", "car", "person"}
+              "traffic light", "car", "person", "rider", "bicycle", "bus", "truck", "wall", "fence"}
     assert {class_by_name(n).id for n in wanted} <= seen
 
 
