@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.training_panel = self._add_training_panel(menus["view"])
 
         self.tool_bar = StudioToolBar(self, list(self.actions_.views.values()), menus["tools"])
+        self.tool_bar.addWidget(self.preview_panel.opacity_widget)
         self.addToolBar(self.tool_bar)
         self.status = StudioStatusBar(self)
         self.setStatusBar(self.status)
@@ -167,7 +168,6 @@ class MainWindow(QMainWindow):
         self.preview_panel.view.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
         self.preview.request()
-        QTimer.singleShot(0, self.canvas.fit)
 
     def _on_document_changed(self, rect: tuple[int, int, int, int]) -> None:
         # Called for every change (each mouse move of a stroke): only cheap work here.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
@@ -153,31 +153,33 @@ class ComparisonView(QWidget):
 
 
 class PreviewPanel(QWidget):
-    """ComparisonView + the overlay opacity slider (visible in overlay mode only)."""
+    """ComparisonView + the overlay opacity control. The control is a separate widget
+    (`opacity_widget`) that the window puts in its tool bar, so switching views never moves the
+    image (it stays aligned with the canvas); it is enabled in overlay mode only."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = ComparisonView(self)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity_widget = QWidget(self)
+        row = QHBoxLayout(self.opacity_widget)
+        row.setContentsMargins(6, 0, 6, 0)
+        row.addWidget(QLabel("Label opacity", self.opacity_widget))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self.opacity_widget)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(50)
-        self.opacity_slider.setToolTip("Label opacity over the generated image")
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setToolTip("Opacity of the label colours over the generated image (overlay view)")
         self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
-        self._opacity_row = QWidget(self)
-        row = QHBoxLayout(self._opacity_row)
-        row.setContentsMargins(6, 2, 6, 2)
-        row.addWidget(QLabel("Label opacity", self._opacity_row))
-        row.addWidget(self.opacity_slider, 1)
+        row.addWidget(self.opacity_slider)
+        self.opacity_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self._opacity_row)
         self.set_mode("side")
 
     def set_mode(self, mode: ViewMode) -> None:
         self.view.set_mode(mode)
-        self._opacity_row.setVisible(mode == "overlay")
+        self.opacity_widget.setEnabled(mode == "overlay")
 
     def _on_opacity_slider_changed(self, value: int) -> None:
         self.view.set_opacity(value / 100.0)

@@ -38,6 +38,7 @@ def test_a_stroke_triggers_a_preview_equal_to_the_predictor_output(make_window, 
     _show_scene(window, qtbot, scene_ids())
     _load_model(window, qtbot, tiny_checkpoint)
     window.canvas.set_current_class(CAR)
+    window.canvas.set_view_transform(4.0, 0.0, 0.0)
     before = np.array(window.session.document.ids)
     with qtbot.waitSignal(window.preview_displayed, timeout=30_000,
                           check_params_cb=lambda v: v == window.session.document.version):
