@@ -1,0 +1,198 @@
+"""`roadstudio-cli train` under real `torchrun` processes (CPU, Gloo, 2 ranks, tiny models):
+one set of run files, 2 ranks × batch b = 1 rank × batch 2b, a rank killed under --max-restarts
+ends in a completed run resumed from a checkpoint (bit-identical to an uninterrupted one), and a
+2-rank checkpoint resumed on 1 process continues at the same place in the data.
+(Pure functions of core.train.distributed: tests/core/test_distributed_units.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from core.checkpoints import load_training_state
+from core.cli import main
+from core.config import GeneratorConfig, load_run_config
+from core.labels import ID_TO_COLOR
+from core.models import build_discriminator, build_generator
+from core.train.distributed import CRASH_ENV, LAUNCH_FILE
+from tests.core.train_helpers import tiny_pairs
+
+pytestmark = pytest.mark.slow  # each test starts torchrun with 2 Python processes (~15-30 s on 2 cores)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PAIRS = 8
+# 8 pairs, 2 ranks × batch 2: 2 steps an epoch; 4 epochs (lr decays in the last 2) = 8 steps.
+# --max-steps 5 stops in the middle of epoch 2. Depth 3 has no dropout; --no-dropout says so.
+TINY = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32", "--load-size", "36",
+        "--device", "cpu", "--no-dropout", "--epochs", "2", "--epochs-decay", "2", "--max-steps", "5",
+        "--checkpoint-every", "2", "--sample-every", "2", "--val-fraction", "0.2", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pix2pix aligned layout: train/N.png, photo left, colour label map right; 10 pairs of which
+    --val-fraction 0.2 holds out 2."""
+    root = tmp_path_factory.mktemp("data") / "streets"
+    (root / "train").mkdir(parents=True)
+    for i, (ids, photo) in enumerate(tiny_pairs(PAIRS + 2, size=40)):
+        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}.png")
+    return root
+
+
+def torchrun(*args: str, cwd: Path, nproc: int = 2, extra_env: dict[str, str] | None = None,
+             launcher: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TORCHELASTIC_", "ROADSTUDIO_")) and k not in
+           ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT), **(extra_env or {}))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *launcher,
+           "-m", "core", "train", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=240)
+
+
+def events(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def tensors(run: Path, part: str) -> dict[str, torch.Tensor]:
+    return load_training_state(run / "checkpoints/last.pt")[part]
+
+
+@pytest.fixture(scope="module")
+def two_rank_run(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference distributed run: 2 ranks × batch 2, instance norm, 5 steps."""
+    work = tmp_path_factory.mktemp("dist")
+    done = torchrun("--data", str(dataset), "--run-dir", "run", "--batch-size", "2", "--norm", "instance", *TINY,
+                    cwd=work)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return work / "run"
+
+
+def test_two_processes_leave_one_set_of_files_written_by_rank_0(two_rank_run: Path) -> None:
+    run = two_rank_run
+    cfg = load_run_config(run / "config.toml")
+    assert cfg.world_size == 2 and cfg.effective_batch_size == 4
+    header = (run / "config.toml").read_text().splitlines()[:3]
+    assert "effective batch size per optimizer step: 4" in header[1] and "not scaled" in header[2]
+
+    evs = events(run)
+    steps = [e["step"] for e in evs if e["kind"] == "step"]
+    assert steps == [1, 2, 3, 4, 5]  # one writer: no step logged twice
+    assert [e["kind"] for e in evs].count("started") == 1 and evs[0]["world_size"] == 2
+    assert evs[0]["steps_per_epoch"] == 2 and evs[-1]["kind"] == "finished" and evs[-1]["step"] == 5
+    # validation ran after each full epoch (2 held-out pairs), logged once
+    assert [e["step"] for e in evs if e["kind"] == "validation"] == [2, 4]
+
+    names = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert names == ["best.safetensors", "last.pt", "last.safetensors", "step_0000002.pt", "step_0000002.safetensors",
+                     "step_0000004.pt", "step_0000004.safetensors", "step_0000005.pt", "step_0000005.safetensors"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    assert len(list((run / "tensorboard").iterdir())) == 1  # one event file: rank 0's
+    assert not list(run.rglob("*.tmp*"))  # no temp files left by atomic writes
+    state = load_training_state(run / "checkpoints/last.pt")
+    assert (state["step"], state["epoch"], state["consumed"]) == (5, 2, 2)  # consumed: per rank
+    assert not any(k.startswith("module.") for k in state["generator"])  # saved unwrapped
+
+
+def dead_biases(model: nn.Module) -> set[str]:
+    """Biases of convolutions that feed an InstanceNorm directly. The norm subtracts each
+    channel's mean, so in exact arithmetic their gradient is zero; in float it is rounding noise,
+    which Adam (normalising by the gradient's own size) turns into steps of up to ±lr whose sign
+    depends on summation order. They carry no information and are compared with that allowance."""
+    dead = set()
+    for name, module in model.named_modules():
+        children = list(module.named_children())
+        for (a, first), (_, second) in zip(children, children[1:], strict=False):
+            if isinstance(second, nn.InstanceNorm2d) and getattr(first, "bias", None) is not None:
+                dead.add(f"{name}.{a}.bias" if name else f"{a}.bias")
+    return dead
+
+
+def assert_same_weights(run_a: Path, run_b: Path, norm: str, steps: int = 5) -> None:
+    g_cfg = GeneratorConfig(depth=3, ngf=4, norm=norm, dropout=False)  # type: ignore[arg-type]
+    cfg = load_run_config(run_a / "config.toml")
+    allowance = {"generator": dead_biases(build_generator(g_cfg)),
+                 "discriminator": dead_biases(build_discriminator(cfg.discriminator, g_cfg))}
+    if norm == "instance":
+        assert allowance["generator"] and allowance["discriminator"]
+    for part in ("generator", "discriminator"):
+        a, b = tensors(run_a, part), tensors(run_b, part)
+        assert a.keys() == b.keys()
+        for key in a:
+            diff = (a[key].double() - b[key].double()).abs().max().item()
+            limit = 2 * steps * cfg.train.lr if key in allowance[part] else 1e-5
+            assert diff <= limit, f"{part} {key}: {diff:.3g} > {limit:.3g}"
+
+
+def test_two_ranks_batch_b_equal_one_rank_batch_2b_instance_norm(two_rank_run: Path, dataset: Path,
+                                                                  tmp_path: Path) -> None:
+    single = tmp_path / "single"
+    assert main(["train", "--data", str(dataset), "--run-dir", str(single), "--batch-size", "4", "--norm",
+                 "instance", *TINY]) == 0
+    assert load_run_config(single / "config.toml").effective_batch_size == 4
+    assert_same_weights(two_rank_run, single, "instance")
+    # the logged losses are the global batch's: the same numbers as the single process logs
+    a = [e["losses"] for e in events(two_rank_run) if e["kind"] == "step"]
+    b = [e["losses"] for e in events(single) if e["kind"] == "step"]
+    for la, lb in zip(a, b, strict=True):
+        assert la == pytest.approx(lb, rel=1e-5)
+
+
+def test_two_ranks_batch_b_equal_one_rank_batch_2b_every_parameter(dataset: Path, tmp_path: Path) -> None:
+    # Without norm layers no parameter is exempt: everything within 1e-5.
+    done = torchrun("--data", str(dataset), "--run-dir", "two", "--batch-size", "2", "--norm", "none", *TINY,
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert main(["train", "--data", str(dataset), "--run-dir", str(tmp_path / "one"), "--batch-size", "4",
+                 "--norm", "none", *TINY]) == 0
+    assert_same_weights(tmp_path / "two", tmp_path / "one", "none")
+
+
+def test_rank_killed_under_max_restarts_resumes_from_checkpoint_and_completes(two_rank_run: Path, dataset: Path,
+                                                                              tmp_path: Path) -> None:
+    # Rank 1 dies (os._exit(1)) before step 4 on the first attempt; torchrun restarts both ranks,
+    # and the restarted command line - unchanged - continues the run from its step-2 checkpoint.
+    done = torchrun("--data", str(dataset), "--run-dir", "run", "--batch-size", "2", "--norm", "instance", *TINY,
+                    cwd=tmp_path, launcher=("--max-restarts=1",), extra_env={CRASH_ENV: "4"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"{CRASH_ENV}: rank 1 exits before step 4" in done.stderr
+    run = tmp_path / "run"
+    evs = events(run)
+    started = [e for e in evs if e["kind"] == "started"]
+    assert [e["start_step"] for e in started] == [0, 2]
+    assert evs[-1]["kind"] == "finished" and evs[-1]["step"] == 5 and evs[-1]["reason"] == "max_steps"
+    assert (run / LAUNCH_FILE).exists()
+    # after the restart: steps 3, 4, 5 (step 3 had been logged before the crash as well)
+    restart_at = evs.index(started[1])
+    assert [e["step"] for e in evs[restart_at:] if e["kind"] == "step"] == [3, 4, 5]
+    # ... and the result is exactly the uninterrupted 2-rank run's
+    for part in ("generator", "discriminator"):
+        a, b = tensors(run, part), tensors(two_rank_run, part)
+        assert all(torch.equal(a[k], b[k]) for k in a), part
+
+
+def test_two_rank_checkpoint_resumes_on_one_process_at_the_same_place_in_the_data(two_rank_run: Path,
+                                                                                   tmp_path: Path) -> None:
+    # Stopped at step 5: epoch 2, each of 2 ranks had used 2 of its 4 samples, i.e. 4 of the 8
+    # pairs of the epoch's order. One process with batch 2 continues with the other 4 (2 steps),
+    # then trains the last epoch (4 steps): 11 steps in all.
+    run = tmp_path / "run"
+    shutil.copytree(two_rank_run, run)
+    assert main(["train", "--resume", str(run), "--max-steps", "0"]) == 0
+    evs = events(run)
+    resumed = [e for e in evs if e["kind"] == "started"][-1]
+    assert (resumed["start_step"], resumed["start_epoch"], resumed["total_steps"], resumed["world_size"]) == (5, 2, 11, 1)
+    tail = [(e["step"], e["epoch"]) for e in evs[evs.index(resumed):] if e["kind"] == "step"]
+    assert tail == [(6, 2), (7, 2), (8, 3), (9, 3), (10, 3), (11, 3)]
+    assert evs[-1]["kind"] == "finished" and evs[-1]["reason"] == "completed"
+    assert load_run_config(run / "config.toml").world_size == 1
