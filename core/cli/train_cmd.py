@@ -29,6 +29,7 @@ from core.config import NETG_PRESETS, RunConfig, load_run_config
 from core.errors import ConfigError, UserError
 from core.presets import PRESETS, preset_config
 from core.train.control import TrainingControl
+from core.train.dist_env import DistEnv
 from core.train.events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Started, Step, Validation,
                                Warning_)
 
@@ -81,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              + "; ".join(f"{p.name}: {p.title}" for p in PRESETS.values()))
     rundir.add_argument("--run-dir", type=Path, metavar="DIR", help="folder for the new run (required for a new run)")
     rundir.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run exactly where it stopped")
+    rundir.add_argument("--resume-if-exists", action="store_true",
+                        help="if --run-dir already holds this run, continue it (restarted or requeued cluster jobs; "
+                             "a torchrun --max-restarts restart continues its own run anyway)")
     rundir.add_argument("--name", help="run name (shown in model cards)")
     data = p.add_argument_group("data")
     data.add_argument("--data", metavar="PATH|synthetic", help="dataset folder, or 'synthetic' (built-in streets)")
@@ -216,11 +220,14 @@ def _stop_on_signals(control: TrainingControl) -> Iterator[None]:
 class _Progress:
     """The CLI's view of the event stream: a tqdm bar on stderr with losses, it/s and ETA."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled  # False on torchrun ranks other than 0: they stay silent
         self.bar: tqdm | None = None
         self.data_bar: tqdm | None = None
 
     def data_progress(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
         if self.data_bar is None:
             self.data_bar = tqdm(total=total, desc="checking data", unit="pair", file=sys.stderr, dynamic_ncols=True,
                                  leave=False)
@@ -230,6 +237,8 @@ class _Progress:
         tqdm.write(text, file=sys.stderr)
 
     def handle(self, event: Event) -> None:
+        if not self.enabled:
+            return
         if isinstance(event, Started):
             if self.data_bar is not None:
                 self.data_bar.close()
@@ -263,8 +272,10 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.train.loop import train  # torch import: only when training
+    from core.train.distributed import record_launch, start_mode  # torch imports: only when training
+    from core.train.loop import train
 
+    env = DistEnv.from_env()
     if args.resume is not None:
         cfg = _resume_config(args)
         run_dir, resume = args.resume, True
@@ -272,26 +283,31 @@ def run(args: argparse.Namespace) -> int:
         if args.run_dir is None:
             raise UserError("--run-dir DIR is required for a new run (or use --resume RUN_DIR)")
         cfg = build_config(args)
-        run_dir, resume = args.run_dir, False
-        if (run_dir / "config.toml").exists():
-            raise UserError(f"{run_dir} already holds a run; continue it with `roadstudio-cli train --resume {run_dir}` "
-                            "or choose another --run-dir")
+        run_dir = args.run_dir
+        # A folder that already holds a run is an error, unless --resume-if-exists or this is a
+        # torchrun restart of the job that started it (core.train.distributed.start_mode).
+        resume = start_mode(run_dir, resume_if_exists=args.resume_if_exists) == "resume"
 
     control = TrainingControl()
-    progress = _Progress()
+    progress = _Progress(enabled=env.is_main)
     outcome: Event | None = None
     try:
         with _stop_on_signals(control):
             for event in train(cfg, run_dir, control, resume=resume, data_progress=progress.data_progress):
                 progress.handle(event)
+                if isinstance(event, Started) and not resume:
+                    record_launch(run_dir)  # lets a torchrun restart of this job resume it
                 if isinstance(event, (Finished, Failed)):
                     outcome = event
     finally:
         progress.close()
     if isinstance(outcome, Failed):
         where = f"; last good checkpoint: {outcome.last_checkpoint}" if outcome.last_checkpoint else ""
-        print(f"error: training failed at step {outcome.step}: {outcome.message}{where}", file=sys.stderr)
+        rank = f"rank {env.rank}: " if env.distributed else ""
+        print(f"error: {rank}training failed at step {outcome.step}: {outcome.message}{where}", file=sys.stderr)
         return 1
+    if isinstance(outcome, Finished) and not env.is_main:
+        return 0
     if isinstance(outcome, Finished):
         if outcome.reason == "stopped":
             print(f"stopped at step {outcome.step}; continue with `roadstudio-cli train --resume {run_dir}`",
