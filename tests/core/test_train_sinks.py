@@ -43,7 +43,7 @@ def test_dist_env_reads_torchrun_variables() -> None:
         DistEnv.from_env({"RANK": "x"})
 
 
-def test_several_ranks_are_refused_until_ddp_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_world_size_without_torchrun_rendezvous_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ConfigError, match="torchrun"):
