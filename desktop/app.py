@@ -107,10 +107,10 @@ def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view:
     if view:
         window.set_view_mode(view)
     window.show()
-    restored = False
-    if open_path is None:
-        restored = window.session.offer_recovery()
-    if open_path is not None:
+    # Unsaved work from a crashed session is offered first, also when a file was named: the
+    # next stroke would otherwise overwrite the recovery file.
+    restored = window.session.offer_recovery()
+    if open_path is not None and not restored:
         window.open_path(open_path, confirmed=True)
     elif not restored:
         ids, _path, _ = default_scene()

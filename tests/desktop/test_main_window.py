@@ -215,3 +215,27 @@ def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for
     window.actions_.redo.trigger()
     assert (np.array(window.session.document.ids) != before).any()
     assert [s.toString() for s in window.actions_.redo.shortcuts()] == ["Ctrl+Shift+Z", "Ctrl+Y"]
+
+
+def test_model_card_shows_architecture_and_training_history(make_window, qtbot, tiny_checkpoint) -> None:  # noqa: ANN001
+    from desktop.model_menu import card_rows
+
+    window = make_window()
+    with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000) as blocker:
+        window.load_model(ModelSource(path=tiny_checkpoint))
+    rows = dict(card_rows(blocker.args[0]))
+    assert rows["Architecture"].startswith("unet, depth 3")
+    assert rows["Filters (ngf)"] == "4"
+    assert rows["Steps"] == "123"
+    assert rows["Training data"] == "unit test"
+    assert window.model_menu.card_action.isEnabled()
+
+
+def test_new_scene_replaces_the_document_with_the_chosen_size(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    window.session.new_scene(64, 96, class_by_name("road").id)
+    doc = window.session.document
+    assert doc.shape == (64, 96)
+    assert (np.asarray(doc.ids) == ROAD).all()
+    assert window.canvas.document is doc
+    assert not doc.modified
