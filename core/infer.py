@@ -7,6 +7,12 @@ uint8 RGB. It is deterministic by default (eval mode: dropout off, BatchNorm run
 with `seed`, so a variation depends only on the seed and never touches the global RNG (a training
 run in another thread keeps its exact random stream).
 
+Speed: on CPU the deterministic path runs through `core.fast_infer` (an AOTInductor package or
+ONNX Runtime, whichever is ready and matches eager within 1e-3), falling back to eager PyTorch
+on any failure; `backend` picks one explicitly ("eager" turns fast paths off). Export, compile and
+verification happen here, at load, in the caller's thread (the app's inference worker); the
+AOTInductor compile runs in a background process and is swapped in when it is published.
+
 Thread-safety: one Predictor is used from one thread at a time (the app's inference worker, or
 the CLI). torch's intra-op thread count is process-wide; `threads` sets it.
 """
@@ -14,7 +20,6 @@ the CLI). torch's intra-op thread count is process-wide; `threads` sets it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ from core.checkpoints import LoadedGenerator, load_any_generator
 from core.config import GeneratorConfig
 from core.encoding import encode_labels, tensor_to_photo
 from core.errors import ConfigError
+from core.fast_infer import FastPath, default_backend
 
 #: Largest canvas side predict() accepts; bigger maps would need many GB of activations.
 MAX_SIDE = 8192
@@ -114,7 +120,9 @@ class Predictor:
     """One generator on one device: label ids (any H×W) -> uint8 RGB H×W×3."""
 
     def __init__(self, loaded: LoadedGenerator, device: str | torch.device = "auto", *,
-                 threads: int | None = None, channels_last: bool | None = None) -> None:
+                 threads: int | None = None, channels_last: bool | None = None,
+                 backend: str | None = None, cache_dir: str | Path | None = None,
+                 background_build: bool = True) -> None:
         if threads is not None:
             if threads < 1:
                 raise ConfigError(f"threads must be positive, got {threads}")
@@ -131,12 +139,13 @@ class Predictor:
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
+        self.fast = FastPath(model, self.config, self.device, backend or default_backend(),
+                             cache_dir=cache_dir, background_build=background_build, threads=threads)
         self.model: nn.Module = model.to(memory_format=self._memory_format)  # type: ignore[call-overload]
         self.multiple = self.config.size_multiple  # U-Net and encoder-decoder alike
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in self.model.modules())
-        self.backend = "eager"
         self.last_latency_s: float | None = None
-        self._run: Callable[[torch.Tensor], torch.Tensor] = self._run_eager
+        self.last_backend = self.backend
 
     @classmethod
     def from_path(cls, path: str | Path, device: str | torch.device = "auto", **kwargs: Any) -> Predictor:
@@ -148,17 +157,46 @@ class Predictor:
 
     def encode(self, ids: np.ndarray) -> torch.Tensor:
         """Padded label ids (H, W) -> the model input (1, C, H, W) on the device."""
-        x = encode_labels(ids, self.config.input_encoding).unsqueeze(0)
-        return x.to(self.device).contiguous(memory_format=self._memory_format)
+        return encode_labels(ids, self.config.input_encoding).unsqueeze(0).to(self.device)
 
-    def _run_eager(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+    @property
+    def backend(self) -> str:
+        """The path deterministic predictions take now: aoti, onnxruntime or eager."""
+        return self.fast.name
+
+    @property
+    def backend_notes(self) -> list[str]:
+        """Why faster paths are not used (empty when the requested one runs)."""
+        return list(self.fast.notes)
+
+    def prepare(self, height: int, width: int, *, wait: bool = False) -> None:
+        """Get the fastest path ready for a canvas of height×width (padded to the multiple):
+        compile it here when `wait`, else in the background. The app calls this when the canvas
+        size changes; predict() does it on first use of a size anyway."""
+        mult = self.multiple
+        self.fast.prepare((-(-height // mult) * mult, -(-width // mult) * mult), wait=wait)
+
+    def close(self) -> None:
+        """Stop background work (an AOTInductor build). The Predictor still works afterwards."""
+        self.fast.close()
+
+    def __del__(self) -> None:
+        fast = getattr(self, "fast", None)
+        if fast is not None:
+            fast.close()
 
     def forward(self, x: torch.Tensor, variation: int | None = None) -> torch.Tensor:
         """Model output for an encoded batch whose size is a multiple of `self.multiple`."""
         with torch.inference_mode():
             if variation is None:
-                return self._run(x)
+                y = self.fast.run(x)
+                if y is not None:
+                    self.last_backend = self.fast.last_used
+                    return y
+            self.last_backend = "eager"
+            x = x.contiguous(memory_format=self._memory_format)
+            if variation is None:
+                return self.model(x)
             with _SeededDropout(self.model, variation, self.device):
                 return self.model(x)
 
