@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.atomic import atomic_path
 from core.errors import BadFileError
@@ -143,9 +143,15 @@ def _image_to_rgb(image: Image.Image, path: Path) -> np.ndarray:
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """A photo (any format Pillow reads) -> uint8 H×W×3 RGB. Raises BadFileError."""
+    """A photo (any format Pillow reads) -> uint8 H×W×3 RGB, turned upright by its EXIF orientation
+    (as image viewers and annotation tools show phone photos). Raises BadFileError."""
     p = Path(path)
-    return _image_to_rgb(_open_image(p), p)
+    image = _open_image(p)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        pass  # a broken EXIF block is not worth rejecting the photo for: use the stored pixels
+    return _image_to_rgb(image, p)
 
 
 def _single_channel_ids(image: Image.Image, path: Path) -> np.ndarray | None:

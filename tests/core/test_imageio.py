@@ -284,6 +284,7 @@ def test_colour_map_with_w_equal_2h_is_not_split(tmp_path: Path) -> None:
     assert (read.ids == ids).mean() > 0.99
 
 
+@pytest.mark.shared_data
 def test_real_aligned_jpeg_is_recognised(shared_data: Path) -> None:
     read = imageio.read_label_map(shared_data / "cityscapes-mini-aligned" / "train" / "1.jpg")
     assert read.kind == "aligned" and read.ids.shape == (256, 256)
@@ -298,3 +299,16 @@ def test_readers_return_writable_arrays(tmp_path: Path) -> None:
     for array in (imageio.read_label_ids(tmp_path / "ids.png"), imageio.read_label_map(tmp_path / "ids.png").ids,
                   imageio.read_label_map(tmp_path / "c.png").ids, imageio.read_rgb(tmp_path / "c.png")):
         assert array.flags.writeable and array.flags.c_contiguous
+
+
+def test_photo_is_turned_upright_by_exif_orientation(tmp_path: Path) -> None:
+    photo = _photo(16, 24)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write it
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(photo).save(path, quality=95, exif=exif.tobytes())
+    with Image.open(path) as raw:
+        stored = np.asarray(raw.convert("RGB"))
+    out = imageio.read_rgb(path)
+    assert out.shape == (24, 16, 3)  # displayed upright: width and height swapped
+    np.testing.assert_array_equal(out, np.rot90(stored, k=-1))
