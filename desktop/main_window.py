@@ -165,9 +165,15 @@ class MainWindow(QMainWindow):
     def _show_document(self, doc: LabelDocument) -> None:
         self.canvas.set_document(doc)
         doc.add_listener(self._on_document_changed)
-        self.preview_panel.view.set_labels(np.asarray(doc.ids))
+        view = self.preview_panel.view
+        if self.last_output is not None and self.last_output.shape[:2] != doc.shape:
+            self.last_output = self.last_output_ids = None  # an image of another size: not this scene
+            view.set_output(None)
+            view.set_placeholder("Rendering…" if self.preview.has_model else NO_MODEL_TEXT)
+        view.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
-        self.preview.request()
+        self.shown_version = -1
+        self.preview.document_replaced()
 
     def _on_document_changed(self, rect: tuple[int, int, int, int]) -> None:
         # Called for every change (each mouse move of a stroke): only cheap work here.

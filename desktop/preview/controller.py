@@ -55,7 +55,11 @@ class PreviewController(QObject):
         self.model: ModelInfo | None = None
         self.variation: int | None = None
         self._loading = False
-        self._in_flight: tuple[int, np.ndarray, float] | None = None  # version, ids, sent at
+        # The one request in flight: (document generation, version, ids, sent at).
+        self._in_flight: tuple[int, int, np.ndarray, float] | None = None
+        # Versions count per document; a new document (New, Open) starts a new generation so its
+        # low versions are not mistaken for stale results of the old one, and vice versa.
+        self._generation = 0
         self._dirty = False
         self._shown_version = -1
         self._stopped = False
@@ -69,6 +73,12 @@ class PreviewController(QObject):
         """The document changed (or the variation/model did): the preview should follow."""
         self._dirty = True
         self._dispatch()
+
+    def document_replaced(self) -> None:
+        """A different document is shown: forget what was shown, render the new one."""
+        self._generation += 1
+        self._shown_version = -1
+        self.request()
 
     def set_variation(self, seed: int | None) -> None:
         self.variation = seed if seed else None
@@ -96,7 +106,7 @@ class PreviewController(QObject):
         version, ids = self._source()
         ids = ids.copy()
         self._dirty = False
-        self._in_flight = (version, ids, time.perf_counter())
+        self._in_flight = (self._generation, version, ids, time.perf_counter())
         self.sent_versions.append(version)
         self.busy_changed.emit(True)
         self._send_request.emit(PreviewRequest(version=version, ids=ids, variation=self.variation))
@@ -106,13 +116,14 @@ class PreviewController(QObject):
     @Slot(int, object, float)
     def _on_worker_preview_ready(self, version: int, image: np.ndarray, latency_s: float) -> None:
         in_flight, self._in_flight = self._in_flight, None
+        current = in_flight is None or in_flight[0] == self._generation
         if in_flight is not None:
-            self.last_roundtrip_s = time.perf_counter() - in_flight[2]
-        if version >= self._shown_version and not self._stopped:
+            self.last_roundtrip_s = time.perf_counter() - in_flight[3]
+        if current and version >= self._shown_version and not self._stopped:
             self._shown_version = version
             self.last_latency_s = latency_s
-            if in_flight is not None and in_flight[0] == version:
-                self.labels_for_preview.emit(in_flight[1])
+            if in_flight is not None and in_flight[1] == version:
+                self.labels_for_preview.emit(in_flight[2])
             self.preview_shown.emit(version, image, latency_s)
         self._after_result()
 

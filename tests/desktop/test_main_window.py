@@ -239,3 +239,58 @@ def test_new_scene_replaces_the_document_with_the_chosen_size(make_window, qtbot
     assert (np.asarray(doc.ids) == ROAD).all()
     assert window.canvas.document is doc
     assert not doc.modified
+
+
+def test_opening_another_scene_renders_it_even_though_its_versions_start_again(make_window, qtbot, mouse_for,
+                                                                              tiny_checkpoint, tmp_path) -> None:  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())
+    _load_model(window, qtbot, tiny_checkpoint)
+    window.canvas.set_view_transform(4.0, 0.0, 0.0)
+    for row in (60, 70, 80):  # the old document reaches a higher version than the new one will
+        with qtbot.waitSignal(window.preview_displayed, timeout=30_000):
+            mouse_for(window.canvas).drag([(20, row), (120, row), (200, row)])
+    qtbot.waitUntil(lambda: not window.preview.in_flight, timeout=30_000)
+    other = scene_ids(64, 32)
+    other[40:50] = CAR
+    path = files.save_label_map(tmp_path / "other.png", other, "ids")
+    window.session.document.mark_saved()
+    with qtbot.waitSignal(window.preview_displayed, timeout=30_000):
+        window.open_path(path)
+    expected = Predictor.from_path(tiny_checkpoint, device="cpu").predict(other)
+    np.testing.assert_array_equal(window.last_output, expected)
+
+
+def test_dropping_a_label_map_opens_it(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    ids = scene_ids()
+    ids[0:4] = CAR
+    path = files.save_label_map(tmp_path / "dropped.png", ids, "color")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.session.opened, timeout=10_000):
+        window.dropEvent(event)
+    np.testing.assert_array_equal(window.session.document.ids, ids)
+    assert "colour label map" in window.statusBar().currentMessage()
+
+
+def test_unexpected_errors_go_to_a_dialog_not_a_crash(monkeypatch) -> None:  # noqa: ANN001
+    import sys
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    messages.set_error_sink(lambda title, text: shown.append((title, text)))
+    try:
+        messages.install_excepthook(lambda: None)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+    finally:
+        messages.set_error_sink(None)
+    assert shown == [("Unexpected error", "RuntimeError: boom")]
