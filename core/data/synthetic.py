@@ -597,6 +597,11 @@ def generate_pair(seed: int, index: int, size: tuple[int, int] = (256, 512)) -> 
     return c.labels, np.ascontiguousarray(photo.astype(np.uint8).transpose(1, 2, 0))
 
 
+def street_labels(seed: int = 0, height: int = 256, width: int = 512, index: int = 0) -> np.ndarray:
+    """Just the label map of scene (seed, index): e.g. a starting scene for the painting canvas."""
+    return generate_pair(seed, index, (height, width))[0]
+
+
 class SyntheticStreets:
     """`count` procedural street scenes; pair i is generate_pair(seed, first_index + i, size)."""
 

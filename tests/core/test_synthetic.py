@@ -81,3 +81,10 @@ def test_any_size(size: tuple[int, int]) -> None:
 def test_too_small_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 8×8"):
         generate_pair(0, 0, (4, 64))
+
+
+def test_street_labels_is_the_label_map_of_the_scene() -> None:
+    from core.data.synthetic import street_labels
+
+    ids = street_labels(0, height=64, width=128)
+    np.testing.assert_array_equal(ids, generate_pair(0, 0, (64, 128))[0])
