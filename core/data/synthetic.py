@@ -9,8 +9,10 @@ so every ground row has one depth Z = fy·hc/(y − yh) and every wall column on
 Z = fx·|Xwall|/|x − vx|. That turns road, lane markings, sidewalk tiles, facades and windows into a
 handful of whole-image numpy operations on per-row and per-column vectors (no per-pixel Python),
 and textures are sampled in world coordinates, so they shrink into the distance for free.
-Objects (trees, poles, signs, traffic lights, cars, people) are drawn far to near into their own
-bounding boxes.
+The background is coloured once from a per-scene colour table (a material map × a shade map);
+objects (trees, poles, lamps, signs, traffic lights, cars, buses, trucks, people, cyclists) are then
+drawn far to near into their own bounding boxes, and sometimes the recording car's bonnet ("ego
+vehicle", as in Cityscapes) along the bottom.
 
 Speed target: >= 50 pairs/s at 256×512 on one core (benchmarks/data_bench.py measures it).
 """
@@ -489,7 +491,7 @@ def _person(c: _Canvas, rng: np.random.Generator, X: float, Z: float) -> None:
 
 
 def _objects(c: _Canvas, rng: np.random.Generator, scene: dict) -> None:
-    rc, rh, sw, wall_x = scene["road_center"], scene["road_half"], scene["sw"], scene["wall_x"]
+    rc, rh, sw = scene["road_center"], scene["road_half"], scene["sw"]
     z_max = min(scene["z_end"] - 5, 120.0)
     z_min = c.fy * c.hc / max(c.h - c.yh, 1.0) * 0.9  # nearest depth the camera sees on the ground
     items: list[tuple[float, int, float, bool]] = []  # (Z, kind, X, big)
