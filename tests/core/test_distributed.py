@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +198,48 @@ def test_two_rank_checkpoint_resumes_on_one_process_at_the_same_place_in_the_dat
     assert tail == [(6, 2), (7, 2), (8, 3), (9, 3), (10, 3), (11, 3)]
     assert evs[-1]["kind"] == "finished" and evs[-1]["reason"] == "completed"
     assert load_run_config(run / "config.toml").world_size == 1
+
+
+def _worker_pid(launcher_pid: int, rank: int) -> int | None:
+    """The pid of torchrun's worker with RANK=rank (Linux /proc)."""
+    for child in Path(f"/proc/{launcher_pid}/task/{launcher_pid}/children").read_text().split():
+        try:
+            environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"RANK={rank}".encode() in environ:
+            return int(child)
+    return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds torchrun's workers through /proc")
+def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_a_checkpoint(dataset: Path,
+                                                                                 tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC_", "ROADSTUDIO_"))}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
+    # far more steps than the test waits for; no interval checkpoints: the one saved is the stop's
+    overrides = {"--max-steps": "100000", "--checkpoint-every": "100000"}
+    args = [overrides.get(TINY[i - 1], a) if i else a for i, a in enumerate(TINY)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "core", "train",
+           "--data", str(dataset), "--run-dir", "run", "--batch-size", "2", "--norm", "instance", *args]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count('"step"') >= 3):
+            time.sleep(0.2)
+        rank1 = _worker_pid(proc.pid, 1)
+        assert rank1 is not None
+        os.kill(rank1, signal.SIGTERM)  # only rank 1 is asked to stop
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    evs = events(tmp_path / "run")
+    last = evs[-1]
+    assert last["kind"] == "finished" and last["reason"] == "stopped"
+    saved = [e for e in evs if e["kind"] == "checkpoint"][-1]
+    assert saved["reason"] == "stop" and saved["step"] == last["step"]
+    # rank 0 stopped at the very step rank 1 did: the checkpoint it wrote is the state after it
+    assert load_training_state(tmp_path / "run/checkpoints/last.pt")["step"] == last["step"]
