@@ -80,7 +80,7 @@ class AlignedSource:
                     if looks_like_label_map(photo_half) else "")
             if not hint and _is_grey(label_half):
                 hint = " (the image is grayscale; label maps must be in the Cityscapes colours)"
-            raise BadFileError(path, f"the {side} half is not a colour label map{hint}")
+            raise BadFileError(path, f"the {side} half is not a Cityscapes colour label map{hint}")
         snap = snap_colors(np.ascontiguousarray(label_half))
         return LoadedPair(labels=snap.ids, photo=np.ascontiguousarray(photo_half), snapped=snap.snapped,
                           files=(path,))

@@ -139,7 +139,7 @@ def test_grayscale_label_half_in_aligned_image_is_rejected_by_name(tmp_path: Pat
     (tmp_path / "ds").mkdir()
     Image.fromarray(grey).save(tmp_path / "ds" / "1.png")
     reasons = _reasons(check_dataset(tmp_path / "ds"))
-    assert reasons == {"1.png": "the right (B) half is not a colour label map (the image is grayscale; "
+    assert reasons == {"1.png": "the right (B) half is not a Cityscapes colour label map (the image is grayscale; "
                                 "label maps must be in the Cityscapes colours)"}
 
 

@@ -16,7 +16,7 @@ from core.data.detect import detect_layout, open_split
 from core.data.folders import FolderPairsSource
 from core.data.synthetic import SyntheticStreets
 from core.errors import UserError
-from core.labels import ids_to_color
+from core.labels import ids_to_color, ids_to_palette_index
 from tests.core.test_data_fixtures import make_aligned, make_cityscapes, make_folders, pair
 
 ROAD, BUILDING, CAR = 7, 11, 26
@@ -35,7 +35,9 @@ def test_aligned_source_bto_a_takes_the_label_from_the_right(tmp_path: Path) -> 
     labels, photo = source[0]
     _assert_pair(labels, photo)
     want_labels, want_photo = pair(0, (32, 32))
-    assert (labels == want_labels).mean() > 0.97  # JPEG'd colour map snapped back
+    # JPEG'd colour map snapped back. Compared as palette classes: a colour map cannot tell the
+    # black classes apart ("ego vehicle" comes back as "unlabeled"), and the model never does either.
+    assert (ids_to_palette_index(labels) == ids_to_palette_index(want_labels)).mean() > 0.97
     assert np.abs(photo.astype(int) - want_photo).mean() < 12  # the photo half, not the label half
     assert source.load_pair(0).snapped > 0
 
@@ -44,14 +46,14 @@ def test_aligned_source_ato_b_takes_the_label_from_the_left(tmp_path: Path) -> N
     root = make_aligned(tmp_path / "ds", {"": 2}, label_right=False)
     source = AlignedSource(root, "AtoB", "")
     labels, _ = source[1]
-    assert (labels == pair(1, (32, 32))[0]).mean() > 0.97
+    assert (ids_to_palette_index(labels) == ids_to_palette_index(pair(1, (32, 32))[0])).mean() > 0.97
 
 
 def test_aligned_source_in_wrong_direction_says_so(tmp_path: Path) -> None:
     from core.errors import BadFileError
 
     root = make_aligned(tmp_path / "ds", {"train": 1})
-    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a colour label map, the right half is: try direction BtoA"):
+    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a Cityscapes colour label map, the right half is: try direction BtoA"):
         AlignedSource(root, "AtoB", "train")[0]
 
 
@@ -74,7 +76,9 @@ def test_folder_pairs_source(tmp_path: Path, colour: bool) -> None:
     assert len(source) == 3 and source.describe(2) == "A/img2.jpg"
     labels, photo = source[2]
     _assert_pair(labels, photo)
-    np.testing.assert_array_equal(labels, pair(2)[0])
+    np.testing.assert_array_equal(ids_to_palette_index(labels), ids_to_palette_index(pair(2)[0]))
+    if not colour:
+        np.testing.assert_array_equal(labels, pair(2)[0])  # id PNGs are exact
 
 
 def test_folder_pairs_ato_b_reads_labels_from_a(tmp_path: Path) -> None:
