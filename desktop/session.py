@@ -206,7 +206,9 @@ class SceneSession(QObject):
         if doc is self.document:  # later saves (Ctrl+S) go to this file in this format
             self.path = path
             self.save_format = fmt
-        if doc is self.document and doc.version == version:
+        # Painted meanwhile (or painting right now)? Then the file is not what is on screen and
+        # the scene stays "modified"; mark_saved would also close the stroke in progress.
+        if doc is self.document and doc.version == version and not doc.in_stroke:
             doc.mark_saved()
             self.autosaver.clear()
         self.recent.add(path)
