@@ -161,4 +161,5 @@ class PreviewController(QObject):
             return
         self._stopped = True
         self._thread.quit()
-        self._thread.wait(timeout_ms)
+        if self._thread.wait(timeout_ms):
+            self._worker.unload_model()  # the thread has ended: safe to call from here

@@ -82,7 +82,8 @@ class PreviewWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
             self._report_load_failure(f"{source.path}: could not be loaded ({type(exc).__name__}: {exc})")
             return
-        self._predictor = predictor  # the old model is released only once the new one works
+        old, self._predictor = self._predictor, predictor  # the old model goes only once the new one works
+        _close(old)
         self.model_loaded.emit(info)
 
     def _report_load_failure(self, message: str) -> None:
@@ -90,7 +91,8 @@ class PreviewWorker(QObject):
 
     @Slot()
     def unload_model(self) -> None:
-        self._predictor = None
+        old, self._predictor = self._predictor, None
+        _close(old)
 
     @Slot(object)
     def process(self, request: PreviewRequest) -> None:
@@ -105,3 +107,13 @@ class PreviewWorker(QObject):
             return
         latency = getattr(self._predictor, "last_latency_s", None) or (time.perf_counter() - start)
         self.preview_ready.emit(request.version, np.ascontiguousarray(image), float(latency))
+
+
+def _close(predictor: Any) -> None:
+    """Release a predictor's fast-path resources (compiled kernels, sessions) if it has any."""
+    close = getattr(predictor, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001, S110 - releasing is best effort
+            pass
