@@ -294,3 +294,13 @@ def test_unexpected_errors_go_to_a_dialog_not_a_crash(monkeypatch) -> None:  # n
     finally:
         messages.set_error_sink(None)
     assert shown == [("Unexpected error", "RuntimeError: boom")]
+
+
+def test_training_panels_use_in_canvas_loads_that_checkpoint(make_window, qtbot, tiny_checkpoint) -> None:  # noqa: ANN001
+    window = make_window()
+    if window.training_panel is None:
+        pytest.skip("desktop.training.panel is not importable")
+    with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000) as blocker:
+        window.training_panel.use_in_canvas_requested.emit(str(tiny_checkpoint))
+    assert blocker.args[0].path == tiny_checkpoint
+    assert window.status.model.text() == "Model: tiny.safetensors"
