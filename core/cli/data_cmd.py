@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "Cityscapes convention; AtoB = label map is A (default: BtoA)")
     check.add_argument("--preview", metavar="OUT.png", help="also write a grid of a few pairs (label | photo)")
     check.add_argument("--max-files", type=int, default=None, metavar="N", help="check at most N pairs")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
     check.set_defaults(func=run_check)
 
     synth = data_sub.add_parser(
@@ -68,7 +69,12 @@ def run_check(args: argparse.Namespace) -> int:
         report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files, progress=progress)
     finally:
         bar.close()
-    print(report.format_text())
+    if args.json:
+        import json
+
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.format_text())
     if not report.usable:
         n = report.checked
         reason = f"{n} pair{'' if n == 1 else 's'} checked, all bad" if n else "no pairs found"

@@ -79,6 +79,22 @@ class DatasetReport:
     def usable(self) -> bool:
         return self.valid_pairs > 0
 
+    def to_dict(self) -> dict:
+        """The report as plain JSON-able data (`roadstudio-cli data check --json`)."""
+        return {
+            "root": str(self.root),
+            "layout": self.layout,
+            "direction": self.direction,
+            "splits": {name: {"pairs": r.pairs, "checked": r.checked, "valid": r.valid}
+                       for name, r in self.splits.items()},
+            "valid_pairs": self.valid_pairs,
+            "checked": self.checked,
+            "sizes": [{"height": h, "width": w, "count": n} for (h, w), n in self.sizes.most_common()],
+            "histogram": self.histogram,
+            "snapped_share": self.snapped_share,
+            "bad_files": [{"path": str(path), "reason": reason} for path, reason in self.bad_files],
+        }
+
     def format_text(self) -> str:
         """The report as the CLI prints it."""
         lines = [f"dataset:   {self.root}", f"layout:    {self.layout}"

@@ -125,3 +125,18 @@ def test_cli_synth_writes_a_dataset_that_checks_clean(tmp_path: Path, capsys: py
     capsys.readouterr()
     assert main(["data", "synth", str(out), "--size", "tiny"]) == 2
     assert "--size must look like 256x512" in capsys.readouterr().err
+
+
+def test_cli_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    root = make_aligned(tmp_path / "al", {"train": 2, "val": 1})
+    (root / "val" / "2.jpg").write_text("no")
+    assert main(["data", "check", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["layout"] == "aligned" and data["valid_pairs"] == 3
+    assert data["splits"] == {"train": {"pairs": 2, "checked": 2, "valid": 2},
+                              "val": {"pairs": 2, "checked": 2, "valid": 1}}
+    assert data["sizes"] == [{"height": 32, "width": 32, "count": 3}]
+    assert data["bad_files"] == [{"path": str(root / "val" / "2.jpg"), "reason": "not an image file"}]
+    assert abs(sum(data["histogram"].values()) - 1) < 1e-9
