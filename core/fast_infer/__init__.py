@@ -6,8 +6,9 @@ Backends (CPU; on CUDA and MPS the eager model is used):
                background process the first time that size is used, cached on disk.
   onnxruntime  the ONNX graph run by ONNX Runtime: a little slower, ready in seconds, any size.
   eager        plain PyTorch (channels_last), always available.
-`auto` uses the best path that is ready and verified for the input's size: the AOTInductor
-package once published, else ONNX Runtime, else eager. Every candidate is checked against eager
+`auto` uses the best path that is ready and verified for the input's size: once the AOTInductor
+package is published, the faster of it and ONNX Runtime (timed on this machine for that size,
+a few runs), else ONNX Runtime, else eager. Every candidate is checked against eager
 within TOLERANCE when it is loaded; any failure (export error, compiler missing, mismatch, an
 exception at run time) falls back to the next path and is recorded in `notes`.
 """
@@ -62,8 +63,11 @@ class FastPath:
         self.load_s: dict[str, float] = {}
         self.max_abs_diff: dict[str, float] = {}
         self.last_used = "eager"
+        self._ran = False
         self._ort: Runner | None = None
         self._aoti: dict[tuple[int, int], Runner] = {}
+        self.choice: dict[tuple[int, int], str] = {}  # per padded size: aoti or onnxruntime, the faster
+        self.race_ms: dict[tuple[int, int], dict[str, float]] = {}
         self._aoti_failed: set[tuple[int, int]] = set()
         self._aoti_reason: str | None = "not requested"
         self._build: tuple[tuple[int, int], subprocess.Popen[bytes]] | None = None
@@ -86,7 +90,10 @@ class FastPath:
 
     @property
     def name(self) -> str:
-        """The best path ready now (for some size): aoti, onnxruntime or eager."""
+        """The path the last prediction took, or before any the best one ready: aoti,
+        onnxruntime or eager."""
+        if self._ran:
+            return self.last_used
         return "aoti" if self._aoti else "onnxruntime" if self._ort is not None else "eager"
 
     # -------------------------------------------------------------------------------- set-up
@@ -172,7 +179,32 @@ class FastPath:
             self._aoti_failed.add(shape)
             return False
         self._aoti[shape] = runner
+        self.choice[shape] = self._race(shape, runner)
         return True
+
+    def _race(self, shape: tuple[int, int], aoti: Runner) -> str:
+        """Which of AOTInductor and ONNX Runtime is faster here, for this size: a few interleaved
+        runs (which one wins depends on the CPU and on how busy it is)."""
+        if self._ort is None:
+            return "aoti"
+        from core.onnx_export import sample_input
+
+        x = sample_input(self.config, *shape)
+        runners = {"aoti": aoti, "onnxruntime": self._ort}
+        best = {name: float("inf") for name in runners}
+        try:
+            with torch.inference_mode():
+                for round_ in range(3):
+                    for name, runner in runners.items():
+                        t0 = time.perf_counter()
+                        runner(x)
+                        if round_:  # the first round warms up
+                            best[name] = min(best[name], time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001
+            self.notes.append(f"timing aoti against onnxruntime failed ({type(exc).__name__}); using aoti")
+            return "aoti"
+        self.race_ms[shape] = {k: v * 1000 for k, v in best.items()}
+        return min(best, key=best.__getitem__)
 
     # ------------------------------------------------------------------------------ running
 
@@ -210,11 +242,12 @@ class FastPath:
     def run(self, x: torch.Tensor) -> torch.Tensor | None:
         """The fast output for `x` (1, C, H, W), or None: the caller runs eager."""
         self.poll()
+        self._ran = True
         shape = (int(x.shape[2]), int(x.shape[3]))
         if x.shape[0] == 1 and self.requested in ("auto", "aoti"):
             self.prepare(shape, wait=self.requested == "aoti")
             runner = self._aoti.get(shape)
-            if runner is not None:
+            if runner is not None and (self.requested == "aoti" or self.choice.get(shape) != "onnxruntime"):
                 try:
                     out = runner(x)
                     self.last_used = "aoti"

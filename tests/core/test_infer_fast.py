@@ -131,7 +131,9 @@ def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: 
         assert fast.last_backend == "onnxruntime"
         assert list(tmp_path.glob("aoti-*.rejected"))
         return
-    assert fast.last_backend == "aoti", notes
+    assert fast.fast.choice[(32, 64)] in ("aoti", "onnxruntime"), notes  # the faster one here
+    assert fast.last_backend == fast.fast.choice[(32, 64)]
+    assert set(fast.fast.race_ms[(32, 64)]) == {"aoti", "onnxruntime"}
     assert fast.fast.max_abs_diff["aoti"] <= 1e-3
     _close(fast.predict(ids), expected)
     assert not list(tmp_path.glob("aoti-*.lock")) and not list(tmp_path.glob("aoti-*.safetensors"))

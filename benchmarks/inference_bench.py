@@ -1,0 +1,282 @@
+"""Inference speed: the reference-style path against the app's path, same weights, same run.
+
+    python benchmarks/inference_bench.py [--quick] [--json PATH] [--cache-dir DIR]
+
+For each model (unet_256 at ngf 64 and 32, and the bundled default model when resources/models
+has one) and canvas (256×256, 256×512) it times, interleaved round-robin so machine noise hits
+all paths alike, each figure a median and p95 of repeated runs after warm-up:
+
+  reference   fp32, NCHW, eval, no_grad, plain PyTorch (what the pix2pix reference code does)
+  eager-cl    the same model in channels_last under inference_mode (the app's eager fallback)
+  onnxruntime the ONNX graph in ONNX Runtime (CPU EP)
+  aoti        the AOTInductor package (BatchNorm folded, inductor freezing), compiled for the size
+  app         core.infer.Predictor(backend="auto").forward: whatever the app uses
+
+It reports each path's speed-up over the reference (ratio of medians in this run), the max abs
+difference of its output to the reference, achieved GFLOP/s (conv/convT FLOPs counted from the
+layer shapes: 2·Cin·Cout·k²·positions) and its share of this machine's fp32 convolution ceiling,
+measured in the same run on a large 4×4 stride-2 convolution. Weights are the pix2pix init with
+BatchNorm statistics drawn away from (0, 1), as after training, so a wrong BatchNorm folding
+would show in the difference column. Nothing is asserted. Compiling the AOTInductor packages
+takes about a minute per model and size the first time (cached on disk afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from core.atomic import atomic_write_text  # noqa: E402
+from core.checkpoints import LoadedGenerator, load_weights  # noqa: E402
+from core.config import GeneratorConfig  # noqa: E402
+from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package  # noqa: E402
+from core.fast_infer.cache import weights_digest  # noqa: E402
+from core.fast_infer.fold import fold_batchnorm  # noqa: E402
+from core.fast_infer.ort_runner import build_ort_runner  # noqa: E402
+from core.infer import Predictor  # noqa: E402
+from core.models import build_generator  # noqa: E402
+from core.onnx_export import sample_input  # noqa: E402
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import onnxruntime
+
+        ort = onnxruntime.__version__
+    except ImportError:
+        ort = "missing"
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "onnxruntime": ort, "isa": torch.backends.cpu.get_cpu_capability(),
+            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+
+
+def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-adds ×2 of every Conv2d / ConvTranspose2d for input x."""
+    total = 0
+
+    def hook(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        k = m.kernel_size[0] * m.kernel_size[1]  # type: ignore[index]
+        if isinstance(m, nn.ConvTranspose2d):
+            positions = inputs[0].shape[0] * inputs[0].shape[2] * inputs[0].shape[3]
+        else:
+            positions = out.shape[0] * out.shape[2] * out.shape[3]
+        total += 2 * m.in_channels * m.out_channels * k * positions  # type: ignore[operator]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def conv_ceiling(repeats: int) -> dict[str, float]:
+    """GFLOP/s of a large fp32 4×4 stride-2 convolution (the U-Net's own kind), best layout."""
+    conv = nn.Conv2d(256, 512, 4, 2, 1, bias=False).eval()
+    x = torch.randn(1, 256, 128, 128)
+    flops = 2 * 256 * 512 * 16 * 64 * 64
+    best = {}
+    for name, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+        c = conv.to(memory_format=fmt)
+        xi = x.contiguous(memory_format=fmt)
+        times = timed({"c": lambda c=c, xi=xi: c(xi)}, warmup=2, repeats=repeats)["c"]
+        best[name] = flops / statistics.median(times) / 1e9
+    return {"gflops": max(best.values()), **{f"gflops_{k}": v for k, v in best.items()}}
+
+
+def timed(paths: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each path, interleaved round-robin."""
+    out: dict[str, list[float]] = {name: [] for name in paths}
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for fn in paths.values():
+                fn()
+        for _ in range(repeats):
+            for name, fn in paths.items():
+                t0 = time.perf_counter()
+                fn()
+                out[name].append(time.perf_counter() - t0)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def trained_like(ngf: int, seed: int = 0) -> LoadedGenerator:
+    torch.manual_seed(seed)
+    cfg = GeneratorConfig(ngf=ngf, depth=8, norm="batch", input_encoding="onehot")
+    model = build_generator(cfg)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    return LoadedGenerator(model=model.eval(), config=cfg, card={}, path=Path(f"unet_256 ngf {ngf}"))
+
+
+def models(quick: bool) -> list[tuple[str, Callable[[], LoadedGenerator]]]:
+    found: list[tuple[str, Callable[[], LoadedGenerator]]] = []
+    default_dir = REPO / "resources" / "models"
+    for path in sorted(default_dir.glob("*.safetensors")) if default_dir.is_dir() else []:
+        found.append((f"default ({path.name})", lambda p=path: load_weights(p)))
+        break
+    found.append(("unet_256 ngf 64", lambda: trained_like(64)))
+    found.append(("unet_256 ngf 32", lambda: trained_like(32)))
+    return found
+
+
+def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, int], cache_dir: Path,
+              warmup: int, repeats: int, ceiling: float) -> dict[str, Any]:
+    loaded = make()
+    ref_model = make().model.eval()  # the same weights, its own copy, NCHW
+    cfg = loaded.config
+    x = sample_input(cfg, *shape)
+    flops = conv_flops(ref_model, x)
+    with torch.no_grad():
+        expected = ref_model(x)
+
+    cl_model = make().model.eval().to(memory_format=torch.channels_last)
+    paths: dict[str, Callable[[], torch.Tensor]] = {
+        "reference": lambda: ref_model(x),
+        "eager-cl": lambda: cl_model(x.contiguous(memory_format=torch.channels_last)),
+    }
+    notes: list[str] = []
+    build_s: dict[str, float] = {}
+    digest = weights_digest(loaded.model)
+    try:
+        t0 = time.perf_counter()
+        ort = build_ort_runner(loaded.model, cfg, digest, cache_dir)
+        build_s["onnxruntime"] = time.perf_counter() - t0
+        paths["onnxruntime"] = lambda: ort(x)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"onnxruntime: {type(exc).__name__}: {exc}")
+    reason = aoti_unavailable_reason()
+    if reason is None:
+        try:
+            pkg = aoti_paths(cfg, digest, cache_dir, shape).package
+            t0 = time.perf_counter()
+            if not pkg.is_file():
+                compile_aoti_package(loaded.model, cfg, pkg, shape)
+            build_s["aoti"] = time.perf_counter() - t0
+            aoti = AotiRunner(pkg)
+            paths["aoti"] = lambda: aoti(x)
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"aoti: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    else:
+        notes.append(f"aoti: {reason}")
+    t0 = time.perf_counter()
+    predictor = Predictor(loaded, "cpu", backend="auto", cache_dir=cache_dir, background_build=False)
+    predictor.prepare(*shape, wait=True)
+    build_s["app"] = time.perf_counter() - t0
+    predictor.forward(x)
+    paths["app"] = lambda: predictor.forward(x)
+    app_backend = predictor.last_backend
+    notes += [f"app: {n}" for n in predictor.backend_notes]
+
+    times = timed(paths, warmup, repeats)
+    ref_median = statistics.median(times["reference"])
+    rows = {}
+    with torch.inference_mode():
+        for path, values in times.items():
+            out = paths[path]()
+            median = statistics.median(values)
+            rows[path] = {
+                "median_ms": median * 1000, "p95_ms": p95(values) * 1000,
+                "speedup": ref_median / median,
+                "max_abs_diff": float((out.float() - expected).abs().max()),
+                "gflops": flops / median / 1e9, "ceiling_share": flops / median / 1e9 / ceiling,
+                "setup_s": build_s.get(path),
+            }
+    return {"model": name, "height": shape[0], "width": shape[1], "gflop": flops / 1e9,
+            "app_backend": app_backend, "paths": rows, "notes": notes, "repeats": repeats}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m, c = result["machine"], result["conv_ceiling"]
+    lines = [
+        "### Inference (batch 1, fp32, CPU)",
+        "",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']} ({m['torch_threads']} threads, "
+        f"{m['isa']}), onnxruntime {m['onnxruntime']}, Python {m['python']}, {m['os']}.",
+        f"Convolution ceiling (fp32 4×4/2 conv 256→512 on 128×128, same run): **{c['gflops']:.0f} GFLOP/s** "
+        f"(NCHW {c['gflops_nchw']:.0f}, channels_last {c['gflops_channels_last']:.0f}).",
+        "",
+        "| model | size | path | median ms | p95 ms | × reference | max abs diff | GFLOP/s | of ceiling | set-up s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["runs"]:
+        for path, row in r["paths"].items():
+            label = f"**app ({r['app_backend']})**" if path == "app" else path
+            setup = f"{row['setup_s']:.1f}" if row["setup_s"] is not None else ""
+            lines.append(
+                f"| {r['model']} | {r['height']}×{r['width']} | {label} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} "
+                f"| {row['speedup']:.2f} | {row['max_abs_diff']:.1e} | {row['gflops']:.0f} | {row['ceiling_share']:.0%} "
+                f"| {setup} |")
+    notes = sorted({n for r in result["runs"] for n in r["notes"]})
+    if notes:
+        lines += ["", "Notes: " + "; ".join(notes)]
+    lines += ["", f"{result['runs'][0]['repeats'] if result['runs'] else 0} timed runs per path after warm-up, "
+                  f"interleaved; total {result['seconds']:.0f} s."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="256×256 only, fewer repeats")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "inference.json")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="where ONNX graphs / AOTInductor packages are cached (default: a temp folder)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    repeats = args.repeats or (6 if args.quick else 15)
+    warmup = 2
+    shapes = [(256, 256)] if args.quick else [(256, 256), (256, 512)]
+    tmp = tempfile.TemporaryDirectory(prefix="roadstudio-bench-") if args.cache_dir is None else None
+    cache_dir = Path(tmp.name) if tmp is not None else args.cache_dir
+    result: dict[str, Any] = {"machine": machine(), "conv_ceiling": conv_ceiling(max(5, repeats // 2)), "runs": []}
+    for name, make in models(args.quick):
+        for shape in shapes:
+            print(f"... {name} at {shape[0]}×{shape[1]}", file=sys.stderr, flush=True)
+            result["runs"].append(bench_one(name, make, shape, cache_dir, warmup, repeats,
+                                            result["conv_ceiling"]["gflops"]))
+    result["seconds"] = time.perf_counter() - start
+    text = markdown(result)
+    print(text)
+    result["markdown"] = text
+    atomic_write_text(args.json, json.dumps(result, indent=2))
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
