@@ -144,8 +144,9 @@ class SetupForm(QScrollArea):
         self.report_view.setMaximumHeight(120)
         self.report_view.setPlaceholderText("The dataset check report appears here.")
         form.addRow(self.report_view)
-        self.preview_view = ImageView("preview of a few pairs")
+        self.preview_view = ImageView("preview of a few pairs (label | photo)")
         self.preview_view.setMinimumHeight(110)
+        self.preview_view.setMaximumHeight(220)
         form.addRow(self.preview_view)
         return group
 
@@ -458,6 +459,7 @@ class SetupForm(QScrollArea):
         for widget in (self.folder_edit, self.browse_button, self.format_combo, self.direction_combo):
             widget.setEnabled(folder)
         self.synthetic_count.setEnabled(not folder)
+        self.report_view.setVisible(folder)  # the synthetic data has nothing to report
         if folder:
             self._start_probe()
         else:

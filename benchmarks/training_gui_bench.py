@@ -1,0 +1,174 @@
+"""Does the training panel cost training speed, and does training stall the GUI?
+
+Measures, on the same small config (synthetic streets, CPU unless --device says otherwise):
+  * steps/s when the engine generator is iterated directly (what `roadstudio-cli train` does)
+    versus through the panel (worker QThread, events forwarded as Qt signals, monitor updating,
+    charts repainting), alternating the two to spread machine noise;
+  * the longest gap between ticks of a 5 ms QTimer on the GUI thread while the panel trains and
+    renders the user's canvas every sample interval (a stall the user would feel);
+  * the loss chart's paint time with 100k points per curve.
+Prints a markdown table; asserts nothing.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/training_gui_bench.py [--steps 60] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig  # noqa: E402
+from core.train.control import TrainingControl  # noqa: E402
+from core.train.events import Finished, Step  # noqa: E402
+from core.train.loop import train  # noqa: E402
+from desktop.training import TrainingPanel  # noqa: E402
+from desktop.training.charts import LineChart  # noqa: E402
+
+WARMUP_STEPS = 5  # first steps pay for allocator warm-up and thread start; not counted
+
+
+def bench_config(steps: int, device: str, crop: int) -> RunConfig:
+    load = round(crop * 286 / 256)
+    return RunConfig(
+        name="bench",
+        generator=GeneratorConfig(depth=6, ngf=16),
+        discriminator=DiscriminatorConfig(ndf=16, n_layers=3),
+        data=DataConfig(path="synthetic", format="synthetic", load_size=(load, load), crop_size=(crop, crop),
+                        synthetic_count=400, val_fraction=0.0),
+        train=TrainConfig(batch_size=4, epochs=100, epochs_decay=0, max_steps=steps, sample_every=10,
+                          checkpoint_every=10_000, device=device),  # type: ignore[arg-type]
+    )
+
+
+def canvas_labels() -> np.ndarray:
+    ids = np.full((256, 512), 7, np.uint8)  # a painted street: sky, buildings, road, a car
+    ids[:90] = 23
+    ids[60:140, :200] = 11
+    ids[150:190, 260:360] = 26
+    return ids
+
+
+def rate(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+
+
+def run_direct(cfg: RunConfig, run_dir: Path) -> float:
+    control = TrainingControl()
+    control.set_preview_labels(canvas_labels())
+    times: list[float] = []
+    for event in train(cfg, run_dir, control):
+        if isinstance(event, Step) and event.step >= WARMUP_STEPS:
+            times.append(time.perf_counter())
+    return rate(times)
+
+
+def run_panel(app: QApplication, cfg: RunConfig, runs_dir: Path) -> tuple[float, float, int]:
+    panel = TrainingPanel(runs_dir)
+    panel.resize(1200, 900)
+    panel.show()
+    panel.set_canvas_labels(canvas_labels())
+    times: list[float] = []
+    done: list[bool] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, Step) and event.step >= WARMUP_STEPS:
+            times.append(time.perf_counter())
+        if isinstance(event, Finished):
+            done.append(True)
+
+    panel.event_emitted.connect(on_event)
+    clock = QElapsedTimer()
+    gaps: list[int] = []
+    last = [0]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        if times:  # only while steps flow (model build and data set-up are not a GUI concern)
+            gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(tick)
+    clock.start()
+    heartbeat.start()
+    panel._launch(cfg, runs_dir / cfg.name, resume=False)  # the form's config path is tested elsewhere
+    while not done or panel.is_running:
+        app.processEvents()
+        time.sleep(0.001)
+    heartbeat.stop()
+    paints = panel.monitor.l1_chart.paint_count
+    panel.shutdown()
+    panel.deleteLater()
+    app.processEvents()
+    return rate(times), float(max(gaps) if gaps else 0), paints
+
+
+def chart_paint_ms(app: QApplication) -> float:
+    chart = LineChart("bench")
+    for name, colour in (("G_GAN", "#2e86de"), ("D_real", "#27ae60"), ("D_fake", "#c0392b")):
+        chart.add_curve(name, colour)
+        steps = np.arange(1, 100_001, dtype=np.float64)
+        chart.extend(name, steps, np.random.default_rng(0).normal(0.7, 0.2, steps.size))
+    chart.resize(600, 300)
+    chart.show()
+    app.processEvents()
+    samples = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        chart.repaint()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv)
+    cfg = bench_config(args.steps, args.device, args.crop)
+    direct, panel, stalls, paints = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="roadstudio-gui-bench-") as tmp:
+        for i in range(args.repeats):
+            direct.append(run_direct(cfg, Path(tmp) / f"direct-{i}"))
+            r, stall, n = run_panel(app, cfg.replace(name=f"panel-{i}"), Path(tmp))
+            panel.append(r)
+            stalls.append(stall)
+            paints.append(n)
+    paint = chart_paint_ms(app)
+    import torch
+
+    print(f"\nTraining from the panel vs the engine directly — {args.steps} steps "
+          f"(first {WARMUP_STEPS} not timed), depth-6 U-Net ngf 16, {args.crop}×{args.crop}, batch 4, "
+          f"synthetic streets, canvas preview 256×512 every 10 steps, device {args.device}, "
+          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs\n")
+    print("| path | steps/s (each run) | median |")
+    print("|---|---|---|")
+    print(f"| engine directly (CLI path) | {', '.join(f'{v:.2f}' for v in direct)} | {statistics.median(direct):.2f} |")
+    print(f"| panel worker thread | {', '.join(f'{v:.2f}' for v in panel)} | {statistics.median(panel):.2f} |")
+    print()
+    print("| GUI thread | value |")
+    print("|---|---|")
+    print(f"| longest gap between 5 ms heartbeats while training (each run) | "
+          f"{', '.join(f'{v:.0f} ms' for v in stalls)} |")
+    print(f"| loss-chart repaints during a run (throttled to ≤ 10/s) | {', '.join(map(str, paints))} |")
+    print(f"| one chart repaint, 3 curves × 100k points, 600×300 px | {paint:.1f} ms |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
