@@ -15,7 +15,9 @@ from core.checkpoints import load_any_generator, load_training_state, save_train
 from core.errors import CheckpointError
 from core.train.loop import train
 from core.train.state import STATE_FORMAT, capture_rng_state, restore_rng_state
-from tests.core.train_helpers import tiny_config, tiny_sources
+from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 STATE_KEYS = {"format", "generator", "discriminator", "optimizer_G", "optimizer_D", "scheduler", "step", "epoch",
               "consumed", "best_val_l1", "collapse_streak", "train_pairs", "rng", "config", "generator_config", "card"}

@@ -14,7 +14,9 @@ from core.train.control import TrainingControl
 from core.train.events import Finished, Step
 from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import tiny_config, tiny_sources
+from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 # Depth 6 is the smallest U-Net with dropout (levels 4..depth-2), which draws from the global RNG
 # every step: the case exact resume is hardest for. 64 px, 4 filters keep it fast.

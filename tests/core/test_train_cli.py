@@ -22,7 +22,9 @@ from core.config import load_run_config
 from core.labels import ID_TO_COLOR
 from core.train.loop import INJECT_NAN_ENV
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import tiny_pairs
+from tests.core.train_helpers import one_torch_thread, tiny_pairs
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--netG", "unet_128", "--depth", "4", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32",

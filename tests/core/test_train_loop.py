@@ -24,7 +24,9 @@ from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Fi
                                Started, Step, Validation, Warning_)
 from core.train.loop import INJECT_NAN_ENV, CollapseMonitor, resume_config, train
 from core.train.state import lr_for_epoch, lr_multiplier
-from tests.core.train_helpers import tiny_config, tiny_pairs, tiny_sources
+from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_pairs, tiny_sources
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 
 def run_all(cfg: RunConfig, run_dir: Path, **kwargs) -> list[Event]:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
+import torch
 
 from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
 from core.data.base import InMemoryPairs
 from core.labels import ID_TO_COLOR
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from threads, and on a busy shared machine OpenMP threads
+    spinning at barriers make them many times slower. Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
 
 # Cityscapes label ids used to draw the toy scenes.
 SKY, ROAD, CAR, BUILDING, VEGETATION = 23, 7, 26, 11, 21
