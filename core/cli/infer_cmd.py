@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="dropout noise with this seed (default: deterministic output)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for torch")
+    p.add_argument("--backend", choices=("auto", "eager", "onnxruntime", "aoti"), default=None,
+                   help="inference path on CPU (default: eager for one file, auto for a folder: ONNX "
+                        "Runtime, or a cached AOTInductor package; aoti compiles one, about a minute)")
     p.set_defaults(func=run)
 
 
@@ -71,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
     from core.infer import Predictor
 
     pairs = _inputs_and_outputs(args.input, args.output)
+    # One file: eager beats paying for an export. A folder: the export pays for itself. Never a
+    # background compile: this process ends before it would be used.
+    backend = args.backend or ("auto" if args.input.is_dir() else "eager")
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
-                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm)
+                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm,
+                                    backend=backend, background_build=False)
     failed: list[str] = []
     single = len(pairs) == 1 and not args.input.is_dir()
     bar = tqdm(pairs, desc="infer", unit="map", disable=single, file=sys.stderr, dynamic_ncols=True)

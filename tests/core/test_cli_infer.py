@@ -209,3 +209,19 @@ def test_real_subprocess(tmp_path: Path, weights: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"error: {tmp_path / 'none.pt'}: no such file"
+
+
+def test_folder_with_the_onnxruntime_backend(tmp_path: Path, weights: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("ROADSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    src = tmp_path / "labels"
+    src.mkdir()
+    ids = scene(40, 40)
+    write_label_ids_png(src / "a.png", ids)
+    code, _, err = _run(capsys, "infer", "--checkpoint", weights, "--input", src, "--output", tmp_path / "out",
+                        "--backend", "onnxruntime")
+    assert code == 0, err
+    assert list((tmp_path / "cache").glob("ort-*.onnx"))
+    got = np.asarray(Image.open(tmp_path / "out" / "a.png")).astype(int)
+    assert np.abs(got - Predictor.from_path(weights, "cpu", backend="eager").predict(ids)).max() <= 1
