@@ -50,6 +50,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.set_defaults(func=run_synth)
 
 
+def _print_out(text: str) -> None:
+    """print() that tolerates a reader going away (`data check ... | head`): no traceback, the
+    rest of the output is dropped."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+
+
 def run_check(args: argparse.Namespace) -> int:
     # Imported here: `roadstudio-cli --help` should not pay for torch/torchvision imports.
     from core.data.check import check_dataset, write_preview_grid
@@ -72,9 +85,9 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        _print_out(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(report.format_text())
+        _print_out(report.format_text())
     if not report.usable:
         n = report.checked
         reason = f"{n} pair{'' if n == 1 else 's'} checked, all bad" if n else "no pairs found"
