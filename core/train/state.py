@@ -16,6 +16,7 @@ Keys of the state dict (STATE_FORMAT 1):
   best_val_l1         float or None
   collapse_streak     int, consecutive steps with a near-zero D loss (warning monitor)
   rng                 {"python": tuple, "numpy": {...}, "torch": ByteTensor, "cuda": [ByteTensor]}
+                      (cuda: the generator of the device this process trains on, or [])
   config              core.config.to_dict(RunConfig)
   generator_config    core.config.to_dict(GeneratorConfig) (read by load_generator_from_state)
   card                model card dict (run, step, epoch, data, ...)
@@ -49,7 +50,9 @@ def capture_rng_state() -> dict[str, Any]:
             "cached_gaussian": float(cached),
         },
         "torch": torch.get_rng_state(),
-        "cuda": [s.cpu() for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+        # Only the current device (cuda:LOCAL_RANK under torchrun): touching every GPU's generator
+        # would create a CUDA context on every GPU in every process.
+        "cuda": [torch.cuda.get_rng_state().cpu()] if torch.cuda.is_available() else [],
     }
     return state
 
@@ -62,8 +65,11 @@ def restore_rng_state(state: dict[str, Any]) -> None:
                          int(npst["has_gauss"]), float(npst["cached_gaussian"])))
     torch.set_rng_state(state["torch"].cpu())
     cuda_states = state.get("cuda") or []
-    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
+    if cuda_states and torch.cuda.is_available():
+        # Into the current device's generator. Under torchrun every rank draws from the same seeded
+        # stream, so rank 0's saved state is every rank's. (Older files list every device; their
+        # first entry is cuda:0, the device a single process trains on.)
+        torch.cuda.set_rng_state(cuda_states[0].cpu())
 
 
 def seed_everything(seed: int) -> None:
