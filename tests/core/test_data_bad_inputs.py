@@ -170,3 +170,14 @@ def test_reading_a_bad_pair_directly_raises_bad_file_error(broken_aligned: Path)
     with pytest.raises(BadFileError) as exc:
         source[names.index("train/6.jpg")]
     assert exc.value.path.name == "6.jpg"
+
+
+def test_cityscapes_label_and_photo_of_different_sizes(tmp_path: Path) -> None:
+    from tests.core.test_data_fixtures import make_cityscapes
+
+    root = make_cityscapes(tmp_path / "cs", {"train": 2})
+    labels, _ = pair(5)
+    write_label_ids_png(root / "gtFine" / "train" / "aachen" / "aachen_000001_000019_gtFine_labelIds.png",
+                        labels[:16, :32])
+    reasons = _reasons(check_dataset(root))
+    assert reasons == {"aachen_000001_000019_gtFine_labelIds.png": "label map is 32×16 but its photo is 64×32"}
