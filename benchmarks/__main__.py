@@ -5,7 +5,7 @@ Runs every benchmark script in this folder (`*_bench.py`, `bench_*.py`) in its o
 benchmarks/results/<name>.run.json (stdout, exit code, seconds; scripts may write richer JSON of
 their own there). `--quick` is passed to the scripts that accept it. `--write-docs` puts every
 script's latest output into docs/performance.md, one section per script, keeping the sections
-of scripts not run this time. A failing script is reported and the others still run.
+of scripts not run this time and the hand-written text above the first section. A failing script is reported and the others still run.
 """
 
 from __future__ import annotations
@@ -68,8 +68,12 @@ def run_script(path: Path, quick: bool) -> dict[str, object]:
 
 def write_docs(runs: list[dict[str, object]]) -> None:
     sections: dict[str, str] = {}
+    header = DOC_HEADER
     if DOC.is_file():
         text = DOC.read_text(encoding="utf-8")
+        # hand-written text above the first section (analysis, targets) is kept as it is
+        first = text.find("<!-- bench:")
+        header = (text[:first] if first >= 0 else text).rstrip() + "\n"
         for m in re.finditer(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S):
             sections[m.group(1)] = m.group(2)
     for run in runs:
@@ -77,7 +81,7 @@ def write_docs(runs: list[dict[str, object]]) -> None:
             body = f"## {run['name']}\n\n`python benchmarks/{run['script']}` — {run['when']}, " \
                    f"{run['seconds']:.0f} s\n\n{str(run['stdout']).strip()}\n\n"
             sections[str(run["name"])] = body
-    parts = [DOC_HEADER, ""]
+    parts = [header, ""]
     for name in sorted(sections):
         parts.append(f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench:{name} -->\n")
     atomic_write_text(DOC, "\n".join(parts))

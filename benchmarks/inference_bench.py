@@ -71,7 +71,8 @@ def machine() -> dict[str, Any]:
         ort = "missing"
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "onnxruntime": ort, "isa": torch.backends.cpu.get_cpu_capability(),
-            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}"}
+            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}",
+            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
 def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -225,7 +226,9 @@ def markdown(result: dict[str, Any]) -> str:
         "### Inference (batch 1, fp32, CPU)",
         "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']} ({m['torch_threads']} threads, "
-        f"{m['isa']}), onnxruntime {m['onnxruntime']}, Python {m['python']}, {m['os']}.",
+        f"{m['isa']}), onnxruntime {m['onnxruntime']}, Python {m['python']}, {m['os']}; "
+        f"load average at start {m['load_average_1min']}, at end {result.get('load_average_end')} "
+        "(above the CPU count, other processes competed for the cores and timings are inflated).",
         f"Convolution ceiling (fp32 4×4/2 conv 256→512 on 128×128, same run): **{c['gflops']:.0f} GFLOP/s** "
         f"(NCHW {c['gflops_nchw']:.0f}, channels_last {c['gflops_channels_last']:.0f}).",
         "",
@@ -251,7 +254,7 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="256×256 only, fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per path (default 15, quick 6)")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "inference.json")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where ONNX graphs / AOTInductor packages are cached (default: a temp folder)")
@@ -269,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             result["runs"].append(bench_one(name, make, shape, cache_dir, warmup, repeats,
                                             result["conv_ceiling"]["gflops"]))
     result["seconds"] = time.perf_counter() - start
+    result["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     text = markdown(result)
     print(text)
     result["markdown"] = text

@@ -141,3 +141,11 @@ def test_info_subprocess(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "core", "info", str(weights)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "params:" in done.stdout and done.stderr == ""
+
+
+def test_bench_lists_the_benchmark_scripts(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--list"]) == 0
+    out = capfd.readouterr().out
+    assert "inference" in out and "benchmarks/inference_bench.py" in out
+    assert main(["bench", "--only", "no-such-bench"]) == 2
+    assert "unknown benchmark(s): no-such-bench" in capfd.readouterr().err
