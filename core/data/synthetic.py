@@ -551,7 +551,7 @@ def _cyclist(c: _Canvas, rng: np.random.Generator, X: float, Z: float) -> None:
 
 def _ego_hood(c: _Canvas, rng: np.random.Generator) -> None:
     """The bonnet of the recording car along the bottom edge, as in Cityscapes ("ego vehicle")."""
-    top = c.h * rng.uniform(0.06, 0.14)  # hood height at the centre
+    top = c.h * rng.uniform(0.08, 0.16)  # hood height at the centre
     cx = c.w * rng.uniform(0.45, 0.55)
     cols = np.arange(c.w, dtype=np.float32) + 0.5
     height = top * (1 - ((cols - cx) / (c.w * 0.75)) ** 2) - 0.02 * c.h  # (W,) a flat arc
@@ -560,9 +560,9 @@ def _ego_hood(c: _Canvas, rng: np.random.Generator) -> None:
     mask = rows > (c.h - height)[None, :]
     if not mask.any():
         return
-    paint = np.array([[20, 20, 22], [35, 35, 40], [60, 60, 65]][rng.integers(3)], np.float32)
+    paint = np.array([[14, 14, 16], [24, 24, 28], [38, 38, 42]][rng.integers(3)], np.float32)
     # A sky reflection brightening toward the hood's edge.
-    shade = (1.0 + 1.5 * np.clip(1 - (rows - (c.h - height)[None, :]) / max(top, 1.0), 0, 1) ** 3)
+    shade = (1.0 + 0.9 * np.clip(1 - (rows - (c.h - height)[None, :]) / max(top, 1.0), 0, 1) ** 4)
     c.fill((slice(r0, c.h), slice(0, c.w)), EGO_VEHICLE, paint, mask, shade.astype(np.float32))
 
 
