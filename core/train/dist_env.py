@@ -2,8 +2,8 @@
 world size.
 
 `torchrun` sets RANK, WORLD_SIZE and LOCAL_RANK; a plain `python` run has none and is rank 0 of 1.
-The loop asks only this module, so DistributedDataParallel (issue 7) can be slotted in by changing
-`DistEnv.from_env` users and `core.train.loop.wrap_models`, without touching the step maths.
+The loop asks only this module; the process group, DistributedDataParallel and cross-rank agreement
+live in core.train.distributed (docs/distributed.md).
 Only rank 0 writes files (config, checkpoints, metrics, samples, TensorBoard).
 """
 
