@@ -7,6 +7,7 @@ ends in a completed run resumed from a checkpoint (bit-identical to an uninterru
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ from core.cli import main
 from core.config import GeneratorConfig, load_run_config
 from core.labels import ID_TO_COLOR
 from core.models import build_discriminator, build_generator
-from core.train.distributed import CRASH_ENV, LAUNCH_FILE
+from core.train.distributed import CRASH_ENV, LAUNCH_FILE, any_rank, mean_over_ranks
 from tests.core.train_helpers import tiny_pairs
 
 pytestmark = pytest.mark.slow  # each test starts torchrun with 2 Python processes (~15-30 s on 2 cores)
@@ -243,3 +244,24 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_a_checkpoint
     assert saved["reason"] == "stop" and saved["step"] == last["step"]
     # rank 0 stopped at the very step rank 1 did: the checkpoint it wrote is the state after it
     assert load_training_state(tmp_path / "run/checkpoints/last.pt")["step"] == last["step"]
+
+
+def _agreement_worker(rank: int, init_file: str, results: str) -> None:
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        cpu = torch.device("cpu")
+        mean = mean_over_ranks(torch.tensor([1.0 + rank, 10.0 * rank]))
+        nan = mean_over_ranks(torch.tensor([float("nan") if rank == 1 else 0.5]))
+        out = {"mean": mean.tolist(), "nan": math.isnan(nan.item()),
+               "any_one": any_rank(rank == 1, cpu), "any_none": any_rank(False, cpu)}
+        Path(results, f"{rank}.json").write_text(json.dumps(out))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ranks_agree_on_mean_losses_nan_and_stop(tmp_path: Path) -> None:
+    torch.multiprocessing.spawn(_agreement_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2)
+    for rank in (0, 1):
+        out = json.loads((tmp_path / f"{rank}.json").read_text())
+        # the mean over ranks; one rank's NaN reaches both; one rank's stop flag reaches both
+        assert out == {"mean": [1.5, 5.0], "nan": True, "any_one": True, "any_none": False}
