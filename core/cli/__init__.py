@@ -64,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into e.g. `head` that closed early: not an error of ours.
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("ROADSTUDIO_DEBUG"):
             traceback.print_exc()
