@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import IO
 
 
-def _current_umask() -> int:
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once at import, before worker threads exist.
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -26,7 +30,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-    os.chmod(tmp, 0o666 & ~_current_umask())
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         yield tmp
         with open(tmp, "rb") as fh:
