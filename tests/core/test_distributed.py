@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.checkpoints import load_training_state
+from core.checkpoints import load_training_state, load_weights
 from core.cli import main
 from core.config import GeneratorConfig, load_run_config
 from core.labels import ID_TO_COLOR
@@ -105,6 +105,11 @@ def test_two_processes_leave_one_set_of_files_written_by_rank_0(two_rank_run: Pa
     state = load_training_state(run / "checkpoints/last.pt")
     assert (state["step"], state["epoch"], state["consumed"]) == (5, 2, 2)  # consumed: per rank
     assert not any(k.startswith("module.") for k in state["generator"])  # saved unwrapped
+    for name in ("last", "best"):  # the shareable weights load into a plain generator
+        loaded = load_weights(run / "checkpoints" / f"{name}.safetensors")
+        assert loaded.card["step"] in ((5,) if name == "last" else (2, 4))  # best: after a validation
+    last = load_weights(run / "checkpoints/last.safetensors").model.state_dict()
+    assert all(torch.equal(last[k], v) for k, v in state["generator"].items())
 
 
 def dead_biases(model: nn.Module) -> set[str]:
