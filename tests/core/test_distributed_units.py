@@ -206,3 +206,19 @@ def test_cluster_script_cli_prints_and_writes_both(tmp_path: Path, capsys: pytes
     assert "torchrun" in (out / "torchrun.sh").read_text()
     assert main(["cluster-script", str(tmp_path / "nothing")]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_train_cli_resume_if_exists_continues_the_run_and_without_it_refuses(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    tiny = ["--data", "synthetic", "--synthetic-count", "4", "--val-fraction", "0", "--depth", "3", "--ngf", "4",
+            "--ndf", "4", "--d-layers", "1", "--crop-size", "32", "--load-size", "32", "--batch-size", "2",
+            "--device", "cpu", "--checkpoint-every", "2", "--run-dir", str(run)]
+    assert main(["train", *tiny, "--resume-if-exists", "--max-steps", "2"]) == 0  # no run yet: a new one
+    assert main(["train", *tiny, "--max-steps", "4"]) == 2  # the same command again: refused
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", *tiny, "--resume-if-exists", "--max-steps", "4"]) == 0
+    assert "resuming at step 2 of 4" in capsys.readouterr().err
+    assert main(["train", *tiny, "--resume-if-exists", "--ngf", "8"]) == 2  # not this run's settings
+    assert "generator.ngf" in capsys.readouterr().err
+    assert not (run / LAUNCH_FILE).exists()  # not started by torchrun
