@@ -207,14 +207,17 @@ def test_two_rank_checkpoint_resumes_on_one_process_at_the_same_place_in_the_dat
 
 
 def _worker_pid(launcher_pid: int, rank: int) -> int | None:
-    """The pid of torchrun's worker with RANK=rank (Linux /proc)."""
-    for child in Path(f"/proc/{launcher_pid}/task/{launcher_pid}/children").read_text().split():
+    """The pid of torchrun's worker with RANK=rank (Linux /proc: children by parent pid)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != launcher_pid:
+                continue
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended meanwhile
         if f"RANK={rank}".encode() in environ:
-            return int(child)
+            return int(stat.parent.name)
     return None
 
 
