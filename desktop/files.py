@@ -144,6 +144,7 @@ class Recovered:
     ids: np.ndarray
     original_path: Path | None  # the file the scene came from, None for a new scene
     saved_at: float  # time.time() of the autosave
+    save_format: SaveFormat = "ids"  # how the original file was written (Ctrl+S keeps it)
 
     def describe(self) -> str:
         h, w = self.ids.shape
@@ -163,10 +164,10 @@ class RecoveryStore:
         self.png = self.folder / "scene.png"
         self.meta = self.folder / "scene.json"
 
-    def save(self, ids: np.ndarray, original_path: str | Path | None) -> None:
+    def save(self, ids: np.ndarray, original_path: str | Path | None, save_format: SaveFormat = "ids") -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         imageio.write_label_ids_png(self.png, ids)
-        meta = {"original_path": str(original_path) if original_path else None,
+        meta = {"original_path": str(original_path) if original_path else None, "save_format": save_format,
                 "saved_at": time.time(), "shape": list(ids.shape), "pid": os.getpid()}
         atomic_write_text(self.meta, json.dumps(meta))
 
@@ -181,8 +182,9 @@ class RecoveryStore:
             meta = json.loads(self.meta.read_text(encoding="utf-8"))
             ids = imageio.read_label_ids(self.png)
             original = meta.get("original_path")
+            fmt = "color" if meta.get("save_format") == "color" else "ids"
             return Recovered(ids=ids, original_path=Path(original) if original else None,
-                             saved_at=float(meta.get("saved_at", 0.0)))
+                             saved_at=float(meta.get("saved_at", 0.0)), save_format=fmt)
         except (OSError, ValueError, BadFileError, AttributeError):
             self.clear()  # a broken recovery file must not nag on every start
             return None
@@ -206,18 +208,18 @@ class Autosaver:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._lock = threading.Lock()
-        self._pending: tuple[np.ndarray, Path | None] | None = None
+        self._pending: tuple[np.ndarray, Path | None, SaveFormat] | None = None
         self._future: Future | None = None
         self._cleared_generation = 0
         self.last_error: BaseException | None = None
         self.last_write_s: float | None = None
         self._closed = False
 
-    def schedule(self, ids: np.ndarray, original_path: str | Path | None) -> None:
+    def schedule(self, ids: np.ndarray, original_path: str | Path | None, save_format: SaveFormat = "ids") -> None:
         if self._closed:
             return
         with self._lock:
-            self._pending = (ids.copy(), Path(original_path) if original_path else None)
+            self._pending = (ids.copy(), Path(original_path) if original_path else None, save_format)
             if self._future is None or self._future.done():
                 self._future = self._executor.submit(self._drain)
 

@@ -90,7 +90,7 @@ class SceneSession(QObject):
 
     def autosave(self) -> None:
         if self.document.modified:
-            self.autosaver.schedule(np.asarray(self.document.ids), self.path)
+            self.autosaver.schedule(np.asarray(self.document.ids), self.path, self.save_format)
         else:
             self.autosaver.clear()
 
@@ -243,6 +243,7 @@ class SceneSession(QObject):
             return False
         if messages.ask_restore_recovery(self._parent_widget(), recovered.describe()):
             self.load_ids(recovered.ids, recovered.original_path, modified=True)
+            self.save_format = recovered.save_format
             self.status_message.emit("Restored the unsaved scene from the last session")
             self.autosave()
             return True

@@ -67,11 +67,12 @@ def test_recovery_store_round_trip_and_clear(tmp_path: Path) -> None:
     store = files.RecoveryStore(tmp_path / "recovery")
     assert store.load() is None
     ids = scene_ids()
-    store.save(ids, tmp_path / "street.png")
+    store.save(ids, tmp_path / "street.png", "color")
     got = store.load()
     assert got is not None
     np.testing.assert_array_equal(got.ids, ids)
     assert got.original_path == tmp_path / "street.png"
+    assert got.save_format == "color"  # Ctrl+S after a restore writes the file as it was
     assert "street.png" in got.describe()
     store.clear()
     assert not store.exists()
