@@ -68,8 +68,12 @@ def init_process_group(env: DistEnv, device: torch.device) -> bool:
     call created the group (the caller destroys it at the end). Ends with a barrier: once it
     returns, every rank has passed its own start-up checks (e.g. "this run folder already holds a
     run"), so rank 0 may start writing files."""
-    if not env.distributed or not dist.is_available() or dist.is_initialized():
+    if not env.distributed:
         return False
+    if not dist.is_available():
+        raise ConfigError(f"WORLD_SIZE={env.world_size}, but this PyTorch build has no torch.distributed")
+    if dist.is_initialized():
+        return False  # the caller's group (e.g. a script that set one up itself)
     if not (os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT")):
         raise ConfigError(f"WORLD_SIZE={env.world_size} but MASTER_ADDR / MASTER_PORT are not set: start several "
                           "processes with torchrun (docs/distributed.md), or unset WORLD_SIZE for one process")
