@@ -72,6 +72,13 @@ class GrowingSeries:
         self._n = need
         self._smooth_range(start)
 
+    def truncate_after(self, x: float) -> None:
+        """Drop points with x > `x` (a resumed run replays the steps after its checkpoint)."""
+        keep = int(np.searchsorted(self.x, x, side="right"))
+        if keep < self._n:
+            self._n = keep
+            self.set_smoothing(self.smoothing)
+
     def set_smoothing(self, weight: float) -> None:
         """Change the EMA weight (0 = raw, 0.99 = very smooth) and re-smooth the history."""
         self.smoothing = float(min(max(weight, 0.0), 0.999))
@@ -185,6 +192,11 @@ class LineChart(QWidget):
     def clear(self) -> None:
         for curve in self._curves.values():
             curve.series.clear()
+        self._dirty = True
+
+    def truncate_after(self, x: float) -> None:
+        for curve in self._curves.values():
+            curve.series.truncate_after(x)
         self._dirty = True
 
     def set_smoothing(self, weight: float) -> None:

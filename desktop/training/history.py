@@ -90,18 +90,20 @@ class HistoryView(QWidget):
         return None
 
     def set_busy(self, busy: bool) -> None:
-        """While a run trains, resuming another one is not possible (one training at a time)."""
+        """While a run trains, opening or resuming another one is not possible (the monitor shows
+        the run in training)."""
         self._busy = busy
         self._on_list_selection_changed()
 
     def _on_list_selection_changed(self) -> None:
         run = self.selected_run()
-        self.open_button.setEnabled(run is not None)
+        # One run at a time in the monitor: while one trains, others cannot be opened over it.
+        self.open_button.setEnabled(run is not None and not self._busy)
         self.resume_button.setEnabled(run is not None and run.resumable and not self._busy)
 
     def _on_open_clicked(self) -> None:
         run = self.selected_run()
-        if run is not None:
+        if run is not None and not self._busy:
             self.open_requested.emit(str(run.path))
 
     def _on_resume_clicked(self) -> None:

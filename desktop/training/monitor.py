@@ -77,6 +77,8 @@ class MonitorView(QWidget):
         self.last_step = 0
         self._running = False
         self.validations: list[Validation | dict] = []
+        # True while fed by a TrainingSession, whose worker converts pictures off the GUI thread.
+        self.images_from_worker = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -206,12 +208,8 @@ class MonitorView(QWidget):
             self._on_step(event)
         elif isinstance(event, Started):
             self._on_started(event)
-        elif isinstance(event, Sample):
-            self.sample_view.set_image(rgb_to_qimage(event.image))
-            self.sample_caption.setText(f"Samples at step {event.step}: input | output | target")
-        elif isinstance(event, CanvasPreview):
-            self.canvas_view.set_image(rgb_to_qimage(event.image))
-            self.canvas_caption.setText(f"Your canvas, rendered with the weights of step {event.step}")
+        elif isinstance(event, (Sample, CanvasPreview)) and not self.images_from_worker:
+            self.show_image(event.kind, event.step, rgb_to_qimage(event.image))
         elif isinstance(event, Validation):
             self._add_validation(event.epoch, event.step, event.l1, event.psnr, event.ssim, event.is_best)
         elif isinstance(event, Warning_):
@@ -230,6 +228,15 @@ class MonitorView(QWidget):
             self.banner.show_message(f"Run stopped at step {event.step}: {event.message}{last}", error=True)
         elif isinstance(event, CheckpointSaved):
             pass  # the checkpoints tab lists them
+
+    def show_image(self, kind: str, step: int, image: QImage) -> None:
+        """A Sample grid or CanvasPreview picture (already a QImage: converted by the worker)."""
+        if kind == "sample":
+            self.sample_view.set_image(image)
+            self.sample_caption.setText(f"Samples at step {step}: input | output | target")
+        else:
+            self.canvas_view.set_image(image)
+            self.canvas_caption.setText(f"Your canvas, rendered with the weights of step {step}")
 
     def show_failure(self, message: str) -> None:
         """An error that ended the run: a Failed event (already shown) or an error raised before the
@@ -295,6 +302,9 @@ class MonitorView(QWidget):
         self.progress.setRange(0, max(1, event.total_steps))
         self.progress.setValue(event.start_step)
         self.last_step = event.start_step
+        # Resuming: steps an earlier process logged after its last checkpoint are replayed now.
+        self.l1_chart.truncate_after(event.start_step)
+        self.gan_chart.truncate_after(event.start_step)
         self.device_label.setText(f"device {event.device}")
         self._rate.start()
         self._rate.add(event.start_step)

@@ -321,6 +321,8 @@ class TrainingPanel(QWidget):
         session = TrainingSession(cfg, run_dir, resume=resume, sources=self._test_sources,
                                   train_fn=self._train_fn, parent=self)
         session.event_emitted.connect(self._on_session_event)
+        session.image_ready.connect(self.monitor.show_image)
+        self.monitor.images_from_worker = True
         session.gpu_memory_measured.connect(self.monitor.set_gpu_memory)
         session.failed.connect(self._on_session_failed)
         session.ended.connect(lambda: self._on_session_ended(session))

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDeadlineTimer, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QImage
 
 from core.config import RunConfig
 from core.errors import UserError
 from core.train.control import TrainingControl
-from core.train.events import Event, Failed, Started, Step
+from core.train.events import CanvasPreview, Event, Failed, Sample, Started, Step
+from desktop.training.images import rgb_to_qimage
 
 TrainFn = Callable[..., Iterator[Event]]
 
@@ -34,12 +36,17 @@ class TrainingWorker(QObject):
     """Iterates `train(cfg, run_dir, control, sources=..., resume=...)`; lives on a QThread."""
 
     event_emitted = Signal(object)  # every core.train.events event, in order
+    # (kind "sample" | "canvas_preview", step, QImage): the event's picture, converted (and
+    # shrunk to at most MAX_IMAGE_SIDE) here, so a full-size canvas preview costs the GUI
+    # thread nothing but drawing a small pixmap. QImage, unlike QPixmap, is thread-safe.
+    image_ready = Signal(str, int, QImage)
     gpu_memory_measured = Signal(int)  # bytes, torch.cuda.max_memory_allocated (CUDA runs only)
     failed = Signal(str)  # a Failed event or an exception, as one line for the user
     done = Signal()  # the generator has ended, whatever the reason
 
     # How often (in steps) to query CUDA memory; the query is cheap but not free.
     MEMORY_EVERY = 20
+    MAX_IMAGE_SIDE = 1024
 
     def __init__(self, cfg: RunConfig, run_dir: Path, control: TrainingControl, *, resume: bool,
                  sources: Any = None, train_fn: TrainFn | None = None) -> None:
@@ -59,6 +66,8 @@ class TrainingWorker(QObject):
             if self.sources is not None:
                 kwargs["sources"] = self.sources
             for event in self.train_fn(self.cfg, self.run_dir, self.control, **kwargs):
+                if isinstance(event, (Sample, CanvasPreview)):
+                    self.image_ready.emit(event.kind, event.step, self._to_qimage(event.image))
                 self.event_emitted.emit(event)
                 if isinstance(event, Started):
                     self._cuda = event.device.startswith("cuda")
@@ -73,6 +82,14 @@ class TrainingWorker(QObject):
         finally:
             self.done.emit()
 
+    def _to_qimage(self, rgb: Any) -> QImage:
+        image = rgb_to_qimage(rgb)
+        side = self.MAX_IMAGE_SIDE
+        if image.width() > side or image.height() > side:
+            image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        return image
+
     def _emit_gpu_memory(self) -> None:
         try:
             import torch
@@ -86,6 +103,7 @@ class TrainingSession(QObject):
     """Owns one run: the control, the worker and its thread. Create one per run."""
 
     event_emitted = Signal(object)
+    image_ready = Signal(str, int, QImage)
     gpu_memory_measured = Signal(int)
     failed = Signal(str)
     ended = Signal()  # the worker thread has finished
@@ -105,6 +123,7 @@ class TrainingSession(QObject):
         self._thread.started.connect(self._worker.run)
         # Queued onto this (GUI-thread) object, then re-emitted: consumers connect to the session.
         self._worker.event_emitted.connect(self.event_emitted)
+        self._worker.image_ready.connect(self.image_ready)
         self._worker.gpu_memory_measured.connect(self.gpu_memory_measured)
         self._worker.failed.connect(self.failed)
         # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which

@@ -248,3 +248,34 @@ def test_cli_commands_quote_paths(tmp_path):
     assert start == f"roadstudio-cli train --config '{run}/config.toml' --run-dir '{run}-cli'"
     assert resume == f"roadstudio-cli train --resume '{run}'"
     assert tensorboard == f"tensorboard --logdir '{run}/tensorboard'"
+
+
+@pytest.mark.shared_data
+def test_a_real_dataset_folder_is_checked_in_the_background_and_previewed(qtbot, tmp_path, shared_data):
+    panel = TrainingPanel(tmp_path / "runs")
+    qtbot.addWidget(panel)
+    panel.resize(900, 900)
+    panel.show()
+    form = panel.form
+    form.folder_edit.setText(str(shared_data / "cityscapes-mini-aligned"))
+    qtbot.mouseClick(form.folder_radio, Qt.MouseButton.LeftButton)
+    assert form.folder_radio.isChecked(), form.check_label.text()
+    assert form.probe_pending and not panel.start_button.isEnabled(), form.check_label.text()  # waits for the check
+    qtbot.waitUntil(lambda: not form.probe_pending, timeout=60_000)
+    assert "aligned: 8 usable pairs" in form.check_label.text()
+    assert "layout:    aligned" in form.report_view.toPlainText()
+    preview = form.preview_view.image()
+    assert preview is not None and preview.height() > 0
+    assert panel.start_button.isEnabled()
+    assert panel.form.build_config().data.path == str(shared_data / "cityscapes-mini-aligned")
+    panel.shutdown()
+
+
+def test_truncating_a_series_re_smooths_what_is_left():
+    series = GrowingSeries(0.5)
+    values = np.linspace(1.0, 2.0, 20)
+    series.extend(np.arange(1, 21), values)
+    series.truncate_after(10)
+    assert len(series) == 10 and series.x[-1] == 10
+    series.append(11, 5.0)  # continues from the state at step 10, not step 20
+    np.testing.assert_allclose(series.smoothed, reference_ema(np.r_[values[:10], 5.0], 0.5), rtol=1e-9)
