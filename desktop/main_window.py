@@ -27,7 +27,7 @@ from desktop.canvas.view import CanvasView
 from desktop.model_menu import ModelMenu
 from desktop.palette import ClassPalette
 from desktop.preview.controller import PreviewController
-from desktop.preview.views import VIEW_MODES, PreviewPanel, ViewMode
+from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
 from desktop.preview.worker import ModelInfo, ModelSource
 from desktop.scene_dialog import NewSceneDialog
 from desktop.session import SceneSession
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.preview_panel)
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
+        self.view_link = CanvasLink(self.canvas, self.preview_panel.view)  # zoom/pan mirrored
 
         self.palette = ClassPalette(self)
         self.palette_dock = QDockWidget("Classes", self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
@@ -41,6 +41,9 @@ class ComparisonView(QWidget):
         self._swipe = 0.5  # divider position as a share of the image width
         self._dragging = False
         self._placeholder = "No model loaded — Model ▸ Load checkpoint…"
+        # Mirror of the canvas's zoom: (zoom, document x, document y at the widget centre), or
+        # None to fit the image into the widget.
+        self._linked: tuple[float, float, float] | None = None
 
     # ------------------------------------------------------------------------------ state
 
@@ -87,11 +90,23 @@ class ComparisonView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(512, 256)
 
+    def set_linked_view(self, linked: tuple[float, float, float] | None) -> None:
+        """Show the same part of the scene as the canvas: (zoom, centre x, centre y) in document
+        pixels, or None to fit the whole image."""
+        if linked != self._linked:
+            self._linked = linked
+            self.update()
+
     def image_rect(self) -> QRectF:
-        """Where the image is drawn: fitted, centred, aspect kept."""
+        """Where the image is drawn: fitted and centred (aspect kept), or as the canvas shows it."""
         ref = self._output if self._output is not None else self._labels
         if ref is None or ref.isNull():
             return QRectF(self.rect())
+        if self._linked is not None and self._labels is not None:
+            zoom, cx, cy = self._linked
+            doc_w, doc_h = self._labels.width(), self._labels.height()  # labels are document-sized
+            w, h = doc_w * zoom, doc_h * zoom
+            return QRectF(self.width() / 2 - cx * zoom, self.height() / 2 - cy * zoom, w, h)
         scale = min(self.width() / ref.width(), self.height() / ref.height())
         w, h = ref.width() * scale, ref.height() * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
@@ -150,6 +165,37 @@ class ComparisonView(QWidget):
         target = self.image_rect()
         if target.width() > 0:
             self.set_swipe_position((x - target.left()) / target.width())
+
+
+class CanvasLink(QObject):
+    """Keeps a ComparisonView showing the part of the scene the canvas shows (zoom and pan).
+
+    The canvas repaints whenever its transform changes, so watching its paint and resize events
+    is enough; a fitted canvas means a fitted view (so panes of different sizes both fit)."""
+
+    def __init__(self, canvas: QWidget, view: ComparisonView) -> None:
+        super().__init__(view)
+        self._canvas = canvas
+        self._view = view
+        canvas.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.Paint, QEvent.Type.Resize):
+            self.sync()
+        return False
+
+    def sync(self) -> None:
+        canvas = self._canvas
+        doc = canvas.document
+        zoom = canvas.zoom
+        ox, oy = canvas.offset
+        fit_zoom = min(max(1, canvas.width()) / doc.width, max(1, canvas.height()) / doc.height)
+        if abs(zoom - fit_zoom) < 1e-6:
+            self._view.set_linked_view(None)
+            return
+        cx = (canvas.width() / 2 - ox) / zoom
+        cy = (canvas.height() / 2 - oy) / zoom
+        self._view.set_linked_view((zoom, cx, cy))
 
 
 class PreviewPanel(QWidget):

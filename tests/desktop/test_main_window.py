@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QPointF
 
 from core.infer import Predictor
 from core.labels import class_by_name
@@ -304,3 +305,19 @@ def test_training_panels_use_in_canvas_loads_that_checkpoint(make_window, qtbot,
         window.training_panel.use_in_canvas_requested.emit(str(tiny_checkpoint))
     assert blocker.args[0].path == tiny_checkpoint
     assert window.status.model.text() == "Model: tiny.safetensors"
+
+
+def test_the_generated_image_follows_the_canvas_zoom_and_pan(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    _show_scene(window, qtbot, scene_ids())  # zoom 4, document corner at the widget corner
+    linked = lambda: window.preview_panel.view._linked  # noqa: E731, SLF001
+    qtbot.waitUntil(lambda: linked() is not None and linked()[0] == 4.0)
+    canvas, view = window.canvas, window.preview_panel.view
+    rect = view.image_rect()
+    assert rect.width() == pytest.approx(64 * 4) and rect.height() == pytest.approx(32 * 4)
+    # The document pixel at the canvas centre is at the view centre.
+    cx, cy = canvas.widget_to_document(QPointF(canvas.width() / 2, canvas.height() / 2))
+    assert rect.left() + cx * 4 == pytest.approx(view.width() / 2)
+    assert rect.top() + cy * 4 == pytest.approx(view.height() / 2)
+    canvas.fit()
+    qtbot.waitUntil(lambda: linked() is None)
