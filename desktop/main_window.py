@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         if self.last_output_ids is not None:
             view.set_labels(self.last_output_ids)  # the labels this image was made from
         info = self.preview.model
-        self.status.set_inference(latency_s, info.device if info else None)
+        self.status.set_inference(latency_s, info.device if info else None, self.preview.last_backend)
         self.shown_version = version
         self.preview_displayed.emit(version)
 

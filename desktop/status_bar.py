@@ -43,11 +43,13 @@ class StudioStatusBar(QStatusBar):
     def set_zoom(self, factor: float) -> None:
         self.zoom.setText(f"{factor * 100:.0f} %")
 
-    def set_inference(self, latency_s: float | None, device: str | None) -> None:
+    def set_inference(self, latency_s: float | None, device: str | None, backend: str | None = None) -> None:
         if latency_s is None:
             self.inference.setText("")
-        else:
-            self.inference.setText(f"{latency_s * 1000:.0f} ms on {device or '?'}")
+            return
+        text = f"{latency_s * 1000:.0f} ms on {device or '?'}"
+        self.inference.setText(f"{text} ({backend})" if backend else text)
+        self.inference.setToolTip("Time of the last preview inference, on the inference worker thread")
 
     def set_model(self, info: ModelInfo | None, *, loading: str | None = None) -> None:
         if loading:

@@ -50,6 +50,7 @@ class PreviewController(QObject):
         self._worker.model_failed.connect(self._on_worker_model_failed)
         self._worker.model_loaded.connect(self._on_worker_model_loaded)
         self._worker.model_loading.connect(self.model_loading)
+        self._worker.backend_used.connect(self._on_worker_backend_used)
         self._thread.start()
 
         self.model: ModelInfo | None = None
@@ -64,6 +65,7 @@ class PreviewController(QObject):
         self._shown_version = -1
         self._stopped = False
         self.last_latency_s: float | None = None
+        self.last_backend: str | None = None
         self.last_roundtrip_s: float | None = None  # request sent -> result on the GUI thread
         self.sent_versions: list[int] = []  # for tests and the benchmark
 
@@ -126,6 +128,10 @@ class PreviewController(QObject):
                 self.labels_for_preview.emit(in_flight[2])
             self.preview_shown.emit(version, image, latency_s)
         self._after_result()
+
+    @Slot(str)
+    def _on_worker_backend_used(self, backend: str) -> None:
+        self.last_backend = backend
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:

@@ -53,6 +53,7 @@ class PreviewWorker(QObject):
     model_loaded = Signal(object)  # ModelInfo
     failed = Signal(str)  # a prediction failed (message for the status bar)
     model_failed = Signal(str)  # model loading failed: "<file>: <reason>"
+    backend_used = Signal(str)  # the predictor's path for the last preview: eager, onnxruntime, aoti
 
     def __init__(self, device: str = "auto") -> None:
         super().__init__()
@@ -106,6 +107,9 @@ class PreviewWorker(QObject):
             self.failed.emit(f"Preview failed: {type(exc).__name__}: {exc}")
             return
         latency = getattr(self._predictor, "last_latency_s", None) or (time.perf_counter() - start)
+        backend = getattr(self._predictor, "last_backend", None)
+        if backend:
+            self.backend_used.emit(str(backend))  # queued before preview_ready, so it arrives first
         self.preview_ready.emit(request.version, np.ascontiguousarray(image), float(latency))
 
 
