@@ -4,6 +4,7 @@
     roadstudio --open FILE [--checkpoint CKPT] [--view side|overlay|swipe] --screenshot OUT.png
                                               render, save a screenshot of the window, exit
     roadstudio --version
+    roadstudio --self-test                    offscreen check of an installation (used on the frozen app)
 
 On Linux without a display, Qt runs offscreen; `roadstudio` with no arguments then renders the
 default scene to ./roadstudio-preview.png and says where it went (the README's first check).
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wait for the preview, save a screenshot of the window to OUT.png and exit")
     parser.add_argument("--device", default="auto", help="inference device: auto, cpu, cuda, mps")
     parser.add_argument("--version", action="version", version=f"roadstudio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="offscreen: render a sample scene with the default model, check it, print timing, exit")
     return parser
 
 
@@ -63,6 +66,10 @@ def ensure_platform() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from desktop.self_test import run_self_test
+
+        return run_self_test()
     if args.file and args.open_path:
         print("roadstudio: error: give the label map either as FILE or with --open, not both", file=sys.stderr)
         return 2
