@@ -80,11 +80,19 @@ def init_process_group(env: DistEnv, device: torch.device) -> bool:
     if device.type == "mps":
         raise ConfigError("torchrun with Apple MPS is not supported by PyTorch's distributed backends; "
                           "use --device cpu")
+    # torchrun keeps one key-value store for all restarts of a job, and the process group's keys
+    # (each rank's address, NCCL's unique id) have the same names in every attempt: a restarted
+    # rank could read the dead attempt's values and hang connecting to them. A prefix per attempt
+    # keeps every attempt to its own keys.
+    store, rank, world_size = next(dist.rendezvous("env://", timeout=PROCESS_GROUP_TIMEOUT))
+    store = dist.PrefixStore(f"roadstudio/attempt_{os.environ.get(RESTART_COUNT_ENV, '0')}", store)
     if device.type == "cuda":
         torch.cuda.set_device(device)  # before NCCL: each rank owns cuda:LOCAL_RANK
-        dist.init_process_group(backend="nccl", timeout=PROCESS_GROUP_TIMEOUT, device_id=device)
+        dist.init_process_group(backend="nccl", store=store, rank=rank, world_size=world_size,
+                                timeout=PROCESS_GROUP_TIMEOUT, device_id=device)
     else:
-        dist.init_process_group(backend="gloo", timeout=PROCESS_GROUP_TIMEOUT)
+        dist.init_process_group(backend="gloo", store=store, rank=rank, world_size=world_size,
+                                timeout=PROCESS_GROUP_TIMEOUT)
     barrier(device)
     return True
 
