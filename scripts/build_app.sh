@@ -12,3 +12,6 @@ echo "build time: $((end - start)) s"
 echo "bundle size: $(du -sh dist/roadstudio | cut -f1)"
 "$app" --version
 QT_QPA_PLATFORM=offscreen "$app" --self-test
+# The packaged app opens on a rendered sample scene: take a screenshot of its window.
+QT_QPA_PLATFORM=offscreen "$app" --open resources/samples/city_street.png --screenshot dist/frozen-app.png
+echo "frozen app screenshot: dist/frozen-app.png"
