@@ -23,6 +23,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# OpenMP threads that spin-wait at barriers make the *main* thread up to ~14x slower on a CPU
+# that other processes also use (measured on the shared 2-core dev machine: 0.33 vs 4.7 steps/s),
+# while a worker thread is barely affected; that would flatter the panel. Passive waiting puts
+# both paths on equal terms. Run with OMP_WAIT_POLICY=active to see the spinning effect.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
@@ -71,6 +76,17 @@ def run_direct(cfg: RunConfig, run_dir: Path) -> float:
         if isinstance(event, Step) and event.step >= WARMUP_STEPS:
             times.append(time.perf_counter())
     return rate(times)
+
+
+def run_in_thread(cfg: RunConfig, run_dir: Path) -> float:
+    """The engine in a plain Python thread: separates thread effects from the cost of Qt."""
+    import threading
+
+    result: list[float] = []
+    thread = threading.Thread(target=lambda: result.append(run_direct(cfg, run_dir)))
+    thread.start()
+    thread.join()
+    return result[0]
 
 
 def run_panel(app: QApplication, cfg: RunConfig, runs_dir: Path) -> tuple[float, float, int]:
@@ -148,10 +164,11 @@ def main() -> int:
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     cfg = bench_config(args.steps, args.device, args.crop)
-    direct, panel, stalls, paints = [], [], [], []
+    direct, threaded, panel, stalls, paints = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="roadstudio-gui-bench-") as tmp:
         for i in range(args.repeats):
             direct.append(run_direct(cfg, Path(tmp) / f"direct-{i}"))
+            threaded.append(run_in_thread(cfg, Path(tmp) / f"thread-{i}"))
             r, stall, n = run_panel(app, cfg.replace(name=f"panel-{i}"), Path(tmp))
             panel.append(r)
             stalls.append(stall)
@@ -164,10 +181,13 @@ def main() -> int:
     print(f"\nTraining from the panel vs the engine directly — {args.steps} steps "
           f"(first {WARMUP_STEPS} not timed), depth-6 U-Net ngf 16, {args.crop}×{args.crop}, batch 4, "
           f"synthetic streets, canvas preview 256×512 every 10 steps, device {args.device}, "
-          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs\n")
+          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}\n")
     print("| path | steps/s (each run) | median |")
     print("|---|---|---|")
     print(f"| engine directly (CLI path) | {', '.join(f'{v:.2f}' for v in direct)} | {statistics.median(direct):.2f} |")
+    print(f"| engine in a plain Python thread | {', '.join(f'{v:.2f}' for v in threaded)} | "
+          f"{statistics.median(threaded):.2f} |")
     print(f"| panel worker thread | {', '.join(f'{v:.2f}' for v in panel)} | {statistics.median(panel):.2f} |")
     print()
     print("| GUI thread | value |")

@@ -32,6 +32,17 @@ def _engine_train(*args: Any, **kwargs: Any) -> Iterator[Event]:
     return train(*args, **kwargs)
 
 
+def _match_intra_op_threads() -> None:
+    """Give this thread the same intra-op parallelism as the main thread (the CLI's).
+
+    OpenMP keeps its thread count per calling thread: torch.set_num_threads() in the main
+    thread does not reach a thread started later, which then runs with OpenMP's own default.
+    Setting the global value again from here makes the panel train exactly like the CLI."""
+    import torch
+
+    torch.set_num_threads(torch.get_num_threads())
+
+
 class TrainingWorker(QObject):
     """Iterates `train(cfg, run_dir, control, sources=..., resume=...)`; lives on a QThread."""
 
@@ -62,6 +73,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            _match_intra_op_threads()
             kwargs: dict[str, Any] = {"resume": self.resume}
             if self.sources is not None:
                 kwargs["sources"] = self.sources

@@ -97,6 +97,7 @@ def wait_idle(qtbot, panel: TrainingPanel) -> None:
     qtbot.waitUntil(lambda: not panel.is_running, timeout=WAIT_MS)
 
 
+@pytest.mark.slow  # two training runs; ~12 s on a quiet 2-core machine, more when it is shared
 def test_start_pause_resume_stop_then_a_new_panel_resumes(qtbot, tmp_path):
     panel = make_panel(qtbot, tmp_path)
     rec = Recorder(panel)
