@@ -51,7 +51,7 @@ class TrainingWorker(QObject):
     # shrunk to at most MAX_IMAGE_SIDE) here, so a full-size canvas preview costs the GUI
     # thread nothing but drawing a small pixmap. QImage, unlike QPixmap, is thread-safe.
     image_ready = Signal(str, int, QImage)
-    gpu_memory_measured = Signal(int)  # bytes, torch.cuda.max_memory_allocated (CUDA runs only)
+    gpu_memory_measured = Signal(object)  # int bytes (object: a Qt int is 32-bit, GPUs hold more)
     failed = Signal(str)  # a Failed event or an exception, as one line for the user
     done = Signal()  # the generator has ended, whatever the reason
 
@@ -116,7 +116,7 @@ class TrainingSession(QObject):
 
     event_emitted = Signal(object)
     image_ready = Signal(str, int, QImage)
-    gpu_memory_measured = Signal(int)
+    gpu_memory_measured = Signal(object)
     failed = Signal(str)
     ended = Signal()  # the worker thread has finished
 

@@ -279,3 +279,37 @@ def test_truncating_a_series_re_smooths_what_is_left():
     assert len(series) == 10 and series.x[-1] == 10
     series.append(11, 5.0)  # continues from the state at step 10, not step 20
     np.testing.assert_allclose(series.smoothed, reference_ema(np.r_[values[:10], 5.0], 0.5), rtol=1e-9)
+
+
+def test_gpu_memory_is_queried_in_the_worker_thread_and_shown(qtbot, tmp_path, monkeypatch):
+    """CUDA is not available here, so the engine is replaced by a stand-in that reports a CUDA
+    device; what is tested is the panel's part: the query runs in the worker, the label shows it."""
+    import threading
+
+    import torch
+
+    from core.train.events import Finished, Started, Step
+
+    calls: list[int] = []
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: calls.append(threading.get_ident())
+                        or 3 * 1024**3)
+
+    def cuda_like_engine(cfg, run_dir, control, **kwargs):  # noqa: ANN001, ANN202
+        yield Started(run_dir=str(run_dir), device="cuda:0", total_steps=40, steps_per_epoch=20, start_step=0,
+                      start_epoch=0, train_pairs=20, val_pairs=0, generator_params=1, discriminator_params=1)
+        for step in range(1, 41):
+            yield Step(step=step, epoch=(step - 1) // 20, losses={"G_GAN": 1.0, "G_L1": 9.0, "D_real": 0.5,
+                                                                 "D_fake": 0.5}, lr=2e-4, data_time=0.0,
+                       step_time=0.0, samples_per_s=1.0)
+        yield Finished(step=40, epoch=1, reason="completed")
+
+    panel = TrainingPanel(tmp_path / "runs", train_fn=cuda_like_engine)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.is_running, timeout=30_000)
+    assert calls and threading.get_ident() not in calls  # never on the GUI thread
+    assert panel.monitor.memory_label.text() == "GPU memory (peak allocated): 3.0 GiB"
+    assert panel.monitor.progress.value() == 40
+    assert "Finished (completed)" in panel.monitor.state_label.text()
+    panel.shutdown()
