@@ -65,6 +65,10 @@ def ensure_platform() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The app runs torch in two worker threads (preview, training). OpenMP's default busy-wait
+    # makes their thread pools spin against each other (and against other programs): many
+    # times slower steps on a busy 2-core machine. Must be set before torch is imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     if args.self_test:
         from desktop.self_test import run_self_test

@@ -34,10 +34,7 @@ from desktop.session import SceneSession
 from desktop.status_bar import NO_MODEL_TEXT, StudioStatusBar
 from desktop.toolbar import StudioToolBar
 
-try:  # the training panel is built in parallel; the guard only covers the time before it lands
-    from desktop.training.panel import TrainingPanel
-except ImportError:  # pragma: no cover - transition only
-    TrainingPanel = None  # type: ignore[assignment,misc]
+from desktop.training.panel import TrainingPanel
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
 
@@ -99,9 +96,7 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------------------------- set-up
 
-    def _add_training_panel(self, view_menu) -> TrainingPanel | None:  # noqa: ANN001
-        if TrainingPanel is None:
-            return None
+    def _add_training_panel(self, view_menu) -> TrainingPanel:  # noqa: ANN001
         panel = TrainingPanel(settings.runs_dir_override(), self)
         panel.set_canvas_labels_provider(lambda: np.array(self.session.document.ids))
         dock = QDockWidget("Training", self)
@@ -110,8 +105,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()  # opened from View ▸ Training; painting is the default screen
         view_menu.addAction(dock.toggleViewAction())
-        if hasattr(panel, "use_in_canvas_requested"):
-            panel.use_in_canvas_requested.connect(self.use_checkpoint)
+        panel.use_in_canvas_requested.connect(self.use_checkpoint)
         self.training_dock = dock
         return panel
 
@@ -182,6 +176,9 @@ class MainWindow(QMainWindow):
 
     def _on_canvas_stroke_finished(self) -> None:
         self.session.stroke_finished()
+        # The training panel renders the painting with the training weights: give it the new one
+        # now rather than at its next sample interval.
+        self.training_panel.set_canvas_labels(self.session.document.ids)  # copies
         self._update_edit_actions()
         self.preview.request()  # the final preview after a stroke always follows
 
@@ -398,7 +395,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             event.accept()
             return
-        if self.training_panel is not None and not self.training_panel.request_close():
+        if not self.training_panel.request_close():
             event.ignore()
             return
         if not self.session.confirm_discard():
@@ -413,8 +410,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        if self.training_panel is not None:
-            self.training_panel.shutdown()
+        self.training_panel.shutdown()
         self.preview.stop()
         self.session.shutdown(clean=True)
 

@@ -10,6 +10,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep tests single-threaded-ish and reproducible on the shared 2-core machine.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# As in the app: OpenMP threads sleep instead of spinning while waiting, so torch in worker
+# threads and subprocesses does not fight for the cores (much slower steps on a busy machine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Predictors in tests run eager PyTorch unless a test asks for a fast path: no ONNX exports or
 # background AOTInductor compiles (tens of CPU seconds each) behind every tiny test model.
 os.environ.setdefault("ROADSTUDIO_INFER_BACKEND", "eager")
