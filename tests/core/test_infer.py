@@ -168,3 +168,25 @@ def test_devices() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             Predictor(_loaded(depth=3), "cuda")
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "color"])
+def test_fast_encoding_equals_core_encoding_for_every_id(encoding: str) -> None:
+    from core.infer import encode_ids
+
+    ids = np.arange(256, dtype=np.uint8).reshape(16, 16)  # every uint8 value, palette or not
+    assert torch.equal(encode_ids(ids, encoding), encode_labels(ids, encoding).unsqueeze(0))
+    assert torch.equal(encode_ids(_scene(37, 53), encoding), encode_labels(_scene(37, 53), encoding).unsqueeze(0))
+
+
+def test_fast_photo_conversion_equals_core_conversion() -> None:
+    from core.infer import to_photo
+
+    torch.manual_seed(0)
+    y = torch.rand(3, 40, 50) * 2.4 - 1.2  # beyond [-1, 1] too: clamped
+    steps = (torch.arange(256, dtype=torch.float32) + 0.5) / 127.5 - 1.0  # exact rounding halves
+    y[0, :5, :] = steps[:250].reshape(5, 50)
+    assert np.array_equal(to_photo(y), tensor_to_photo(y))
+    assert np.array_equal(to_photo(y[:, 3:20, 7:31]), tensor_to_photo(y[:, 3:20, 7:31]))  # a strided view
+    cl = y[None].contiguous(memory_format=torch.channels_last)[0]
+    assert np.array_equal(to_photo(cl), tensor_to_photo(y))
