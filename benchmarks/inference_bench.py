@@ -49,7 +49,6 @@ from core.checkpoints import LoadedGenerator, load_weights  # noqa: E402
 from core.config import GeneratorConfig  # noqa: E402
 from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package  # noqa: E402
 from core.fast_infer.cache import weights_digest  # noqa: E402
-from core.fast_infer.fold import fold_batchnorm  # noqa: E402
 from core.fast_infer.ort_runner import build_ort_runner  # noqa: E402
 from core.infer import Predictor  # noqa: E402
 from core.models import build_generator  # noqa: E402

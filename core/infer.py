@@ -29,9 +29,9 @@ from torch import nn
 
 from core.checkpoints import LoadedGenerator, load_any_generator
 from core.config import GeneratorConfig
-from core.labels import ID_TO_COLOR, ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES
 from core.errors import ConfigError
 from core.fast_infer import FastPath, default_backend
+from core.labels import ID_TO_COLOR, ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES
 
 #: Largest canvas side predict() accepts; bigger maps would need many GB of activations.
 MAX_SIDE = 8192
