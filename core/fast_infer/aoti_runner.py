@@ -6,8 +6,8 @@ app's process: `start_aoti_build` launches `python -m core.fast_infer.aoti_build
 background, which compiles, checks the package against eager within the tolerance, and only then
 publishes it under its cache key; a package that does not match leaves a `.rejected` note
 instead, so it is not compiled again. A package serves one padded canvas size (static shapes;
-dynamic height/width compiled too, but deviated more), so each size the user paints at gets its
-own build, once. BatchNorm is folded into the convolutions before export (fold.py): inductor's
+dynamic height/width also match eager once BatchNorm is pre-folded, speed not compared yet), so
+each size the user paints at gets its own build, once. BatchNorm is folded into the convolutions before export (fold.py): inductor's
 own folding under freezing gave wrong outputs for transposed convs (up to 0.31 off). Packages are tied to the torch version and the
 CPU instruction set, both part of the key.
 """
