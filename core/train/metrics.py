@@ -43,12 +43,16 @@ def psnr(fake01: torch.Tensor, real01: torch.Tensor) -> float:
 
 
 def _gaussian_window(size: int, sigma: float, channels: int, device: torch.device,
-                     dtype: torch.dtype) -> torch.Tensor:
+                     dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 2-D Gaussian window as its two 1-D factors (depthwise conv weights): the separable
+    blur gives the same values as the (size × size) kernel at ~size/2 times less work (a float64
+    11×11 depthwise conv took seconds per 256×512 image on a 2-core CPU)."""
     coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2.0
     g = torch.exp(-(coords**2) / (2.0 * sigma**2))
-    g = g / g.sum()
-    window = torch.outer(g, g)  # (size, size), sums to 1
-    return window.expand(channels, 1, size, size).contiguous()  # depthwise conv weights
+    g = g / g.sum()  # sums to 1, so outer(g, g) does too
+    vertical = g.view(1, 1, size, 1).expand(channels, 1, size, 1).contiguous()
+    horizontal = g.view(1, 1, 1, size).expand(channels, 1, 1, size).contiguous()
+    return vertical, horizontal
 
 
 def ssim(fake01: torch.Tensor, real01: torch.Tensor) -> float:
@@ -60,10 +64,11 @@ def ssim(fake01: torch.Tensor, real01: torch.Tensor) -> float:
     size = min(SSIM_WINDOW, x.shape[-2], x.shape[-1])
     if size % 2 == 0:
         size -= 1
-    window = _gaussian_window(size, SSIM_SIGMA, channels, x.device, dtype)
+    vertical, horizontal = _gaussian_window(size, SSIM_SIGMA, channels, x.device, dtype)
 
     def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, window, groups=channels)  # "valid": no padding
+        # "valid": no padding
+        return F.conv2d(F.conv2d(t, vertical, groups=channels), horizontal, groups=channels)
 
     mu_x, mu_y = blur(x), blur(y)
     sigma_xx = blur(x * x) - mu_x * mu_x
