@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from desktop import settings
 
+    if headless:
+        _silence_offscreen_noise()
     settings.configure_application()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationDisplayName("Road Studio")
@@ -100,6 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_screenshot(open_path=open_path, checkpoint=args.checkpoint, view=args.view,
                               out=screenshot, device=args.device, announce=default_render)
     return _run_interactive(app, open_path, args.checkpoint, args.view, args.device)
+
+
+def _silence_offscreen_noise() -> None:
+    """Qt's offscreen platform warns about window features it lacks (size hints) on every dock
+    and dialog; those lines mean nothing to a user of --screenshot. Everything else still prints."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, _context: object, message: str) -> None:
+        if "does not support propagateSizeHints" in message:
+            return
+        print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 def argv_is_empty(argv: Sequence[str] | None) -> bool:
