@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from core.config import RunConfig, load_run_config
 from core.train.events import CheckpointSaved, Failed, Finished, Paused, Resumed, Sample, Started
 from desktop.training.checkpoints_view import CheckpointsView, CommandLine
+from desktop.training.cluster_dialog import ClusterDialog
 from desktop.training.form import SetupForm
 from desktop.training.history import HistoryView
 from desktop.training.images import load_qimage
@@ -176,7 +177,11 @@ class TrainingPanel(QWidget):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        for button in (self.start_button, self.pause_button, self.stop_button):
+        self.cluster_button = QPushButton("Run on a cluster…")
+        self.cluster_button.setToolTip("Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
+        self.cluster_button.clicked.connect(self._on_cluster_button_clicked)
+        self.cluster_dialog: ClusterDialog | None = None
+        for button in (self.start_button, self.pause_button, self.stop_button, self.cluster_button):
             row.addWidget(button)
         row.addWidget(self.status_label, 1)
         return row
@@ -421,11 +426,16 @@ class TrainingPanel(QWidget):
         self.checkpoints.set_checkpoints(result.checkpoints, result.history.validations)
         if result.config_error:
             self.monitor.banner.show_message(result.config_error, error=True)
+        if result.history.started is None and not result.history.steps:
+            # An exported cluster run (or a run killed while loading) has a config and nothing else yet.
+            self.monitor.banner.show_message(f"{run_dir.name}: not started yet — no metrics.jsonl; the curves fill "
+                                             "in here once the run (e.g. its train.sbatch) trains")
         if result.history.bad_lines:
             self.monitor.banner.show_message(f"{result.history.bad_lines} unreadable line(s) in metrics.jsonl skipped")
         if self._session is None:
             self.tabs.setCurrentWidget(self.monitor)
-            self._show_status(f"Showing {run_dir.name}")
+            not_started = result.history.started is None and not result.history.steps
+            self._show_status(f"Showing {run_dir.name}" + (" (not started yet)" if not_started else ""))
 
     def _refresh_checkpoints(self, run_dir: Path | None = None) -> None:
         folder = run_dir or self._shown_run
@@ -442,6 +452,15 @@ class TrainingPanel(QWidget):
                            lambda message: self._show_status(message, error=True))
 
     # ------------------------------------------------------------------ form and buttons
+    def _on_cluster_button_clicked(self) -> None:
+        if self.cluster_dialog is None:
+            self.cluster_dialog = ClusterDialog(self.form.state, self._tasks, self)
+            self.cluster_dialog.exported.connect(lambda _folder: (self._update_controls(), self.refresh_history()))
+            self.cluster_dialog.open_requested.connect(lambda folder: self.open_run(Path(folder)))
+        self.cluster_dialog.refresh()
+        self.cluster_dialog.show()
+        self.cluster_dialog.raise_()
+
     def _on_form_changed(self) -> None:
         if not self._keep_error:
             self._last_error = None  # the user changed something: show the form's own state again
