@@ -457,6 +457,7 @@ class TrainingPanel(QWidget):
             self.cluster_dialog = ClusterDialog(self.form.state, self._tasks, self)
             self.cluster_dialog.exported.connect(lambda _folder: (self._update_controls(), self.refresh_history()))
             self.cluster_dialog.open_requested.connect(lambda folder: self.open_run(Path(folder)))
+            self.form.changed.connect(self.cluster_dialog.refresh)  # the commands follow the form
         self.cluster_dialog.refresh()
         self.cluster_dialog.show()
         self.cluster_dialog.raise_()

@@ -108,8 +108,8 @@ def test_an_invalid_form_or_an_occupied_folder_writes_nothing_and_says_why(qtbot
     assert not runs.exists()
 
     # A valid form, but a multi-node endpoint that is not HOST:PORT.
-    qtbot.keyClicks(panel.form.name_edit, "ok-name")
-    dialog.refresh()
+    qtbot.keyClicks(panel.form.name_edit, "ok-name")  # the open dialog follows the form
+    assert "ok-name" in dialog.torchrun_line.command()
     set_spin(qtbot, dialog.nodes_spin, 3)
     dialog.endpoint_edit.selectAll()
     qtbot.keyClicks(dialog.endpoint_edit, "no port")
