@@ -279,7 +279,10 @@ class _Run:
             raise UserError(f"{paths.root} is not a Road Studio run folder (no config.toml) - nothing to resume")
         self.cfg = resume_config(load_run_config(paths.config), self.given_cfg).replace(world_size=self.env.world_size)
         if not paths.last_state.exists():
-            self.warnings.append("no checkpoint was saved before the run stopped; starting again from step 0")
+            # A folder prepared ahead (the panel's cluster export, a copied config) has never run:
+            # starting it is the normal first start, not a lost run.
+            if paths.metrics.exists():
+                self.warnings.append("no checkpoint was saved before the run stopped; starting again from step 0")
             return None
         state = load_training_state(paths.last_state)
         if state.get("format") != STATE_FORMAT:
