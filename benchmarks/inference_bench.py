@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -44,6 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from benchmarks.common import machine, p95  # noqa: E402
 from core.atomic import atomic_write_text  # noqa: E402
 from core.checkpoints import LoadedGenerator, load_weights  # noqa: E402
 from core.config import GeneratorConfig  # noqa: E402
@@ -53,27 +53,6 @@ from core.fast_infer.ort_runner import build_ort_runner  # noqa: E402
 from core.infer import Predictor  # noqa: E402
 from core.models import build_generator  # noqa: E402
 from core.onnx_export import sample_input  # noqa: E402
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import onnxruntime
-
-        ort = onnxruntime.__version__
-    except ImportError:
-        ort = "missing"
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "onnxruntime": ort, "isa": torch.backends.cpu.get_cpu_capability(),
-            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}",
-            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
 def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -132,11 +111,6 @@ def sample_ids(shape: tuple[int, int]) -> np.ndarray:
     rng = np.random.default_rng(0)
     blocks = rng.choice(PALETTE_IDS, size=(shape[0] // 8, shape[1] // 8))
     return np.kron(blocks, np.ones((8, 8), np.uint8)).astype(np.uint8)
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def trained_like(ngf: int, seed: int = 0) -> LoadedGenerator:

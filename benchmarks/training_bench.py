@@ -37,7 +37,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -56,6 +55,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from benchmarks.common import machine, p95  # noqa: E402
 from core.atomic import atomic_write_text  # noqa: E402
 from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig  # noqa: E402
 from core.data.base import InMemoryPairs  # noqa: E402
@@ -66,28 +66,6 @@ from core.train.events import Failed, Step  # noqa: E402
 from core.train.losses import GANLoss  # noqa: E402
 
 SIZE = 256
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "isa": torch.backends.cpu.get_cpu_capability(), "gpu": gpu,
-            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}",
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def peak_rss_mib() -> float:
@@ -273,7 +251,6 @@ class EndToEnd:
                 yield time.perf_counter() - t0
         finally:
             gen.close()  # closes the sinks (metrics.jsonl, TensorBoard); no final checkpoint
-
 
 
 # ------------------------------------------------------------------------------- one configuration
