@@ -226,16 +226,21 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_a_checkpoint
                                                                                  tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC_", "ROADSTUDIO_"))}
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
-    # far more steps than the test waits for; no interval checkpoints: the one saved is the stop's
-    overrides = {"--max-steps": "100000", "--checkpoint-every": "100000"}
+    # A run that cannot end by itself (100,000 epochs of 2 steps): the stop below always lands inside it,
+    # however fast the machine. No interval checkpoints: the one saved is the stop's.
+    overrides = {"--epochs": "100000", "--epochs-decay": "0", "--max-steps": "0", "--checkpoint-every": "100000"}
     args = [overrides.get(TINY[i - 1], a) if i else a for i, a in enumerate(TINY)]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "core", "train",
            "--data", str(dataset), "--run-dir", "run", "--batch-size", "2", "--norm", "instance", *args]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "run" / "metrics.jsonl"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count('"step"') >= 3):
+        # Wait on the run's own events: three logged steps mean both ranks are inside the loop with
+        # their signal handlers installed. The deadline only turns a hung start into a failure.
+        deadline = time.monotonic() + 300
+        while not (metrics.exists() and metrics.read_text().count('"kind": "step"') >= 3):
+            assert proc.poll() is None, f"torchrun ended before three steps: {proc.communicate()[1][-3000:]}"
+            assert time.monotonic() < deadline, "no three training steps within 300 s"
             time.sleep(0.2)
         rank1 = _worker_pid(proc.pid, 1)
         assert rank1 is not None
