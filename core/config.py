@@ -21,12 +21,17 @@ Arch = Literal["unet", "encoder_decoder"]
 Norm = Literal["batch", "instance", "none"]
 Encoding = Literal["onehot", "color"]
 GanMode = Literal["vanilla", "lsgan"]
-DataFormat = Literal["auto", "aligned", "cityscapes", "folders", "synthetic"]
+DataFormat = Literal["auto", "aligned", "cityscapes", "folders", "camvid", "synthetic"]
 Direction = Literal["AtoB", "BtoA"]
 # multiscale_crop: a random crop covering crop_scale of the image (never smaller than crop_size
 # pixels), resized to crop_size; for large photos (Cityscapes 1024×2048) seen at several scales.
 Preprocess = Literal["resize_and_crop", "resize", "none", "multiscale_crop"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
+# How the U-Net decoder doubles the resolution: the paper's 4×4 stride-2 transposed convolution, or
+# a ×2 nearest-neighbour resize followed by a 3×3 convolution (Odena et al. 2016, "Deconvolution
+# and checkerboard artifacts"): every output pixel then gets the same number of kernel taps, so
+# the decoder cannot paint the period-2^k grids that transposed convolutions leave.
+Upsample = Literal["transpose", "resize"]
 
 #: Named generator presets accepted by --netG.
 NETG_PRESETS: dict[str, tuple[str, int]] = {
@@ -59,9 +64,10 @@ class GeneratorConfig:
     dropout: bool = True  # 0.5 dropout in the innermost up blocks, as in the paper
     input_encoding: Encoding = "onehot"
     output_nc: int = 3
+    upsample: Upsample = "transpose"  # the paper's (and every reference checkpoint's) decoder
 
     def __post_init__(self) -> None:
-        for name in ("arch", "norm", "input_encoding"):
+        for name in ("arch", "norm", "input_encoding", "upsample"):
             _check_choice(self, name)
         _check_positive(self, "ngf", "output_nc")
         if not 2 <= self.depth <= 10:
@@ -81,12 +87,18 @@ class DiscriminatorConfig:
     ndf: int = 64
     n_layers: int = 3  # 0 = 1×1 pixel GAN, 1 = 16×16, 3 = 70×70, 5 = 286×286 patches
     norm: Norm = "batch"
+    # pix2pixHD's multi-scale PatchGAN: this many discriminators of the same architecture (own
+    # weights), on the image at ×1, ×1/2, ×1/4, ...; a coarser scale judges larger structures
+    # with the same patch size. 1 = the paper's single PatchGAN.
+    scales: int = 1
 
     def __post_init__(self) -> None:
         _check_choice(self, "norm")
         _check_positive(self, "ndf")
         if not 0 <= self.n_layers <= 6:
             raise ConfigError(f"n_layers must be between 0 and 6, got {self.n_layers}")
+        if not 1 <= self.scales <= 4:
+            raise ConfigError(f"scales must be between 1 and 4, got {self.scales}")
 
     @property
     def receptive_field(self) -> int:
@@ -153,6 +165,9 @@ class DataConfig:
 class TrainConfig:
     gan_mode: GanMode = "vanilla"
     lambda_l1: float = 100.0
+    # pix2pixHD's discriminator feature-matching loss: λ_feat · L1 between D's intermediate
+    # features of the fake and of the real photo (0 = off, as in the paper).
+    lambda_feat: float = 0.0
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -176,6 +191,8 @@ class TrainConfig:
         _check_positive(self, "lr", "batch_size", "checkpoint_every", "sample_every")
         if self.lambda_l1 < 0:
             raise ConfigError("lambda_l1 must be >= 0")
+        if self.lambda_feat < 0:
+            raise ConfigError("lambda_feat must be >= 0")
         if self.epochs < 0 or self.epochs_decay < 0 or self.epochs + self.epochs_decay <= 0:
             raise ConfigError("epochs + epochs_decay must be positive (and neither negative)")
         if self.max_steps < 0:

@@ -42,7 +42,9 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "extra_data": ("data", "extra_paths"), "extra_repeat": ("data", "extra_repeat"), "exclude": ("data", "exclude"),
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
-    "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"),
+    "upsample": ("generator", "upsample"),
+    "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"), "d_scales": ("discriminator", "scales"),
+    "lambda_feat": ("train", "lambda_feat"),
     "gan_mode": ("train", "gan_mode"), "lambda_l1": ("train", "lambda_l1"), "lr": ("train", "lr"),
     "batch_size": ("train", "batch_size"), "epochs": ("train", "epochs"), "epochs_decay": ("train", "epochs_decay"),
     "max_steps": ("train", "max_steps"), "seed": ("train", "seed"), "device": ("train", "device"),
@@ -88,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rundir.add_argument("--name", help="run name (shown in model cards)")
     data = p.add_argument_group("data")
     data.add_argument("--data", metavar="PATH|synthetic", help="dataset folder, or 'synthetic' (built-in streets)")
-    data.add_argument("--format", choices=("auto", "aligned", "cityscapes", "folders", "synthetic"))
+    data.add_argument("--format", choices=("auto", "aligned", "cityscapes", "folders", "camvid", "synthetic"))
     data.add_argument("--direction", choices=("AtoB", "BtoA"),
                       help="aligned A|B images: BtoA = label map on the right (Cityscapes pix2pix set)")
     data.add_argument("--load-size", type=_size, metavar="N|HxW", help="resize to this before the random crop")
@@ -111,10 +113,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--norm", choices=("batch", "instance", "none"), help="generator and discriminator norm")
     model.add_argument("--d-layers", type=int, metavar="N", help="PatchGAN layers: 0 pixel, 1 16×16, 3 70×70, 5 286×286")
     model.add_argument("--input-encoding", choices=("onehot", "color"))
+    model.add_argument("--upsample", choices=("transpose", "resize"),
+                       help="decoder upsampling: transpose = 4×4 stride-2 transposed conv (the paper's); "
+                            "resize = ×2 nearest resize + 3×3 conv (no checkerboard grid)")
+    model.add_argument("--d-scales", type=int, metavar="N",
+                       help="multi-scale PatchGAN (pix2pixHD): N discriminators on the image at ×1, ×1/2, ×1/4 (1 = paper)")
     model.add_argument("--no-dropout", action="store_true", help="no dropout in the generator")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--gan-mode", choices=("vanilla", "lsgan"))
     opt.add_argument("--lambda-l1", type=float, metavar="X")
+    opt.add_argument("--lambda-feat", type=float, metavar="X",
+                     help="discriminator feature-matching loss weight (pix2pixHD uses 10; 0 = off, the paper)")
     opt.add_argument("--lr", type=float, metavar="X")
     opt.add_argument("--batch-size", type=int, metavar="N")
     opt.add_argument("--epochs", type=int, metavar="N", help="epochs at the initial learning rate")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from torch import nn
 
 from core.config import DiscriminatorConfig, GeneratorConfig
-from core.models.discriminator import PatchDiscriminator
+from core.models.discriminator import MultiScaleDiscriminator, PatchDiscriminator
 from core.models.unet import UNetGenerator
 
-__all__ = ["PatchDiscriminator", "UNetGenerator", "build_discriminator", "build_generator",
+__all__ = ["MultiScaleDiscriminator", "PatchDiscriminator", "UNetGenerator", "build_discriminator", "build_generator",
            "count_parameters", "init_weights"]
 
 
@@ -32,8 +32,13 @@ def build_generator(cfg: GeneratorConfig, init: bool = True) -> UNetGenerator:
     return net
 
 
-def build_discriminator(cfg: DiscriminatorConfig, gen_cfg: GeneratorConfig, init: bool = True) -> PatchDiscriminator:
-    net = PatchDiscriminator(cfg, input_nc=gen_cfg.input_nc + gen_cfg.output_nc)
+def build_discriminator(cfg: DiscriminatorConfig, gen_cfg: GeneratorConfig, init: bool = True
+                        ) -> PatchDiscriminator | MultiScaleDiscriminator:
+    """One PatchGAN (the paper's; its state dict is the reference layout), or pix2pixHD's
+    multi-scale set when cfg.scales > 1."""
+    input_nc = gen_cfg.input_nc + gen_cfg.output_nc
+    net: PatchDiscriminator | MultiScaleDiscriminator = (
+        PatchDiscriminator(cfg, input_nc) if cfg.scales == 1 else MultiScaleDiscriminator(cfg, input_nc))
     if init:
         init_weights(net)
     return net

@@ -2,6 +2,15 @@
 
 Input: concat(label encoding, photo) along channels. Output: one logit per patch.
 n_layers = 0 is the 1×1 "PixelGAN"; 1 gives 16×16 patches, 3 gives 70×70, 5 gives 286×286.
+
+`MultiScaleDiscriminator` (pix2pixHD, Wang et al. 2018) runs `scales` PatchGANs of the same
+architecture, each with its own weights, on the input average-pooled ×1, ×1/2, ×1/4, ...
+
+Both take `return_features=True` (used by the training loop for the GAN loss over scales and the
+feature-matching loss): then they return, per scale, the activations after every LeakyReLU and
+the logits last — `list[list[Tensor]]` for either class, so the loop has one code path. Without
+it a single PatchGAN returns its logits (N, 1, h', w') as in the paper, and the multi-scale one a
+list of logits per scale.
 """
 
 from __future__ import annotations
@@ -42,5 +51,39 @@ class PatchDiscriminator(nn.Module):
                        nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)  # (N, 1, h', w') patch logits
+    def forward(self, x: torch.Tensor, return_features: bool = False
+                ) -> torch.Tensor | list[list[torch.Tensor]]:
+        if not return_features:
+            return self.model(x)  # (N, 1, h', w') patch logits
+        features: list[torch.Tensor] = []
+        h = x
+        for layer in self.model:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                features.append(h)
+        features.append(h)  # the logits
+        return [features]
+
+
+def downsample(x: torch.Tensor) -> torch.Tensor:
+    """×1/2 for the next scale: 3×3 average with stride 2, padding not counted (pix2pixHD's)."""
+    return nn.functional.avg_pool2d(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+
+
+class MultiScaleDiscriminator(nn.Module):
+    def __init__(self, cfg: DiscriminatorConfig, input_nc: int) -> None:
+        super().__init__()
+        self.config = cfg
+        self.scales = nn.ModuleList(PatchDiscriminator(cfg, input_nc) for _ in range(cfg.scales))
+
+    def forward(self, x: torch.Tensor, return_features: bool = False
+                ) -> list[torch.Tensor] | list[list[torch.Tensor]]:
+        outputs: list = []
+        for index, net in enumerate(self.scales):
+            if index:
+                x = downsample(x)
+            if return_features:
+                outputs += net(x, return_features=True)
+            else:
+                outputs.append(net(x))
+        return outputs

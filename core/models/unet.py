@@ -11,6 +11,13 @@ Level L has outer channels outer(L) and inner channels inner(L) = ngf·min(2^L, 
   up[L]:   ReLU → ConvT4×4 s2 (inner·2→outer) → Norm → [Dropout 0.5]  (innermost: inner→outer;
                                                                       level 0: ConvT → Tanh)
 Dropout sits in levels 4..depth-2, i.e. the three innermost up blocks of unet_256, as in the paper.
+
+With `upsample = "resize"` each up block doubles the resolution by a nearest-neighbour resize and
+then applies a 3×3 stride-1 convolution (ReLU → Resize×2 → Conv3×3 → Norm ...). A 4×4 stride-2
+transposed convolution gives neighbouring output pixels different subsets of its kernel, which
+shows as a grid of period 2 (and 4, 8, ... through the stacked levels); after a resize every
+output pixel sees the same 3×3 kernel. The block keeps the names `conv` and `norm`, so BatchNorm
+folding (core.fast_infer.fold) and exports treat both variants alike.
 """
 
 from __future__ import annotations
@@ -35,11 +42,20 @@ class DownBlock(nn.Module):
 
 class UpBlock(nn.Module):
     def __init__(
-        self, in_ch: int, out_ch: int, *, norm: str, bias: bool, dropout: bool, outermost: bool
+        self, in_ch: int, out_ch: int, *, norm: str, bias: bool, dropout: bool, outermost: bool,
+        upsample: str = "transpose",
     ) -> None:
         super().__init__()
         self.act = nn.ReLU()
-        self.conv = nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=bias)
+        self.conv: nn.Conv2d | nn.ConvTranspose2d
+        if upsample == "resize":
+            # ReLU before the resize: the same result as after it (nearest copies values), on a
+            # quarter of the pixels.
+            self.resize: nn.Module = nn.Upsample(scale_factor=2, mode="nearest")
+            self.conv = nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=1, padding=1, bias=bias)
+        else:
+            self.resize = nn.Identity()
+            self.conv = nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=bias)
         if outermost:
             self.norm: nn.Module = nn.Tanh()
         else:
@@ -47,7 +63,7 @@ class UpBlock(nn.Module):
         self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.norm(self.conv(self.act(x))))
+        return self.dropout(self.norm(self.conv(self.resize(self.act(x)))))
 
 
 class UNetGenerator(nn.Module):
@@ -73,7 +89,8 @@ class UNetGenerator(nn.Module):
             up_in = inner[level] * (2 if (self.skips and not innermost) else 1)
             ups.append(
                 UpBlock(up_in, outer[level], norm=norm, bias=True if outermost else bias,
-                        dropout=cfg.dropout and 4 <= level <= depth - 2, outermost=outermost)
+                        dropout=cfg.dropout and 4 <= level <= depth - 2, outermost=outermost,
+                        upsample=cfg.upsample)
             )
         self.down = nn.ModuleList(downs)
         self.up = nn.ModuleList(ups)

@@ -56,7 +56,7 @@ from core.train.distributed import (any_rank, crash_for_test, destroy_process_gr
                                     sync_bn_usable, wrap_ddp, write_run_config)
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Sample,
                                Started, Step, Validation, Warning_)
-from core.train.losses import GANLoss, l1_loss
+from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales, l1_loss
 from core.train.previews import render_labels, sample_grid
 from core.train.run_files import CheckpointWriter, RunPaths
 from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all
@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 INJECT_NAN_ENV = "ROADSTUDIO_INJECT_NAN_AT_STEP"
 LOSS_NAMES = ("G_GAN", "G_L1", "D_real", "D_fake")
+FEAT_LOSS_NAME = "G_feat"  # reported only by runs with lambda_feat > 0
 PAUSE_POLL_S = 0.25
 
 # Settings a resumed run may change; everything else must match the run's config.toml.
@@ -425,7 +426,8 @@ class _Run:
         # a NaN on any rank stops every rank at this step).
         values = mean_over_ranks(torch.stack(losses).detach().float()).tolist()
         t2 = time.perf_counter()
-        named = dict(zip(LOSS_NAMES, values, strict=True))
+        names = LOSS_NAMES + ((FEAT_LOSS_NAME,) if len(values) > len(LOSS_NAMES) else ())
+        named = dict(zip(names, values, strict=True))
         if not all(math.isfinite(v) for v in values):
             raise _NonFinite(f"non-finite loss at step {pos.step + 1} ("
                              + ", ".join(f"{k}={v:.4g}" for k, v in named.items())
@@ -467,18 +469,20 @@ class _Run:
     def _optimize(self, x: torch.Tensor, real: torch.Tensor, step_number: int
                   ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         g, d, gan = self.g, self.d, self.gan_loss
+        lambda_feat = self.cfg.train.lambda_feat
         with self._autocast():
             fake = g(x)  # (N, 3, h, w) in [-1, 1]
 
-        # D step on the detached fake (no gradient into G) and the real photo.
+        # D step on the detached fake (no gradient into G) and the real photo. D returns, per
+        # scale, its activations with the logits last (core.models.discriminator).
         _set_requires_grad(d, True)
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast():
-            pred_fake = d(torch.cat([x, fake.detach()], dim=1))
-        loss_d_fake = gan(pred_fake, False)
+            out_fake = d(torch.cat([x, fake.detach()], dim=1), return_features=True)
+        loss_d_fake = gan_loss_over_scales(gan, out_fake, False)
         with self._autocast():
-            pred_real = d(torch.cat([x, real], dim=1))
-        loss_d_real = gan(pred_real, True)
+            out_real = d(torch.cat([x, real], dim=1), return_features=True)
+        loss_d_real = gan_loss_over_scales(gan, out_real, True)
         loss_d = 0.5 * (loss_d_fake + loss_d_real)  # halved, so D learns more slowly than G
         loss_d.backward()
         self.opt_d.step()
@@ -488,14 +492,22 @@ class _Run:
         _set_requires_grad(d, False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            pred = local_module(d)(torch.cat([x, fake], dim=1))
-        loss_g_gan = gan(pred, True)
+            out = local_module(d)(torch.cat([x, fake], dim=1), return_features=True)
+        loss_g_gan = gan_loss_over_scales(gan, out, True)
         if self.inject_nan_at_step == step_number:
             loss_g_gan = loss_g_gan * float("nan")  # test hook (see module docstring)
         loss_g_l1 = l1_loss(fake, real) * self.cfg.train.lambda_l1
-        (loss_g_gan + loss_g_l1).backward()
+        loss_g = loss_g_gan + loss_g_l1
+        losses = [loss_g_gan, loss_g_l1, loss_d_real, loss_d_fake]
+        if lambda_feat > 0:
+            # Real features from the D step (D before this step's update, as pix2pixHD does):
+            # no second pass over the real photo.
+            loss_g_feat = feature_matching_loss(out, out_real) * lambda_feat
+            loss_g = loss_g + loss_g_feat
+            losses.append(loss_g_feat)
+        loss_g.backward()
         self.opt_g.step()
-        return fake, [loss_g_gan, loss_g_l1, loss_d_real, loss_d_fake]
+        return fake, losses
 
     # ------------------------------------------------------------------ validation, saving
 
@@ -543,7 +555,8 @@ class _Run:
             "data": cfg.data.path, "data_format": cfg.data.format, "direction": cfg.data.direction,
             "crop_size": list(cfg.data.crop_size), "arch": cfg.generator.arch, "depth": cfg.generator.depth,
             "ngf": cfg.generator.ngf, "norm": cfg.generator.norm, "input_encoding": cfg.generator.input_encoding,
-            "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1,
+            "upsample": cfg.generator.upsample, "d_scales": cfg.discriminator.scales,
+            "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1, "lambda_feat": cfg.train.lambda_feat,
             "best_val_l1": self.pos.best_val_l1, "trained_with": f"roadstudio {__version__}",
         }
 

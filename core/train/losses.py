@@ -36,5 +36,24 @@ class GANLoss(nn.Module):
         return self.criterion(prediction, target.to(prediction.dtype).expand_as(prediction))
 
 
+def gan_loss_over_scales(gan: GANLoss, features: list[list[torch.Tensor]], target_is_real: bool) -> torch.Tensor:
+    """The GAN loss averaged over a discriminator's scales (`features[scale][-1]` are the logits).
+    One scale gives exactly `gan(logits)`, so the paper's setup computes what it always did."""
+    losses = [gan(per_scale[-1], target_is_real) for per_scale in features]
+    return losses[0] if len(losses) == 1 else torch.stack(losses).mean()
+
+
+def feature_matching_loss(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]]) -> torch.Tensor:
+    """pix2pixHD's discriminator feature matching: L1 between D's intermediate activations for
+    the fake and for the real photo (the real side detached: it is a target, not a path for
+    gradients), averaged over layers and scales. The logits (last entry) are the GAN loss's."""
+    per_scale = []
+    for fake_feats, real_feats in zip(fake, real, strict=True):
+        layers = [torch.nn.functional.l1_loss(f.float(), r.detach().float())
+                  for f, r in zip(fake_feats[:-1], real_feats[:-1], strict=True)]
+        per_scale.append(torch.stack(layers).mean())
+    return torch.stack(per_scale).mean()
+
+
 def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.l1_loss(fake.float(), real.float())
