@@ -132,6 +132,10 @@ class DataConfig:
     # trained or validated on (a frame kept out for checking).
     exclude: tuple[str, ...] = ()
     crop_scale: tuple[float, float] = (0.25, 1.0)  # multiscale_crop: crop side as a share of the image
+    # Train on these splits of `path` together (e.g. ("train", "val") for a final model); the
+    # validation set is then a seeded val_fraction holdout of them. Empty = the usual: train/
+    # trains and val/ (when present) validates.
+    train_splits: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("format", "direction", "preprocess"):
@@ -155,6 +159,9 @@ class DataConfig:
         object.__setattr__(self, "extra_paths", tuple(str(p) for p in self.extra_paths))
         object.__setattr__(self, "exclude", tuple(str(p) for p in self.exclude))
         object.__setattr__(self, "crop_scale", tuple(float(v) for v in self.crop_scale))
+        object.__setattr__(self, "train_splits", tuple(str(p) for p in self.train_splits))
+        if len(set(self.train_splits)) != len(self.train_splits):
+            raise ConfigError(f"train_splits lists a split twice: {self.train_splits}")
         if self.extra_repeat <= 0:
             raise ConfigError("extra_repeat must be positive")
         if len(self.crop_scale) != 2 or not 0.0 < self.crop_scale[0] <= self.crop_scale[1] <= 1.0:

@@ -39,6 +39,7 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "load_size": ("data", "load_size"), "crop_size": ("data", "crop_size"), "preprocess": ("data", "preprocess"),
     "val_fraction": ("data", "val_fraction"), "num_workers": ("data", "num_workers"),
     "synthetic_count": ("data", "synthetic_count"),
+    "train_splits": ("data", "train_splits"),
     "extra_data": ("data", "extra_paths"), "extra_repeat": ("data", "extra_repeat"), "exclude": ("data", "exclude"),
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
@@ -97,6 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--crop-size", type=_size, metavar="N|HxW",
                       help="network input size (without --load-size, load size = crop × 286/256)")
     data.add_argument("--preprocess", choices=("resize_and_crop", "resize", "none", "multiscale_crop"))
+    data.add_argument("--train-splits", type=lambda t: tuple(x for x in t.split(",") if x), metavar="A,B",
+                      help="train on these splits together, e.g. train,val (validation: a --val-fraction holdout)")
     data.add_argument("--extra-data", action="append", metavar="PATH",
                       help="another dataset trained on alongside --data (repeatable; replaces the preset's)")
     data.add_argument("--extra-repeat", type=int, metavar="N", help="each --extra-data pair N times per epoch")

@@ -19,7 +19,7 @@ import numpy as np
 from core.config import DataConfig
 from core.data.base import PairSource, SubsetSource
 from core.data.check import DatasetReport, scan_source
-from core.data.detect import SYNTHETIC, detect_layout, open_split
+from core.data.detect import SYNTHETIC, Layout, detect_layout, open_split
 from core.data.mixing import ConcatSource, RepeatSource, exclude_pairs
 from core.data.synthetic import SyntheticStreets
 from core.errors import UserError
@@ -63,6 +63,8 @@ def open_datasets(cfg: DataConfig, seed: int,
     if cfg.format == SYNTHETIC or (cfg.format == "auto" and cfg.path == SYNTHETIC):
         return _synthetic(cfg, seed)
     layout = detect_layout(cfg.path, cfg.format)
+    if cfg.train_splits:
+        return _open_splits_together(cfg, layout, seed, progress)
     train_split = _pick_train_split(layout.splits)
     use_val_split = "val" in layout.splits and train_split is not None
     if train_split is None:  # only val/ and/or test/: train on what there is
@@ -96,11 +98,47 @@ def open_datasets(cfg: DataConfig, seed: int,
         val_source = sources["val"]
         val = SubsetSource(val_source, report.splits["val"].valid_indices, name=val_source.name)
     elif cfg.val_fraction > 0 and train_report.valid >= 2:
-        order = np.random.default_rng([abs(seed), 0x7A1]).permutation(train_report.valid_indices).tolist()
-        n_val = min(len(order) - 1, max(1, round(len(order) * cfg.val_fraction)))
-        val = SubsetSource(train_source, sorted(order[:n_val]), name=f"{train_source.name} (held out)")
-        train = SubsetSource(train_source, sorted(order[n_val:]), name=train_source.name)
+        train, val = _hold_out(train_source, train_report.valid_indices, cfg.val_fraction, seed)
     return train, val, warnings
+
+
+def _hold_out(source: PairSource, valid: list[int], fraction: float, seed: int) -> tuple[PairSource, PairSource]:
+    """A seeded `fraction` of the valid pairs for validation (at least one), the rest for training."""
+    order = np.random.default_rng([abs(seed), 0x7A1]).permutation(valid).tolist()
+    n_val = min(len(order) - 1, max(1, round(len(order) * fraction)))
+    return (SubsetSource(source, sorted(order[n_val:]), name=source.name),
+            SubsetSource(source, sorted(order[:n_val]), name=f"{source.name} (held out)"))
+
+
+def _open_splits_together(cfg: DataConfig, layout: Layout, seed: int, progress: Callable[[int, int], None] | None,
+                          ) -> tuple[PairSource, PairSource | None, list[str]]:
+    """cfg.train_splits of one dataset trained on as one set (a final model on train + val); the
+    validation pairs are a seeded val_fraction holdout of them (none when val_fraction is 0)."""
+    missing = [s for s in cfg.train_splits if s not in layout.splits]
+    if missing:
+        have = ", ".join(s or "(no split folders)" for s in layout.splits)
+        raise UserError(f"{layout.root}: no split {', '.join(map(repr, missing))} to train on; it has: {have}")
+    sources = {split: open_split(layout, split, cfg.direction) for split in cfg.train_splits}
+    total, done = sum(len(s) for s in sources.values()), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    report = DatasetReport(root=layout.root, layout=layout.format, direction=cfg.direction)
+    for split, source in sources.items():
+        scan_source(source, report, split, progress=tick)
+    warnings = [f"skipped {path}: {reason}" for path, reason in report.bad_files]
+    parts = [SubsetSource(sources[s], report.splits[s].valid_indices, name=sources[s].name) for s in cfg.train_splits]
+    combined: PairSource = parts[0] if len(parts) == 1 else ConcatSource(parts)
+    if len(combined) == 0:
+        raise UserError(f"{layout.root}: no usable training pairs in {', '.join(cfg.train_splits)}")
+    if cfg.val_fraction > 0 and len(combined) >= 2:
+        train, val = _hold_out(combined, list(range(len(combined))), cfg.val_fraction, seed)
+        return train, val, warnings
+    return combined, None, warnings
 
 
 def _open_mixed(cfg: DataConfig, seed: int, progress: Callable[[int, int], None] | None,
@@ -113,7 +151,8 @@ def _open_mixed(cfg: DataConfig, seed: int, progress: Callable[[int, int], None]
     trains: list[PairSource] = [train]
     vals: list[PairSource] = [val] if val is not None else []
     for extra in cfg.extra_paths:
-        extra_cfg = dataclasses.replace(single, path=extra, format="auto", val_fraction=0.0)
+        # train_splits names splits of `path`; an extra dataset trains on its own train split
+        extra_cfg = dataclasses.replace(single, path=extra, format="auto", val_fraction=0.0, train_splits=())
         extra_train, extra_val, extra_warnings = open_datasets(extra_cfg, seed, progress)
         warnings += extra_warnings
         trains.append(RepeatSource(extra_train, cfg.extra_repeat))
