@@ -102,17 +102,42 @@ def test_a_nan_loss_exits_1_naming_the_step(aligned_dataset: Path, tmp_path: Pat
     assert load_training_state(run / "checkpoints/last.pt")["step"] == 2
 
 
-def _cli_process(log: Path, *args: str) -> subprocess.Popen:
+# Runs `python -m core train ...`, but SIGKILLs itself once the loop has handed over the Step event
+# of step N (metrics.jsonl already holds it): a kill -9 between steps at a known step, however fast
+# or slow the machine is, instead of a race between the test's polling and the run's end.
+_KILL_AFTER_STEP = """
+import os, signal, sys
+import core.train.loop as loop
+from core.cli import main
+from core.train.events import Step
+n = int(os.environ["ROADSTUDIO_TEST_KILL_AFTER_STEP"])
+train = loop.train
+def killed_after_step(*args, **kwargs):
+    for event in train(*args, **kwargs):
+        yield event
+        if isinstance(event, Step) and event.step == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+loop.train = killed_after_step
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _cli_process(log: Path, *args: str, kill_after_step: int | None = None) -> subprocess.Popen:
     """`python -m core train ...` with stderr (the progress bar) to a file: a pipe nobody reads
     while we poll could fill up and block the child."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop(INJECT_NAN_ENV, None)
+    launch = ["-m", "core"]
+    if kill_after_step is not None:
+        env["ROADSTUDIO_TEST_KILL_AFTER_STEP"] = str(kill_after_step)
+        launch = ["-c", _KILL_AFTER_STEP]
     with open(log, "w") as fh:
-        return subprocess.Popen([sys.executable, "-m", "core", "train", *args], cwd=REPO_ROOT, env=env,
+        return subprocess.Popen([sys.executable, *launch, "train", *args], cwd=REPO_ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=fh)
 
 
-def _wait_for_line(path: Path, predicate, proc: subprocess.Popen, timeout: float = 120) -> dict:
+def _wait_for_line(path: Path, predicate, proc: subprocess.Popen, timeout: float = 300) -> dict:
+    """Wait on the run's own events; the deadline only turns a hung run into a failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
@@ -132,10 +157,11 @@ def _wait_for_line(path: Path, predicate, proc: subprocess.Popen, timeout: float
 def test_sigterm_stops_with_a_checkpoint(aligned_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     log = tmp_path / "stderr.txt"
-    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), "--epochs", "1000", *TINY)
+    # 100,000 epochs: the run cannot end by itself before the SIGTERM lands, however fast the machine.
+    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), "--epochs", "100000", *TINY)
     _wait_for_line(run / "metrics.jsonl", lambda r: r["kind"] == "step", proc)
     proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=120)
+    proc.wait(timeout=300)
     err = log.read_text()
     assert proc.returncode == 0, err
     assert "--resume" in err
@@ -153,18 +179,19 @@ def test_kill_9_of_the_cli_then_resume_is_bit_identical(aligned_dataset: Path, t
     straight = tmp_path / "straight"
     log = tmp_path / "stderr.txt"
     proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(straight), *flags)
-    assert proc.wait(timeout=240) == 0, log.read_text()
+    assert proc.wait(timeout=300) == 0, log.read_text()
 
     run = tmp_path / "killed"
-    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), *flags)
-    _wait_for_line(run / "metrics.jsonl", lambda r: r["kind"] == "checkpoint" and r["step"] >= 8, proc)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL
+    # kill -9 after step 10: two steps past the step-8 checkpoint, so the resume redoes steps 9-10.
+    proc = _cli_process(log, "--data", str(aligned_dataset), "--run-dir", str(run), *flags, kill_after_step=10)
+    assert proc.wait(timeout=300) == -signal.SIGKILL, log.read_text()
     killed_at = load_training_state(run / "checkpoints/last.pt")["step"]
-    assert 8 <= killed_at < 36  # 3 steps an epoch × 12 epochs
+    assert killed_at == 8  # of 36: 3 steps an epoch × 12 epochs
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if r["kind"] == "step"][-1] == 10
 
     proc = _cli_process(log, "--resume", str(run))
-    assert proc.wait(timeout=240) == 0, log.read_text()
+    assert proc.wait(timeout=300) == 0, log.read_text()
     err = log.read_text()
     assert "resuming at step" in err and "finished (completed) at step 36" in err
     assert_identical(load_training_state(straight / "checkpoints/last.pt"),

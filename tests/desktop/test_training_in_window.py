@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from core.checkpoints import load_weights
 from core.train.events import CanvasPreview, Finished, Step
 from tests.desktop.app_helpers import *  # noqa: F403 - fixtures (make_window, isolated_home, ...)
-from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, tiny_pairs
+from tests.desktop.test_training_panel import ENDLESS_EPOCHS, WAIT_MS, Recorder, click, tiny_pairs
 
 pytest.importorskip("core.train.loop")
 
@@ -22,7 +22,7 @@ def tiny_settings(panel, *, sample_every: int = 1000, checkpoint_every: int = 10
     panel.set_test_sources((tiny_pairs(8, 0), tiny_pairs(2, 1)))
     f = panel.form
     for spin, value in ((f.depth_spin, 3), (f.ngf_spin, 4), (f.ndf_spin, 4), (f.load_h, 36), (f.load_w, 36),
-                        (f.crop_h, 32), (f.crop_w, 32), (f.batch_spin, 2), (f.epochs_spin, 200),
+                        (f.crop_h, 32), (f.crop_w, 32), (f.batch_spin, 2), (f.epochs_spin, ENDLESS_EPOCHS),
                         (f.decay_spin, 0), (f.sample_spin, sample_every), (f.checkpoint_spin, checkpoint_every)):
         spin.setValue(value)
     f.device_combo.setCurrentIndex(f.device_combo.findData("cpu"))

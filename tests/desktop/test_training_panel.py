@@ -23,7 +23,11 @@ from desktop.training import TrainingPanel
 
 pytest.importorskip("core.train.loop")
 
-WAIT_MS = 60_000  # generous: the machine is shared; nothing here asserts timing
+WAIT_MS = 120_000  # only turns a hang into a failure: the machine may be shared or pinned to one core
+# Runs the tests stop themselves: 100,000 epochs of 4 steps cannot end by themselves however fast
+# the machine is, so a Stop (or a closing window) always lands inside the run, and a test that
+# waits for a later event never finds the run already finished.
+ENDLESS_EPOCHS = 100_000
 
 
 def tiny_pairs(n: int, seed: int, h: int = 32, w: int = 32) -> InMemoryPairs:
@@ -58,7 +62,7 @@ class Recorder:
         return [e.step for e in self.of(Step)]
 
 
-def make_panel(qtbot, runs_dir: Path, *, epochs: int = 200, sample_every: int = 1000,
+def make_panel(qtbot, runs_dir: Path, *, epochs: int = ENDLESS_EPOCHS, sample_every: int = 1000,
                checkpoint_every: int = 1000) -> TrainingPanel:
     panel = TrainingPanel(runs_dir)
     qtbot.addWidget(panel)
@@ -259,8 +263,10 @@ def test_cli_and_panel_take_turns_on_the_same_run(qtbot, tmp_path, capsys):
     from core.cli import main as cli_main
 
     cli_dir = tmp_path / "from-cli"
+    # Endless epochs: the panel's resume below goes on to them and must still be running at its Stop.
     code = cli_main(["train", "--data", "synthetic", "--synthetic-count", "8", "--depth", "3", "--ngf", "4",
                      "--ndf", "4", "--crop-size", "32", "--batch-size", "2", "--max-steps", "6",
+                     "--epochs", str(ENDLESS_EPOCHS), "--epochs-decay", "0",
                      "--sample-every", "3", "--checkpoint-every", "3", "--device", "cpu", "--run-dir", str(cli_dir)])
     assert code == 0, capsys.readouterr().err
 
