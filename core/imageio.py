@@ -206,6 +206,33 @@ def read_label_ids(path: str | Path) -> np.ndarray:
     return ids
 
 
+def read_index_map(path: str | Path) -> np.ndarray:
+    """A single-channel map of class indices of *another* dataset's table (e.g. SegNet's CamVid
+    PNGs, values 0..11) -> its raw values as uint8 H×W, without checking them against the Cityscapes
+    table: the caller maps them with its own table and rejects values outside it. Accepts L, P
+    (raw indices), 1, 16-bit with values <= 255, and grey RGB (equal channels)."""
+    p = Path(path)
+    image = _open_image(p)
+    mode = image.mode
+    if mode in ("L", "P"):
+        return np.asarray(image, dtype=np.uint8)  # read-only view: callers map it through a table
+    if mode == "1":
+        return np.asarray(image.convert("L"), dtype=np.uint8)
+    if mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 255):
+            bad = np.unique(values[(values < 0) | (values > 255)])
+            shown = ", ".join(str(int(v)) for v in bad[:10]) + (", ..." if bad.size > 10 else "")
+            raise BadFileError(p, f"class indices outside 0..255: {shown}")
+        return values.astype(np.uint8)
+    if mode in ("RGB", "RGBA"):
+        rgb = np.asarray(image.convert("RGB"))
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+            return np.ascontiguousarray(rgb[..., 0])  # indices saved as grey RGB: still indices
+        raise BadFileError(p, "is a colour image, not a map of class indices (expected one channel)")
+    raise BadFileError(p, f"unsupported image mode {mode} for a map of class indices")
+
+
 def near_palette_share(rgb: np.ndarray, step: int = 2) -> float:
     """Share of pixels (sampled every `step` pixels) within a small distance of a Cityscapes class
     colour: near 1 for colour label maps (even as JPEG), low for photos."""

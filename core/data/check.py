@@ -1,6 +1,6 @@
 """The dataset check: decode every pair once, collect what a user needs to know about the data
-(layout, pairs per split, image sizes, class histogram, snapped-pixel share) and every bad file with
-its reason. `roadstudio-cli data check`, the GUI and training (core.data.registry) all use it, so
+(layout, pairs per split, image sizes, class histogram, snapped-pixel share; for CamVid, the pixels
+of CamVid classes that the mapping sent to "unlabeled") and every bad file with its reason. `roadstudio-cli data check`, the GUI and training (core.data.registry) all use it, so
 they agree on which pairs are usable.
 """
 
@@ -44,14 +44,21 @@ class SplitReport:
 @dataclass
 class DatasetReport:
     root: Path
-    layout: str  # "aligned" | "cityscapes" | "folders" | "synthetic"
+    layout: str  # "aligned" | "cityscapes" | "folders" | "camvid" | "synthetic"
     direction: Direction
+    layout_detail: str = ""  # e.g. "CamVid SegNet layout, 11 classes (...)"
     splits: dict[str, SplitReport] = field(default_factory=dict)
     sizes: Counter = field(default_factory=Counter)  # (height, width) of pairs -> count
     class_pixels: np.ndarray = field(default_factory=lambda: np.zeros(NUM_PALETTE_CLASSES, np.int64))
     snapped_pixels: int = 0
     label_pixels: int = 0
     bad_files: list[tuple[Path, str]] = field(default_factory=list)
+    # Source classes mapped to "unlabeled" (CamVid class name -> pixels); full resolution, not sampled.
+    unmapped_pixels: Counter = field(default_factory=Counter)
+
+    @property
+    def unmapped_share(self) -> float:
+        return sum(self.unmapped_pixels.values()) / self.label_pixels if self.label_pixels else 0.0
 
     @property
     def total_pairs(self) -> int:
@@ -81,9 +88,10 @@ class DatasetReport:
 
     def to_dict(self) -> dict:
         """The report as plain JSON-able data (`roadstudio-cli data check --json`)."""
-        return {
+        out = {
             "root": str(self.root),
             "layout": self.layout,
+            "layout_detail": self.layout_detail,
             "direction": self.direction,
             "splits": {name: {"pairs": r.pairs, "checked": r.checked, "valid": r.valid}
                        for name, r in self.splits.items()},
@@ -94,11 +102,19 @@ class DatasetReport:
             "snapped_share": self.snapped_share,
             "bad_files": [{"path": str(path), "reason": reason} for path, reason in self.bad_files],
         }
+        if self.layout == "camvid":
+            out["mapped_to_unlabeled"] = {
+                "pixels": sum(self.unmapped_pixels.values()),
+                "share": self.unmapped_share,
+                "by_class": dict(self.unmapped_pixels.most_common()),
+            }
+        return out
 
     def format_text(self) -> str:
         """The report as the CLI prints it."""
         lines = [f"dataset:   {self.root}", f"layout:    {self.layout}"
-                 + (f" (direction {self.direction})" if self.layout in ("aligned", "folders") else "")]
+                 + (f" (direction {self.direction})" if self.layout in ("aligned", "folders") else "")
+                 + (f": {self.layout_detail}" if self.layout_detail else "")]
         for name, split in self.splits.items():
             checked = f", {split.checked} checked" if split.checked != split.pairs else ""
             lines.append(f"  {name or '(no split folder)':<18} {split.pairs:6d} pairs{checked}, {split.valid} valid")
@@ -114,6 +130,8 @@ class DatasetReport:
                     lines.append(f"  {name:<14} {share:6.1%}  {'#' * round(share * 40)}")
             lines.append(f"snapped label pixels: {self.snapped_share:.1%}"
                          + (" (colour label maps, e.g. JPEG noise, snapped to the palette)" if self.snapped_pixels else ""))
+        if self.layout == "camvid" and self.label_pixels:
+            lines.append(self._unmapped_line())
         if self.bad_files:
             lines.append(f"bad files: {len(self.bad_files)}")
             for path, reason in self.bad_files:
@@ -121,6 +139,15 @@ class DatasetReport:
         else:
             lines.append("bad files: none")
         return "\n".join(lines)
+
+
+    def _unmapped_line(self) -> str:
+        total = sum(self.unmapped_pixels.values())
+        line = f"mapped to unlabeled: {total} px ({self.unmapped_share:.2%})"
+        if total:
+            line += ", by class: " + ", ".join(f"{name} {n} px ({n / self.label_pixels:.2%})"
+                                               for name, n in self.unmapped_pixels.most_common())
+        return line
 
 
 def _load(source: PairSource, index: int) -> LoadedPair:
@@ -139,6 +166,7 @@ def _record(report: DatasetReport, pair: LoadedPair) -> None:
     report.class_pixels += np.bincount(sample.ravel(), minlength=NUM_PALETTE_CLASSES)[:NUM_PALETTE_CLASSES]
     report.snapped_pixels += pair.snapped
     report.label_pixels += h * w
+    report.unmapped_pixels.update(pair.unmapped)
 
 
 def scan_source(source: PairSource, report: DatasetReport, split: str, *, limit: int | None = None,
@@ -179,7 +207,8 @@ def check_dataset(path: str | Path, format: DataFormat = "auto", direction: Dire
     back as a report with `usable` False."""
     layout = detect_layout(path, format)
     sources = split_sources(layout, direction)
-    report = DatasetReport(root=layout.root, layout=layout.format, direction=direction)
+    report = DatasetReport(root=layout.root, layout=layout.format, direction=direction,
+                           layout_detail=layout.detail)
     total = sum(len(s) for s in sources.values())
     if max_files is not None:
         total = min(total, max_files)

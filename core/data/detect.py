@@ -1,8 +1,11 @@
 """Which layout a dataset folder has, and the sources for its splits.
 
 Detection looks at folder names only (no image is decoded): Cityscapes has leftImg8bit/ and gtFine/;
-paired folders have A/ and B/ (directly or per split); anything else holding images — in train/,
-val/, test/ or directly — is taken as aligned A|B images. The user can override the guess, and a
+paired folders have A/ and B/ (directly or per split); CamVid has SegNet's trainannot/ (valannot/,
+testannot/) beside train/ (or train.txt-style pair lists), or photos X.png with colour labels X_L.png
+(checked before the aligned fallback, since SegNet's train/ of plain photos would otherwise pass for
+aligned images); anything else holding images — in train/, val/, test/ or directly — is taken as
+aligned A|B images. The user can override the guess, and a
 folder that does not fit the layout asked for is a UserError saying what was expected.
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from core.config import DataFormat, Direction
 from core.data.aligned import AlignedSource, aligned_splits
 from core.data.base import PairSource
+from core.data.camvid import CAMVID_EXPECTED, CamVidSource, find_camvid
 from core.data.cityscapes import CityscapesSource, cityscapes_splits
 from core.data.folders import FolderPairsSource, folder_splits
 from core.errors import UserError
@@ -23,7 +27,8 @@ SYNTHETIC = "synthetic"
 EXPECTED_LAYOUTS = (
     "aligned A|B images (train/*.jpg, val/*.jpg or *.jpg directly), "
     "Cityscapes (leftImg8bit/<split>/<city>/*_leftImg8bit.png + gtFine/<split>/<city>/*_gtFine_labelIds.png), "
-    "or paired folders A/ and B/ with matching file names"
+    "paired folders A/ and B/ with matching file names, "
+    "or " + CAMVID_EXPECTED
 )
 
 
@@ -34,6 +39,7 @@ class Layout:
     root: Path
     format: DataFormat
     splits: tuple[str, ...]
+    detail: str = ""  # a finer description where one format has variants (CamVid SegNet / 32-class)
 
     def describe(self) -> str:
         splits = ", ".join(s or "(no split folders)" for s in self.splits)
@@ -73,6 +79,12 @@ def detect_layout(path: str | Path, format: DataFormat = "auto") -> Layout:
         if format == "folders":
             raise UserError(f"{root}: not a paired-folders dataset: expected A/ and B/ (or train/A and train/B) "
                             "with matching file names")
+    if format in ("auto", "camvid"):
+        camvid = find_camvid(root)
+        if camvid is not None:
+            return Layout(root, "camvid", camvid.splits, detail=camvid.describe(root))
+        if format == "camvid":
+            raise UserError(f"{root}: not a CamVid folder: expected {CAMVID_EXPECTED}")
     if format in ("auto", "aligned"):
         found = aligned_splits(root)
         if found:
@@ -112,4 +124,6 @@ def open_split(layout: Layout, split: str, direction: Direction = "BtoA") -> Pai
         return FolderPairsSource(layout.root, direction, split)
     if layout.format == "aligned":
         return AlignedSource(layout.root, direction, split)
+    if layout.format == "camvid":
+        return CamVidSource(layout.root, split)
     raise ValueError(f"no file source for format {layout.format!r}")

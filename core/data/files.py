@@ -4,7 +4,7 @@ hidden files and our own temp files skipped."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +41,6 @@ class LoadedPair:
     photo: np.ndarray  # uint8 H×W×3
     snapped: int  # label pixels snapped to the palette (0 for id maps)
     files: tuple[Path, ...]  # the files the pair came from
+    # Pixels of the dataset's own classes that its mapping sent to "unlabeled", by class name
+    # (CamVid: {"Unlabelled": 5120, "Bridge": 80}); empty for sources already in Cityscapes ids.
+    unmapped: dict[str, int] = field(default_factory=dict)
