@@ -1,8 +1,8 @@
 """`roadstudio-cli data check PATH`: what is in a dataset folder and which files are bad.
 `roadstudio-cli data synth OUT`: write synthetic street scenes as a paired-folders dataset.
 
-check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share and every bad
-file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
+check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share (CamVid:
+pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
 2 (one line on stderr saying why) when the folder is not a usable dataset.
 """
 
@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = data_sub.add_parser(
         "check", help="check a dataset folder: layout, counts, sizes, classes, bad files",
         description="Decode every pair of a dataset and report layout, pairs per split, image sizes, "
-                    "class histogram, snapped-pixel share and every bad file with its reason.")
+                    "class histogram, snapped-pixel share (CamVid: pixels of CamVid classes mapped to unlabeled) "
+                    "and every bad file with its reason.")
     check.add_argument("path", help='dataset folder, or "synthetic" for the built-in street scenes')
     check.add_argument("--format", choices=get_args(DataFormat), default="auto",
                        help="dataset layout (default: detect from the folder)")

@@ -116,7 +116,7 @@ class SetupForm(QScrollArea):
         radios.addStretch(1)
         form.addRow("Source", radios)
         self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText("a pix2pix aligned, Cityscapes or A/ B/ folder")
+        self.folder_edit.setPlaceholderText("a pix2pix aligned, Cityscapes, CamVid or A/ B/ folder")
         self.browse_button = QPushButton("Browse…")
         self.browse_button.clicked.connect(self._on_browse_clicked)
         row = QHBoxLayout()
@@ -124,7 +124,8 @@ class SetupForm(QScrollArea):
         row.addWidget(self.browse_button)
         form.addRow("Folder", row)
         self.format_combo = _combo([("Detect", "auto"), ("pix2pix aligned (A|B)", "aligned"),
-                                    ("Cityscapes", "cityscapes"), ("Paired folders A/ B/", "folders")])
+                                    ("Cityscapes", "cityscapes"), ("Paired folders A/ B/", "folders"),
+                                    ("CamVid", "camvid")])
         self.direction_combo = _combo([("B → A (label on the right, Cityscapes pix2pix)", "BtoA"),
                                        ("A → B (label on the left)", "AtoB")])
         form.addRow("Format", self.format_combo)
