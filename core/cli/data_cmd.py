@@ -95,7 +95,8 @@ def run_check(args: argparse.Namespace) -> int:
         raise UserError(f"{report.root}: not a usable dataset: {reason}")
     if args.preview:
         out = write_preview_grid(report, args.preview)
-        print(f"preview: {out}")
+        # on stderr with --json, so stdout stays one JSON document
+        print(f"preview: {out}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

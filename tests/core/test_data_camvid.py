@@ -278,8 +278,11 @@ def test_data_check_reports_layout_counts_and_unmapped_pixels(tmp_path: Path,
     assert f"mapped to unlabeled: {unlabelled} px ({unlabelled / (9 * H * W):.2%}), by class: Unlabelled" in text
     assert "CamVid SegNet layout, 11 classes" in text
 
-    assert main(["data", "check", str(root), "--format", "camvid", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    preview = tmp_path / "preview.png"
+    assert main(["data", "check", str(root), "--format", "camvid", "--json", "--preview", str(preview)]) == 0
+    out = capsys.readouterr()
+    data = json.loads(out.out)  # the preview line goes to stderr, so stdout stays one JSON document
+    assert preview.is_file() and f"preview: {preview}" in out.err
     assert data["layout"] == "camvid" and data["splits"]["test"] == {"pairs": 3, "checked": 3, "valid": 3}
     assert data["mapped_to_unlabeled"] == {"pixels": unlabelled, "share": unlabelled / (9 * H * W),
                                            "by_class": {"Unlabelled": unlabelled}}
@@ -344,3 +347,12 @@ def test_shared_camvid_has_701_pairs_by_split() -> None:
     labels, photo = open_split(layout, "val")[0]
     assert labels.shape == (360, 480) and photo.shape == (360, 480, 3)
     assert set(np.unique(labels).tolist()) <= set(CAMVID11_TO_LABEL_ID.values())
+
+
+def test_train_and_val_splits_train_together_for_a_final_model(tmp_path: Path) -> None:
+    root = make_segnet(tmp_path / "camvid")
+    cfg = DataConfig(path=str(root), train_splits=("train", "val"), val_fraction=0.2)
+    train_source, val_source, warnings = open_datasets(cfg, seed=0)
+    assert warnings == [] and val_source is not None and (len(train_source), len(val_source)) == (5, 1)
+    names = {s.describe(i) for s in (train_source, val_source) for i in range(len(s))}
+    assert names == {f"{split}/0001TP_{i:06d}.png" for split in ("train", "val") for i in range(3)}
