@@ -18,7 +18,7 @@ from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
-from core import __version__
+from core import __version__, provenance
 from core.resources import resource_path
 from desktop import files, messages, settings
 from desktop.actions import StudioActions, build_menus
@@ -312,13 +312,23 @@ class MainWindow(QMainWindow):
     def export_output(self) -> None:
         path = self._ask_export_path("Export generated image", "generated")
         if path is not None and self.last_output is not None:
-            self.session.export(path, self.last_output)
+            self.session.export(path, self.last_output, self.provenance("output"))
 
     def export_side_by_side(self) -> None:
         path = self._ask_export_path("Export side-by-side image", "side_by_side")
         if path is not None and self.last_output is not None:
             ids = self.last_output_ids if self.last_output_ids is not None else np.asarray(self.session.document.ids)
-            self.session.export(path, files.side_by_side(ids, self.last_output))
+            self.session.export(path, files.side_by_side(ids, self.last_output),
+                                self.provenance("side_by_side", layout="labels | output"))
+
+    def provenance(self, kind: str, *, layout: str | None = None) -> provenance.Provenance:
+        """The record for an image made from the preview on screen (core.provenance)."""
+        shown = self.preview.last_shown
+        if shown is None or shown.model is None:
+            return provenance.Provenance(kind=kind, model=None, labels=self.last_output_ids, layout=layout)
+        return provenance.Provenance(kind=kind, model=shown.model.stamp(), labels=shown.ids,
+                                     variation=shown.variation, device=shown.model.device,
+                                     backend=shown.backend, layout=layout)
 
     def _rebuild_recent_menu(self) -> None:
         menu = self._recent_menu

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from core import imageio
+from core import provenance
 from core.errors import UserError
 from desktop import messages
 from desktop.qimage import qimage_to_rgb
@@ -76,7 +76,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
         window.canvas.fit()
         _settle()
         image = qimage_to_rgb(window.grab().toImage())
-        imageio.write_png(out, image)
+        provenance.write_png(out, image, window.provenance("screenshot"))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core import provenance
 from core.errors import BadFileError, UserError
 from desktop import files, messages, settings
 from desktop.canvas.document import LabelDocument
@@ -225,14 +226,15 @@ class SceneSession(QObject):
 
     # --------------------------------------------------------------------------------- export
 
-    def export(self, path: str | Path, rgb: np.ndarray) -> None:
+    def export(self, path: str | Path, rgb: np.ndarray, record: provenance.Provenance | None = None) -> None:
+        """Write a rendered image with its provenance (model, seed, label map) in PNG text chunks."""
         p = Path(path)
 
         def done(result: Path) -> None:
             self.status_message.emit(f"Exported {result.name}")
             self.saved.emit(result)
 
-        self.tasks.run(lambda: files.export_png(p, rgb), done, self._on_save_error)
+        self.tasks.run(lambda: write_rendered_png(p, rgb, record), done, self._on_save_error)
 
     # ------------------------------------------------------------------------------ recovery
 
@@ -256,3 +258,11 @@ class SceneSession(QObject):
         if clean:
             self.autosaver.clear()
         self.autosaver.shutdown()
+
+
+def write_rendered_png(path: Path, rgb: np.ndarray, record: provenance.Provenance | None) -> Path:
+    """core.provenance.write_png with the app's error form (BadFileError naming the file)."""
+    try:
+        return provenance.write_png(path, rgb, record)
+    except OSError as exc:
+        raise BadFileError(path, f"cannot be written: {exc.strerror or exc}") from None

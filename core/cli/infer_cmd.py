@@ -1,7 +1,8 @@
 """`roadstudio-cli infer`: render photos from label maps with a trained generator.
 
 Reads label-id PNGs (`*_labelIds.png`) and colour label maps (snapped to the palette; JPEG
-noise is fine) one at a time or a whole folder, and writes RGB PNGs of the same size.
+noise is fine) one at a time or a whole folder, and writes RGB PNGs of the same size, each with
+its provenance (core.provenance: checkpoint SHA-256, seed, label map) in PNG text chunks.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def _inputs_and_outputs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.imageio import read_label_map, write_png
+    from core import provenance
+    from core.imageio import read_label_map
     from core.infer import Predictor
 
     pairs = _inputs_and_outputs(args.input, args.output)
@@ -80,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
                                     reference_netG=args.reference_netG, reference_norm=args.reference_norm,
                                     backend=backend, background_build=False)
+    stamp = provenance.ModelStamp.for_file(args.checkpoint, step=predictor.card.get("step"),
+                                           input_encoding=predictor.config.input_encoding)
     failed: list[str] = []
     single = len(pairs) == 1 and not args.input.is_dir()
     bar = tqdm(pairs, desc="infer", unit="map", disable=single, file=sys.stderr, dynamic_ncols=True)
@@ -93,7 +97,13 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"skipped {exc}", file=sys.stderr)
             continue
         photo = predictor.predict(label_map.ids, variation=args.variation)
-        write_png(dst, photo)
+        record = provenance.Provenance(kind="infer", model=stamp, labels=label_map.ids, variation=args.variation,
+                                       device=str(predictor.device), backend=predictor.last_backend,
+                                       extra={"source": src.name})
+        try:
+            provenance.write_png(dst, photo, record)
+        except OSError as exc:
+            raise BadFileError(dst, f"cannot be written: {exc.strerror or exc}") from None
         note = ""
         if label_map.kind != "ids":
             note = f", {label_map.kind} label map, {label_map.snapped_share:.1%} of pixels snapped"

@@ -1,4 +1,5 @@
-"""`roadstudio-cli info`: what a checkpoint holds (architecture, size, model card)."""
+"""`roadstudio-cli info`: what a checkpoint holds (architecture, size, model card), or where an
+image came from (the provenance chunks Road Studio writes into every PNG it renders)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("info", help="describe a checkpoint",
+    p = subparsers.add_parser("info", help="describe a checkpoint, or the provenance of a rendered image",
                               description="Describe a generator checkpoint: kind, architecture, "
-                                          "parameters and model card (step, epoch, run, data).")
-    p.add_argument("path", type=Path, metavar="CKPT")
+                                          "parameters and model card (step, epoch, run, data). Given a "
+                                          "PNG rendered by Road Studio: the model, seed and label map it "
+                                          "was rendered from.")
+    p.add_argument("path", type=Path, metavar="CKPT|IMAGE.png")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--labels-out", type=Path, metavar="LABELS.png",
+                   help="IMAGE: write the embedded label map (labelIds PNG) it was rendered from")
+    p.add_argument("--verify", type=Path, metavar="CKPT",
+                   help="IMAGE: render the embedded label map again with CKPT and compare bit for bit")
     p.set_defaults(func=run)
 
 
@@ -44,7 +51,12 @@ def describe(path: Path) -> dict[str, Any]:
     }
 
 
+IMAGE_SUFFIXES = (".png",)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.path.suffix.lower() in IMAGE_SUFFIXES:
+        return run_image(args)
     info = describe(args.path)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
@@ -72,3 +84,41 @@ def run(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key + ':':<{width + 1}} {value}")
     return 0
+
+
+def run_image(args: argparse.Namespace) -> int:
+    """Print an image's provenance; optionally extract its label map or verify it by re-rendering."""
+    import numpy as np
+
+    from core import provenance
+    from core.errors import UserError
+    from core.imageio import read_rgb, write_label_ids_png
+
+    record = provenance.read(args.path)
+    rows = provenance.format_record(record)
+    verified: bool | None = None
+    if args.labels_out is not None:
+        if record.labels is None:
+            raise UserError(f"{args.path}: no embedded label map to write")
+        write_label_ids_png(args.labels_out, record.labels)
+    if args.verify is not None:
+        again = provenance.reproduce(record, args.verify)
+        shown = provenance.rendered_part(record, read_rgb(args.path))
+        verified = shown.shape == again.shape and bool(np.array_equal(shown, again))
+    if args.json:
+        out: dict[str, Any] = {"path": str(args.path), **record.fields,
+                               "labels_embedded": record.labels is not None}
+        if verified is not None:
+            out["verified"] = verified
+        print(json.dumps(out, indent=2))
+    else:
+        width = max(len(k) for k, _ in rows) + 1
+        print(f"{'file:':<{width + 1}} {args.path}")
+        for key, value in rows:
+            print(f"{key + ':':<{width + 1}} {value}")
+        if args.labels_out is not None:
+            print(f"wrote the label map to {args.labels_out}")
+        if verified is not None:
+            print("verify: bit-exact reproduction" if verified else
+                  "verify: the re-rendered image DIFFERS (another device, inference path or library version?)")
+    return 0 if verified in (None, True) else 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -22,6 +23,17 @@ from desktop.preview.worker import ModelInfo, ModelSource, PreviewRequest, Previ
 
 #: Returns (document version, live ids array); the controller copies the array itself.
 DocumentSource = Callable[[], tuple[int, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ShownPreview:
+    """How the image on screen was made: what an export records as its provenance."""
+
+    version: int
+    ids: np.ndarray  # the labels it was rendered from (the controller's private copy)
+    variation: int | None
+    model: ModelInfo | None
+    backend: str | None
 
 
 class PreviewController(QObject):
@@ -56,8 +68,9 @@ class PreviewController(QObject):
         self.model: ModelInfo | None = None
         self.variation: int | None = None
         self._loading = False
-        # The one request in flight: (document generation, version, ids, sent at).
-        self._in_flight: tuple[int, int, np.ndarray, float] | None = None
+        # The one request in flight: (document generation, version, ids, sent at, variation).
+        self._in_flight: tuple[int, int, np.ndarray, float, int | None] | None = None
+        self.last_shown: ShownPreview | None = None
         # Versions count per document; a new document (New, Open) starts a new generation so its
         # low versions are not mistaken for stale results of the old one, and vice versa.
         self._generation = 0
@@ -108,7 +121,7 @@ class PreviewController(QObject):
         version, ids = self._source()
         ids = ids.copy()
         self._dirty = False
-        self._in_flight = (self._generation, version, ids, time.perf_counter())
+        self._in_flight = (self._generation, version, ids, time.perf_counter(), self.variation)
         self.sent_versions.append(version)
         self.busy_changed.emit(True)
         self._send_request.emit(PreviewRequest(version=version, ids=ids, variation=self.variation))
@@ -125,6 +138,8 @@ class PreviewController(QObject):
             self._shown_version = version
             self.last_latency_s = latency_s
             if in_flight is not None and in_flight[1] == version:
+                # Results arrive before the worker's next model_loaded, so self.model made this one.
+                self.last_shown = ShownPreview(version, in_flight[2], in_flight[4], self.model, self.last_backend)
                 self.labels_for_preview.emit(in_flight[2])
             self.preview_shown.emit(version, image, latency_s)
         self._after_result()

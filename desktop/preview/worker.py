@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.errors import UserError
+from core.provenance import ModelStamp, file_sha256
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,19 @@ class ModelInfo:
     card: dict[str, Any] = field(default_factory=dict)
     parameters: int = 0
     load_s: float = 0.0
+    sha256: str = ""  # of the checkpoint file, for the provenance written into exported images
+
+    def stamp(self) -> ModelStamp:
+        """This model's identity for core.provenance."""
+        return ModelStamp(name=self.name, sha256=self.sha256, step=_int_or_none(self.card.get("step")),
+                          input_encoding=str(getattr(self.config, "input_encoding", "onehot")))
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class PreviewWorker(QObject):
@@ -76,7 +90,8 @@ class PreviewWorker(QObject):
                              device=str(predictor.device), config=loaded.config,
                              card=dict(loaded.card or {}),
                              parameters=count_parameters(loaded.model),
-                             load_s=time.perf_counter() - start)
+                             load_s=time.perf_counter() - start,
+                             sha256=file_sha256(source.path))  # here, not on the GUI thread
         except UserError as exc:
             self._report_load_failure(str(exc))
             return
