@@ -3,14 +3,23 @@ train ids and colours.
 
 The table is taken from torchvision (`Cityscapes.classes`), never retyped. The one canonical
 label form in Road Studio is a uint8 H×W array of Cityscapes *label ids* (0..33).
+
+The table is read from torchvision's source file as literals (`ast`), not by importing
+torchvision: that import costs about 2 s of CPU (it loads every model and op), which every
+`roadstudio-cli infer` process and the app's start-up would pay for one 35-row table. Should the
+file ever not parse as expected, torchvision is imported after all.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-from torchvision.datasets import Cityscapes
 
 IGNORE_TRAIN_ID = 255
 MAX_LABEL_ID = 33  # label ids 0..33; "license plate" (-1) never appears in labelIds images
@@ -25,11 +34,45 @@ class LabelClass:
     color: tuple[int, int, int]
 
 
+def _torchvision_table_from_source() -> list[LabelClass] | None:
+    """Cityscapes.classes as literals from torchvision/datasets/cityscapes.py, or None."""
+    try:
+        spec = importlib.util.find_spec("torchvision")
+        if spec is None or spec.origin is None:
+            return None
+        source = (Path(spec.origin).parent / "datasets" / "cityscapes.py").read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if not (isinstance(node, ast.ClassDef) and node.name == "Cityscapes"):
+                continue
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and any(getattr(t, "id", None) == "classes" for t in stmt.targets):
+                    rows = [_row(call) for call in stmt.value.elts]  # type: ignore[attr-defined]
+                    return rows if rows and all(rows) else None  # type: ignore[return-value]
+    except (OSError, SyntaxError, ValueError, AttributeError, ImportError):
+        return None
+    return None
+
+
+def _row(call: Any) -> LabelClass | None:
+    # CityscapesClass(name, id, train_id, category, category_id, has_instances, ignore_in_eval, color)
+    if not isinstance(call, ast.Call) or len(call.args) != 8 or call.keywords:
+        return None
+    name, id_, train_id, category, _, _, _, color = (ast.literal_eval(a) for a in call.args)
+    return LabelClass(str(name), int(id_), int(train_id), str(category), tuple(int(v) for v in color))  # type: ignore[arg-type]
+
+
+def _torchvision_table() -> Sequence[LabelClass]:
+    rows = _torchvision_table_from_source()
+    if rows is not None:
+        return rows
+    from torchvision.datasets import Cityscapes  # the slow, always-correct way
+
+    return [LabelClass(c.name, c.id, c.train_id, c.category, tuple(c.color)) for c in Cityscapes.classes]
+
+
 #: Every Cityscapes class with a non-negative id, in id order.
 ALL_CLASSES: tuple[LabelClass, ...] = tuple(
-    LabelClass(c.name, c.id, c.train_id, c.category, tuple(c.color))
-    for c in sorted(Cityscapes.classes, key=lambda c: c.id)
-    if 0 <= c.id <= MAX_LABEL_ID
+    c for c in sorted(_torchvision_table(), key=lambda c: c.id) if 0 <= c.id <= MAX_LABEL_ID
 )
 _BY_ID = {c.id: c for c in ALL_CLASSES}
 UNLABELED = _BY_ID[0]

@@ -95,3 +95,21 @@ def test_color_encoding_is_palette_rgb_in_minus_one_to_one() -> None:
     assert x.min() >= -1 and x.max() <= 1
     batched = encode_labels(np.stack([ids, ids]), "color")
     assert batched.shape == (2, 3, 2, 2)
+
+
+def test_table_read_from_torchvision_source_equals_importing_it() -> None:
+    # core.labels parses torchvision's cityscapes.py instead of importing torchvision (seconds of
+    # start-up); the parsed table must be exactly Cityscapes.classes.
+    parsed = labels._torchvision_table_from_source()
+    assert parsed is not None
+    imported = [labels.LabelClass(c.name, c.id, c.train_id, c.category, tuple(c.color)) for c in Cityscapes.classes]
+    assert parsed == imported
+
+
+def test_importing_the_label_table_does_not_import_torchvision() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, core.labels; print('torchvision' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
