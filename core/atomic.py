@@ -4,6 +4,7 @@ A killed process leaves either the old file or the new one, never a truncated on
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -59,3 +60,23 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_open(path, "wb") as fh:
         fh.write(data)
+
+
+#: errno values that mean "this folder takes no more files" (as opposed to "no space right now").
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: errno values that mean the disk (or the user's quota) is full.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def describe_write_error(exc: OSError) -> str:
+    """A few words for a failed write, for messages that already name the file: "disk full",
+    "read-only file system", "permission denied", "the folder no longer exists", or the OS text."""
+    if exc.errno in DISK_FULL_ERRNOS:
+        return "disk full"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENOENT:
+        return "the folder no longer exists"
+    return exc.strerror or str(exc)

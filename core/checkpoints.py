@@ -14,7 +14,9 @@ All writes are atomic (temp file + os.replace).
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +56,16 @@ def save_weights(path: str | Path, model: torch.nn.Module, config: GeneratorConf
         META_KEY_CARD: json.dumps(card or {}),
     }
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
+        try:
+            save_file(state, str(tmp), metadata=metadata)
+        except SafetensorError as exc:
+            # safetensors reports I/O failures (disk full, ...) as its own error type; callers
+            # handle failed writes as OSError, with the errno it carries.
+            found = re.search(r"os error (\d+)", str(exc))
+            if found is None:
+                raise
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code), str(path)) from None
     return path
 
 

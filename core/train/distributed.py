@@ -38,6 +38,7 @@ from core.atomic import atomic_write_text
 from core.config import RunConfig, dumps_toml, load_run_config, to_dict
 from core.errors import ConfigError, UserError
 from core.train.dist_env import DistEnv
+from core.train.peer_watch import PeerWatch, connect_store, peer_timeout_s
 
 #: Test hook: the highest rank dies (os._exit(1)) just before this optimizer step, on the first
 #: torchrun attempt only, so `--max-restarts` has something to restart.
@@ -50,8 +51,22 @@ RUN_ID_ENV = "TORCHELASTIC_RUN_ID"
 #: nothing else does.
 LAUNCH_FILE = "torchrun_job.txt"
 # Long enough for rank 0 to check a large dataset or write a big checkpoint while the other
-# ranks wait in a collective; short enough that a hung job still dies the same day.
+# ranks wait in a collective; short enough that a hung job still dies the same day. A dead or
+# frozen peer is noticed much sooner by the heartbeats of core.train.peer_watch.
 PROCESS_GROUP_TIMEOUT = timedelta(minutes=30)
+#: Overrides PROCESS_GROUP_TIMEOUT (seconds), e.g. for a job whose rank 0 needs longer alone.
+PROCESS_GROUP_TIMEOUT_ENV = "ROADSTUDIO_DIST_TIMEOUT_S"
+
+_peer_watch: PeerWatch | None = None
+
+
+def process_group_timeout(environ: Mapping[str, str] | None = None) -> timedelta:
+    raw = (os.environ if environ is None else environ).get(PROCESS_GROUP_TIMEOUT_ENV)
+    try:
+        seconds = float(raw) if raw else 0.0
+    except ValueError:
+        raise ConfigError(f"{PROCESS_GROUP_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    return timedelta(seconds=seconds) if seconds > 0 else PROCESS_GROUP_TIMEOUT
 
 
 # ------------------------------------------------------------------------------ process group
@@ -84,20 +99,42 @@ def init_process_group(env: DistEnv, device: torch.device) -> bool:
     # (each rank's address, NCCL's unique id) have the same names in every attempt: a restarted
     # rank could read the dead attempt's values and hang connecting to them. A prefix per attempt
     # keeps every attempt to its own keys.
-    store, rank, world_size = next(dist.rendezvous("env://", timeout=PROCESS_GROUP_TIMEOUT))
-    store = dist.PrefixStore(f"roadstudio/attempt_{os.environ.get(RESTART_COUNT_ENV, '0')}", store)
+    timeout = process_group_timeout()
+    store, rank, world_size = next(dist.rendezvous("env://", timeout=timeout))
+    attempt = f"roadstudio/attempt_{os.environ.get(RESTART_COUNT_ENV, '0')}"
+    store = dist.PrefixStore(attempt, store)
     if device.type == "cuda":
         torch.cuda.set_device(device)  # before NCCL: each rank owns cuda:LOCAL_RANK
         dist.init_process_group(backend="nccl", store=store, rank=rank, world_size=world_size,
-                                timeout=PROCESS_GROUP_TIMEOUT, device_id=device)
+                                timeout=timeout, device_id=device)
     else:
         dist.init_process_group(backend="gloo", store=store, rank=rank, world_size=world_size,
-                                timeout=PROCESS_GROUP_TIMEOUT)
+                                timeout=timeout)
     barrier(device)
+    _start_peer_watch(f"{attempt}/peers/", rank, world_size)
     return True
 
 
+def _start_peer_watch(prefix: str, rank: int, world_size: int) -> None:
+    global _peer_watch
+    timeout_s = peer_timeout_s()
+    _peer_watch = PeerWatch(connect_store(prefix, timeout_s), rank, world_size, timeout_s)
+    _peer_watch.start()
+
+
+def explain_failure(exc: BaseException) -> str | None:
+    """For a collective that failed (a RuntimeError from Gloo / NCCL / DDP) in a distributed run:
+    the one-line message naming the lost rank, once the heartbeats tell (None otherwise)."""
+    if _peer_watch is None or not isinstance(exc, RuntimeError):
+        return None
+    return _peer_watch.explain()
+
+
 def destroy_process_group() -> None:
+    global _peer_watch
+    if _peer_watch is not None:
+        _peer_watch.stop()  # first: a rank that ends normally is not a lost peer
+        _peer_watch = None
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -389,7 +426,7 @@ srun torchrun \\
 
 __all__ = [
     "CRASH_ENV", "ClusterCommands", "any_rank", "backend_for", "barrier", "cluster_commands", "crash_for_test",
-    "destroy_process_group", "init_process_group", "is_restart_of", "local_module", "mean_over_ranks",
+    "destroy_process_group", "explain_failure", "init_process_group", "process_group_timeout", "is_restart_of", "local_module", "mean_over_ranks",
     "planned_total_steps", "record_launch", "rescale_consumed", "run_config_text", "start_mode",
     "sync_bn_usable", "wrap_ddp", "write_run_config",
 ]

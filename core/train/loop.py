@@ -51,15 +51,15 @@ from core.train.control import TrainingControl
 from core.train.data_guard import GuardedSource
 from core.train.device import cuda_only_options, select_device
 from core.train.dist_env import DistEnv
-from core.train.distributed import (any_rank, crash_for_test, destroy_process_group, init_process_group,
-                                    local_module, mean_over_ranks, planned_total_steps, rescale_consumed,
-                                    sync_bn_usable, wrap_ddp, write_run_config)
+from core.train.distributed import (any_rank, crash_for_test, destroy_process_group, explain_failure,
+                                    init_process_group, local_module, mean_over_ranks, planned_total_steps,
+                                    rescale_consumed, sync_bn_usable, wrap_ddp, write_run_config)
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Sample,
                                Started, Step, Validation, Warning_)
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales, l1_loss
 from core.train.previews import render_labels, sample_grid
-from core.train.run_files import CheckpointWriter, RunPaths
-from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all
+from core.train.run_files import CheckpointWriter, RunFolderFault, RunPaths
+from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all, deliver
 from core.train.state import STATE_FORMAT, capture_rng_state, lr_for_epoch, restore_rng_state, seed_everything, set_lr
 
 log = logging.getLogger(__name__)
@@ -338,10 +338,10 @@ class _Run:
             raise
         self._make_sinks()
         try:
-            for event in self._events():
-                for sink in self.sinks:
-                    sink.handle(event)
-                yield event
+            # Sinks write each event before it is yielded; a run folder that stops taking files
+            # ends the stream with Failed (core.train.sinks.deliver).
+            guard = self.checkpoints.guard if self.env.is_main else None
+            yield from deliver(self._events(), self.sinks, guard, self._last_checkpoint)
         finally:
             close_all(self.sinks)
             self.loader = self.val_loader = None  # type: ignore[assignment] # ends worker processes
@@ -361,11 +361,16 @@ class _Run:
             yield from self._epochs()
         except _NonFinite as exc:
             yield Failed(step=pos.step + 1, message=str(exc), last_checkpoint=self._last_checkpoint())
+        except RunFolderFault as exc:  # disk full, read-only or deleted run folder: its own message
+            yield Failed(step=pos.step, message=str(exc), last_checkpoint=self._last_checkpoint())
         except UserError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported as a Failed event, with the traceback logged
-            log.exception("training failed at step %d", pos.step + 1)
-            yield Failed(step=pos.step + 1, message=f"{type(exc).__name__}: {exc}",
+            # A lost torchrun peer is named (core.train.peer_watch) instead of Gloo's socket error.
+            lost = explain_failure(exc)
+            if lost is None:
+                log.exception("training failed at step %d", pos.step + 1)
+            yield Failed(step=pos.step + 1, message=lost or f"{type(exc).__name__}: {exc}",
                          last_checkpoint=self._last_checkpoint())
 
     def _epochs(self) -> Iterator[Event]:
