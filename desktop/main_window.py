@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QM
 
 from core import __version__, provenance
 from core.resources import resource_path
-from desktop import files, messages, settings
+from desktop import files, layout, messages, settings
 from desktop.actions import StudioActions, build_menus
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
@@ -375,10 +375,15 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 720)
+            self.setGeometry(layout.first_launch_geometry(self.screen()))
         state = store.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        else:
+            # First launch: the training dock, when opened, takes about half the height, so its
+            # charts and pictures are readable without dragging the dock edge first.
+            layout.grow_dock_when_first_shown(self, self.training_dock, share=0.5)
+        layout.restore_splitters(store, self.training_panel.monitor)
         splitter = store.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
@@ -397,6 +402,7 @@ class MainWindow(QMainWindow):
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
         store.setValue("window/splitter", self.splitter.saveState())
+        layout.save_splitters(store, self.training_panel.monitor)
         store.setValue("view/mode", self.preview_panel.view.mode())
         store.setValue("view/overlay_opacity", self.preview_panel.opacity_slider.value())
         store.sync()

@@ -23,9 +23,10 @@ from core.train.events import (
     Warning_,
 )
 from desktop.training.charts import LineChart
-from desktop.training.images import ImageView, rgb_to_qimage
+from desktop.training.images import rgb_to_qimage
 from desktop.training.progress import RateMeter, format_bytes, format_duration
 from desktop.training.run_files import LOSS_KEYS, RunHistory
+from desktop.training.wide_image import WideImageView
 
 CURVE_COLORS = {"G_GAN": "#2e86de", "G_L1": "#e67e22", "D_real": "#27ae60", "D_fake": "#c0392b"}
 
@@ -84,14 +85,22 @@ class MonitorView(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(self.banner)
         outer.addLayout(self._build_stats())
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self._build_charts())
-        splitter.addWidget(self._build_images())
-        splitter.addWidget(self._build_validation())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 3)
-        splitter.setStretchFactor(2, 1)
-        outer.addWidget(splitter, 1)
+        # Numbers left (charts over the validation table), pictures right: the pictures get at
+        # least half the width, so a sample grid is readable in a short dock (issue 13 §6).
+        numbers = QSplitter(Qt.Orientation.Vertical)
+        numbers.addWidget(self._build_charts())
+        numbers.addWidget(self._build_validation())
+        numbers.setStretchFactor(0, 3)
+        numbers.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("monitor_splitter")
+        self.splitter.addWidget(numbers)
+        self.splitter.addWidget(self._build_images())
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([1000, 1000])  # halves; the user's split is restored by the window
+        outer.addWidget(self.splitter, 1)
 
         # Elapsed/ETA tick once a second even between steps (slow steps, pauses).
         self._clock = QTimer(self)
@@ -158,22 +167,26 @@ class MonitorView(QWidget):
         return box
 
     def _build_images(self) -> QWidget:
-        box = QWidget()
-        layout = QHBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        left = QVBoxLayout()
-        self.sample_caption = QLabel("Samples: input | output | target")
-        self.sample_view = ImageView("samples appear every few steps")
-        left.addWidget(self.sample_caption)
-        left.addWidget(self.sample_view, 1)
-        right = QVBoxLayout()
-        self.canvas_caption = QLabel("Your canvas, rendered by the model in training")
-        self.canvas_view = ImageView("paint on the canvas to see it rendered here")
-        right.addWidget(self.canvas_caption)
-        right.addWidget(self.canvas_view, 1)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
-        return box
+        # Each picture at the column's full width (scrolling when taller); a click enlarges it.
+        self.images_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.images_splitter.setObjectName("monitor_images_splitter")
+        self.images_splitter.setChildrenCollapsible(False)
+        for attr, caption, empty, title in (
+                ("sample", "Samples: input | output | target", "samples appear every few steps",
+                 "Samples: input | output | target"),
+                ("canvas", "Your canvas, rendered by the model in training",
+                 "paint on the canvas to see it rendered here", "Your canvas, rendered by the model in training")):
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            label = QLabel(caption)
+            view = WideImageView(empty, title)
+            column.addWidget(label)
+            column.addWidget(view, 1)
+            setattr(self, f"{attr}_caption", label)
+            setattr(self, f"{attr}_view", view)
+            self.images_splitter.addWidget(box)
+        return self.images_splitter
 
     def _build_validation(self) -> QWidget:
         self.validation_table = QTableWidget(0, 6)
@@ -234,9 +247,11 @@ class MonitorView(QWidget):
         if kind == "sample":
             self.sample_view.set_image(image)
             self.sample_caption.setText(f"Samples at step {step}: input | output | target")
+            self.sample_view.set_title(self.sample_caption.text())
         else:
             self.canvas_view.set_image(image)
             self.canvas_caption.setText(f"Your canvas, rendered with the weights of step {step}")
+            self.canvas_view.set_title(self.canvas_caption.text())
 
     def show_failure(self, message: str) -> None:
         """An error that ended the run: a Failed event (already shown) or an error raised before the
@@ -293,6 +308,7 @@ class MonitorView(QWidget):
         self.sample_view.set_image(image)
         if step is not None:
             self.sample_caption.setText(f"Samples at step {step}: input | output | target")
+            self.sample_view.set_title(self.sample_caption.text())
 
     # ------------------------------------------------------------------ internals
     def _on_started(self, event: Started) -> None:

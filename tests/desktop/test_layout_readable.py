@@ -1,0 +1,73 @@
+"""Readable at a glance (issue 13 §6): the first window takes most of the screen, the training
+pictures are drawn at least half the panel wide and enlarge on a click, and the layout the user
+arranged comes back (settings isolated per test)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from desktop.qimage import rgb_to_qimage
+from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+
+
+def _tall_grid() -> np.ndarray:
+    """A sample grid as the loop makes it: 4 rows of input | output | target, 64×64 tiles."""
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, size=(4 * 64, 3 * 64, 3), dtype=np.uint8)
+
+
+def test_first_launch_uses_most_of_the_screen(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    area = window.screen().availableGeometry()
+    assert window.width() >= 0.85 * area.width() and window.height() >= 0.85 * area.height()
+    assert area.contains(window.geometry())
+
+
+def test_training_pictures_are_half_the_panel_wide_and_enlarge_on_a_click(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    window.resize(1500, 950)  # the 1600×1000 screen of the issue, less its task bar
+    window.show()
+    window.training_dock.show()
+    qtbot.waitExposed(window)
+    monitor = window.training_panel.monitor
+    window.training_panel.tabs.setCurrentWidget(monitor)
+    assert window.training_dock.height() >= 0.4 * window.height()  # the dock opened at about half
+    monitor.show_image("sample", 20, rgb_to_qimage(_tall_grid()))
+    monitor.show_image("canvas", 20, rgb_to_qimage(np.full((64, 128, 3), 90, np.uint8)))
+    qtbot.waitUntil(lambda: monitor.sample_view.shown_width() >= 0.45 * monitor.width(), timeout=5000)
+    assert monitor.canvas_view.shown_width() >= 0.45 * monitor.width()
+
+    view = monitor.sample_view
+    with qtbot.waitSignal(view.enlarged, timeout=5000) as opened:
+        qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    popup = opened.args[0]
+    qtbot.waitExposed(popup)
+    assert popup.shown_size.height() > view.viewport().height()  # bigger than the panel could show
+    assert popup.windowTitle() == "Samples at step 20: input | output | target"
+    qtbot.keyClick(popup, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=5000)
+
+
+def test_the_arranged_layout_is_remembered(make_window, qtbot) -> None:  # noqa: ANN001
+    window = make_window()
+    window.resize(1200, 800)
+    window.show()
+    window.training_dock.show()
+    qtbot.waitExposed(window)
+    monitor = window.training_panel.monitor
+    window.training_panel.tabs.setCurrentWidget(monitor)
+    qtbot.waitUntil(lambda: monitor.splitter.sizes()[0] > 0, timeout=5000)
+    total = sum(monitor.splitter.sizes())
+    monitor.splitter.setSizes([total // 4, total - total // 4])
+    arranged = monitor.splitter.sizes()
+    window.close()  # saves the settings
+
+    again = make_window()
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.training_dock.isVisible()  # the dock state came back with the window state
+    again.training_panel.tabs.setCurrentWidget(again.training_panel.monitor)
+    restored = again.training_panel.monitor.splitter
+    qtbot.waitUntil(lambda: restored.sizes()[0] > 0, timeout=5000)
+    assert abs(restored.sizes()[0] - arranged[0]) <= 0.05 * total
