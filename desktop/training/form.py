@@ -170,15 +170,24 @@ class SetupForm(QScrollArea):
         self.norm_combo = _combo([("BatchNorm", "batch"), ("InstanceNorm", "instance"), ("None", "none")])
         self.dropout_check = QCheckBox("Dropout 0.5 in the innermost up blocks")
         self.encoding_combo = _combo([("One-hot classes", "onehot"), ("Label colours (reference models)", "color")])
+        self.upsample_combo = _combo([("Transposed conv (paper)", "transpose"), ("Resize + conv (no grid)", "resize")])
+        self.upsample_combo.setToolTip("How the decoder doubles the resolution: the paper's 4×4 stride-2 transposed "
+                                       "convolution, or a ×2 resize and a 3×3 convolution, which draws no "
+                                       "checkerboard grid")
         self.patch_combo = _combo([(f"{s}×{s}" + (" (pixel)" if s == 1 else ""), s) for s in PATCH_SIZES])
         self.ndf_spin = _spin(1, 512, 64)
+        self.d_scales_spin = _spin(1, 4, 1)
+        self.d_scales_spin.setToolTip("pix2pixHD's multi-scale discriminator: N PatchGANs on the image at ×1, ×½, ×¼ "
+                                      "(1 = the paper's single PatchGAN)")
         form.addRow("Generator depth", self.depth_spin)
         form.addRow("Generator filters (ngf)", self.ngf_spin)
         form.addRow("Normalisation", self.norm_combo)
         form.addRow("", self.dropout_check)
         form.addRow("Input encoding", self.encoding_combo)
+        form.addRow("Decoder upsampling", self.upsample_combo)
         form.addRow("Discriminator patch", self.patch_combo)
         form.addRow("Discriminator filters (ndf)", self.ndf_spin)
+        form.addRow("Discriminator scales", self.d_scales_spin)
         return group
 
     def _build_training_group(self) -> QGroupBox:
@@ -186,6 +195,8 @@ class SetupForm(QScrollArea):
         form = QFormLayout(group)
         self.gan_combo = _combo([("Vanilla (BCE)", "vanilla"), ("LSGAN", "lsgan")])
         self.lambda_spin = _dspin(0.0, 10000.0, 100.0, 1, 10.0)
+        self.lambda_feat_spin = _dspin(0.0, 1000.0, 0.0, 1, 1.0)
+        self.lambda_feat_spin.setToolTip("Discriminator feature-matching loss (pix2pixHD uses 10; 0 = off, the paper)")
         self.lr_spin = _dspin(0.000001, 1.0, 0.0002, 6, 0.0001)
         self.epochs_spin = _spin(0, 100000, 100)
         self.decay_spin = _spin(0, 100000, 100)
@@ -200,6 +211,7 @@ class SetupForm(QScrollArea):
         self.bf16_check = QCheckBox("bf16 mixed precision (CUDA only)")
         form.addRow("GAN loss", self.gan_combo)
         form.addRow("λ L1", self.lambda_spin)
+        form.addRow("λ feature matching", self.lambda_feat_spin)
         form.addRow("Learning rate", self.lr_spin)
         epochs = QHBoxLayout()
         epochs.addWidget(self.epochs_spin)
@@ -244,6 +256,7 @@ class SetupForm(QScrollArea):
     def _setting_widgets(self) -> list[QWidget]:
         return [self.depth_spin, self.ngf_spin, self.norm_combo, self.dropout_check, self.encoding_combo,
                 self.patch_combo, self.ndf_spin, self.gan_combo, self.lambda_spin, self.lr_spin,
+                self.upsample_combo, self.d_scales_spin, self.lambda_feat_spin,
                 self.epochs_spin, self.decay_spin, self.batch_spin, self.load_h, self.load_w, self.crop_h,
                 self.crop_w, self.seed_spin, self.val_spin, self.sample_spin, self.checkpoint_spin,
                 self.device_combo, self.bf16_check, self.synthetic_count, self.direction_combo]
@@ -282,6 +295,9 @@ class SetupForm(QScrollArea):
             _select(self.norm_combo, g.norm)
             self.dropout_check.setChecked(g.dropout)
             _select(self.encoding_combo, g.input_encoding)
+            _select(self.upsample_combo, g.upsample)
+            self.d_scales_spin.setValue(d.scales)
+            self.lambda_feat_spin.setValue(t.lambda_feat)
             patch = patch_size_for_layers(d.n_layers)
             if patch is not None:
                 _select(self.patch_combo, patch)
@@ -343,8 +359,9 @@ class SetupForm(QScrollArea):
         base = self._base
         generator = replace(base.generator, depth=self.depth_spin.value(), ngf=self.ngf_spin.value(),
                             norm=self.norm_combo.currentData(), dropout=self.dropout_check.isChecked(),
-                            input_encoding=self.encoding_combo.currentData())
-        discriminator = replace(base.discriminator, ndf=self.ndf_spin.value(),
+                            input_encoding=self.encoding_combo.currentData(),
+                            upsample=self.upsample_combo.currentData())
+        discriminator = replace(base.discriminator, ndf=self.ndf_spin.value(), scales=self.d_scales_spin.value(),
                                 n_layers=PATCH_SIZES[self.patch_combo.currentData()],
                                 norm=self.norm_combo.currentData())
         if path == "synthetic":
@@ -361,6 +378,7 @@ class SetupForm(QScrollArea):
         if bf16 and device != "cuda":
             raise ConfigError("bf16 needs the CUDA device")
         train = replace(base.train, gan_mode=self.gan_combo.currentData(), lambda_l1=self.lambda_spin.value(),
+                        lambda_feat=round(self.lambda_feat_spin.value(), 4),
                         lr=self.lr_spin.value(), batch_size=self.batch_spin.value(),
                         epochs=self.epochs_spin.value(), epochs_decay=self.decay_spin.value(),
                         seed=self.seed_spin.value(), device=device, bf16=bf16,

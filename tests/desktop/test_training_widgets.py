@@ -185,6 +185,22 @@ def test_patch_size_choices_map_to_discriminator_layers(form):
         assert cfg.discriminator.receptive_field == size
 
 
+def test_anti_grid_decoder_multiscale_d_and_feature_matching_are_form_settings(form, qtbot):
+    form.apply_preset(PAPER)
+    cfg = form.build_config()
+    assert (cfg.generator.upsample, cfg.discriminator.scales, cfg.train.lambda_feat) == ("transpose", 1, 0.0)
+    form.upsample_combo.setCurrentIndex(form.upsample_combo.findData("resize"))
+    assert form.preset_combo.currentData() == "Custom"  # an edit, like any other setting
+    form.d_scales_spin.setValue(3)
+    form.lambda_feat_spin.setValue(10.0)
+    cfg = form.build_config()
+    assert (cfg.generator.upsample, cfg.discriminator.scales, cfg.train.lambda_feat) == ("resize", 3, 10.0)
+    # a reopened run's settings fill the same fields back
+    form.apply_preset(PAPER)
+    form.apply_config(cfg)
+    assert form.build_config().generator.upsample == "resize" and form.d_scales_spin.value() == 3
+
+
 def test_invalid_settings_are_caught_with_the_engines_reason(form):
     form.apply_preset(PAPER)
     assert form.state().valid
