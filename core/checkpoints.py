@@ -136,9 +136,7 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            path, f"refused to load: the file contains Python objects that could run code ({_short(exc)})"
-        ) from None
+        raise CheckpointError(path, describe_refused_pickle(exc)) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(path, f"not a readable training checkpoint ({_short(exc)})") from None
     if not isinstance(state, dict) or "generator" not in state:
@@ -210,6 +208,21 @@ def _require_file(path: Path) -> None:
         raise CheckpointError(path, "is a folder, not a checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "the file is empty (0 bytes)")
+
+
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def describe_refused_pickle(exc: BaseException, *, other: str | None = None) -> str:
+    """What `torch.load(weights_only=True)` refused and why, in one line. Never torch's own text:
+    it advises re-running with weights_only=False or allow-listing the global, i.e. running the
+    very code that was refused. `other`: the reason when no code reference was named."""
+    found = _REFUSED_GLOBAL.search(str(exc))
+    if found is not None:
+        return (f"refused to load: the file contains Python objects that could run code (it references "
+                f"{found.group(1)}); checkpoints are loaded as tensors and plain values only")
+    return other or ("refused to load: the file holds Python objects other than tensors and plain values; "
+                     "checkpoints are loaded as tensors and plain values only")
 
 
 def _short(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import torch
 
-from core.checkpoints import LoadedGenerator
+from core.checkpoints import LoadedGenerator, describe_refused_pickle
 from core.config import NETG_PRESETS, GeneratorConfig, Norm
 from core.errors import CheckpointError, ConfigError
 from core.models import build_generator
@@ -142,13 +142,10 @@ def _strip_module_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
 
 
 def describe_unpickling_error(exc: BaseException) -> str:
-    """A one-line reason for a refused `torch.load(weights_only=True)`."""
-    text = str(exc)
-    detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
-    first = detail[0].strip()[:160] if detail else type(exc).__name__
-    if "Unsupported global" in text:
-        return f"refused to load: the file contains Python objects that could run code ({first})"
-    return f"not a PyTorch weights file, or one that holds more than tensors; refused ({first})"
+    """A one-line reason for a refused `torch.load(weights_only=True)` (never torch's advice to
+    load it unsafely)."""
+    return describe_refused_pickle(
+        exc, other="not a PyTorch weights file, or one that holds more than tensors; refused")
 
 
 def _load_reference_file(path: Path) -> dict[str, torch.Tensor]:

@@ -104,6 +104,11 @@ def test_a_pickle_that_carries_code_is_refused_and_never_run(tmp_path: Path, tra
     with pytest.raises(CheckpointError, match="could run code") as info:
         load_training_state(evil)
     assert "evil.pt" in str(info.value)
+    # It says what was refused (the code reference) and why; never torch's advice to re-run the
+    # load with weights_only=False (or to allow-list the global), which would run the payload.
+    message = str(info.value)
+    assert "(it references getattr)" in message and "\n" not in message  # Path.touch, pickled via getattr
+    assert not any(w in message for w in ("weights_only", "False", "safe_globals", "trust"))
     assert not marker.exists()
     # Resuming from such a file is refused the same way.
     run = tmp_path / "run"
