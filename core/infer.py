@@ -20,6 +20,7 @@ the CLI). torch's intra-op thread count is process-wide; `threads` sets it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,7 @@ class Predictor:
                 raise ConfigError(f"threads must be positive, got {threads}")
             torch.set_num_threads(threads)
         self.device = resolve_device(device)
+        self._threads = threads
         self.config: GeneratorConfig = loaded.config
         self.card: dict[str, Any] = dict(loaded.card or {})
         self.path: Path = loaded.path
@@ -239,3 +241,37 @@ class Predictor:
         photo = to_photo(y[0, :, :h, :w])
         self.last_latency_s = time.perf_counter() - start
         return photo
+
+    def padded_shape(self, height: int, width: int) -> tuple[int, int]:
+        """The size a height×width map is computed at (padded up to the multiple)."""
+        mult = self.multiple
+        return -(-height // mult) * mult, -(-width // mult) * mult
+
+    def predict_batch(self, maps: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Deterministic photos for several label maps in one model call. All must pad to the
+        same size (padded_shape); each photo equals predict(ids) within float rounding (the
+        model sees every map alone: eval-mode BatchNorm has no cross-sample statistics).
+        core.batch_render groups maps for this and overlaps file I/O with it."""
+        start = time.perf_counter()
+        checked = [validate_label_ids(ids) for ids in maps]
+        if not checked:
+            return []
+        shapes = {self.padded_shape(*ids.shape) for ids in checked}
+        if len(shapes) != 1:
+            raise ValueError(f"predict_batch needs maps of one padded size, got {sorted(shapes)}")
+        x = torch.cat([encode_ids(pad_to_multiple(ids, self.multiple), self.config.input_encoding)
+                       for ids in checked]).to(self.device)
+        y = self.forward(x)
+        photos = [to_photo(y[i, :, :ids.shape[0], :ids.shape[1]]) for i, ids in enumerate(checked)]
+        self.last_latency_s = time.perf_counter() - start
+        return photos
+
+    def switch_backend(self, backend: str, *, cache_dir: str | Path | None = None) -> float:
+        """Set up another inference path (export/load/verify as at construction) and return the
+        seconds that took. A batch job starts on eager and switches once the set-up pays back."""
+        start = time.perf_counter()
+        self.fast.close()
+        self.fast = FastPath(self.model, self.config, self.device, backend, cache_dir=cache_dir,
+                             background_build=False, threads=self._threads)
+        self.last_backend = self.backend
+        return time.perf_counter() - start
