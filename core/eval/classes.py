@@ -1,0 +1,65 @@
+"""The classes the segmenter predicts: the 11 CamVid classes (SegNet's CamVid-11) in Cityscapes
+terms, and how every Cityscapes label id folds onto them.
+
+The segmenter always answers with one of the 11 primary label ids below. Ground truth may hold
+other Cityscapes ids (a painted truck, a wall); they are folded onto the CamVid class that
+covers them in the SegNet merge of CamVid's 32 classes (Truck_Bus, SUVPickupTruck and Train are
+"Car"; Wall, Bridge and Tunnel are "Building"; TrafficLight is "SignSymbol"; VegetationMisc is
+"Tree"; ParkingBlock is "Pavement"; MotorcycleScooter is "Bicyclist"), so a well rendered truck
+counts as recognised. Ids that no CamVid class covers (unlabeled, ego vehicle, ground, rail
+track, static, dynamic, ...) are IGNORE: they count nowhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.labels import class_by_id
+
+IGNORE = 255
+
+#: Primary Cityscapes label id of each segmenter class, in Cityscapes train-id order.
+CLASS_IDS: tuple[int, ...] = (7, 8, 11, 13, 17, 20, 21, 23, 24, 25, 26)
+#: road, sidewalk, building, fence, pole, traffic sign, vegetation, sky, person, rider, car
+CLASS_NAMES: tuple[str, ...] = tuple(class_by_id(i).name for i in CLASS_IDS)
+NUM_CLASSES = len(CLASS_IDS)
+
+#: Other Cityscapes label ids and the primary id they fold onto (see the module docstring).
+FOLDS: dict[int, int] = {
+    9: 8,  # parking -> sidewalk
+    12: 11,  # wall -> building
+    14: 13,  # guard rail -> fence
+    15: 11,  # bridge -> building
+    16: 11,  # tunnel -> building
+    18: 17,  # polegroup -> pole
+    19: 20,  # traffic light -> traffic sign
+    22: 21,  # terrain -> vegetation
+    27: 26,  # truck -> car
+    28: 26,  # bus -> car
+    29: 26,  # caravan -> car
+    30: 26,  # trailer -> car
+    31: 26,  # train -> car
+    32: 25,  # motorcycle -> rider
+    33: 25,  # bicycle -> rider
+}
+
+#: Label id (any uint8) -> class index 0..10, or IGNORE.
+ID_TO_CLASS = np.full(256, IGNORE, dtype=np.uint8)
+for _index, _id in enumerate(CLASS_IDS):
+    ID_TO_CLASS[_id] = _index
+for _src, _dst in FOLDS.items():
+    ID_TO_CLASS[_src] = ID_TO_CLASS[_dst]
+
+#: Class index -> primary label id (IGNORE -> 0, unlabeled).
+CLASS_TO_ID = np.zeros(256, dtype=np.uint8)
+CLASS_TO_ID[: NUM_CLASSES] = CLASS_IDS
+
+
+def ids_to_classes(ids: np.ndarray) -> np.ndarray:
+    """uint8 label ids (any shape) -> class indices 0..10 / IGNORE."""
+    return ID_TO_CLASS[ids]
+
+
+def classes_to_ids(classes: np.ndarray) -> np.ndarray:
+    """Class indices -> primary Cityscapes label ids (IGNORE -> 0)."""
+    return CLASS_TO_ID[classes]

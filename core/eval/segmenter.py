@@ -1,0 +1,148 @@
+"""The segmenter file and label ids out of photos.
+
+File: `.safetensors` with the network's tensors and, in the metadata (JSON strings, like
+core.checkpoints): `roadstudio.format`, `roadstudio.segmenter` (SegNetConfig), `roadstudio.classes`
+(the class names and primary Cityscapes label ids, in output-channel order) and `roadstudio.card`
+(data, recipe, accuracy). Loading reads tensors only: it never unpickles.
+
+Working size. A photo is resized (antialiased) to keep its aspect with about `work_area` pixels
+(its config; 240×320 = 76,800: 240×320 for CamVid's 360×480, 192×384 for 1:2 Cityscapes frames),
+sides multiples of 16 — the scale the segmenter was trained at — and the logits are resized back (bilinear) to the photo's own
+size before the argmax. So labels are always compared at the size the caller passes in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from core.atomic import atomic_path
+from core.errors import CheckpointError
+from core.eval.classes import CLASS_IDS, CLASS_NAMES, NUM_CLASSES, classes_to_ids
+from core.eval.segnet import MULTIPLE, RoadSegNet, SegNetConfig
+
+FORMAT_VERSION = "1"
+META_FORMAT = "roadstudio.format"
+META_CONFIG = "roadstudio.segmenter"
+META_CLASSES = "roadstudio.classes"
+META_CARD = "roadstudio.card"
+
+WORK_AREA = SegNetConfig.work_area  # pixels the segmenter sees per frame, unless its config says otherwise
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """torch view of a numpy array; copied when read-only (PIL's arrays), which torch cannot wrap."""
+    array = np.ascontiguousarray(array)
+    return torch.from_numpy(array if array.flags.writeable else array.copy())
+
+
+def default_segmenter_path() -> Path:
+    from core.resources import resource_path
+
+    return resource_path("models", "segmenter.safetensors")
+
+
+def work_size(height: int, width: int, area: int = WORK_AREA) -> tuple[int, int]:
+    """(H, W) with the aspect of height×width, about `area` pixels, sides multiples of 16."""
+    scale = math.sqrt(area / float(height * width))
+    return (max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
+            max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE))
+
+
+def save_segmenter(path: str | Path, model: RoadSegNet, card: dict[str, Any] | None = None) -> Path:
+    path = Path(path)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        META_FORMAT: FORMAT_VERSION,
+        META_CONFIG: json.dumps(model.config.to_dict()),
+        META_CLASSES: json.dumps([{"name": n, "id": i} for n, i in zip(CLASS_NAMES, CLASS_IDS, strict=True)]),
+        META_CARD: json.dumps(card or {}),
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    return path
+
+
+@dataclass
+class Segmenter:
+    """A loaded segmenter on one device, in eval mode."""
+
+    model: RoadSegNet
+    card: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> Segmenter:
+        """Load a segmenter file (default: the bundled resources/models/segmenter.safetensors)."""
+        path = Path(path) if path is not None else default_segmenter_path()
+        if not path.is_file():
+            raise CheckpointError(path, "no such segmenter file (train one with scripts/train_segmenter.py)")
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = fh.metadata() or {}
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(path, f"not a readable .safetensors file ({exc})") from None
+        if META_CONFIG not in meta:
+            raise CheckpointError(path, "not a Road Studio segmenter (no segmenter config in the metadata)")
+        try:
+            config = SegNetConfig.from_dict(json.loads(meta[META_CONFIG]))
+            classes = json.loads(meta.get(META_CLASSES, "[]"))
+            card = json.loads(meta.get(META_CARD, "{}"))
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise CheckpointError(path, f"segmenter metadata is invalid ({exc})") from None
+        if [c.get("id") for c in classes] != list(CLASS_IDS) or config.num_classes != NUM_CLASSES:
+            raise CheckpointError(path, "the segmenter's classes are not the 11 this version evaluates")
+        model = RoadSegNet(config)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(path, "weights do not fit the segmenter config: "
+                                        + str(exc).strip().splitlines()[0][:200]) from None
+        dev = torch.device(device)
+        model.to(dev).eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return cls(model=model, card=card, path=path, device=dev)
+
+    def work_size(self, height: int, width: int) -> tuple[int, int]:
+        """The size this segmenter looks at a height×width frame at."""
+        return work_size(height, width, self.model.config.work_area)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8/float (N, 3, H, W) RGB 0..255 -> float logits (N, classes, H, W) at the same size."""
+        h, w = images.shape[-2:]
+        x = images.to(self.device, torch.float32)
+        size = self.work_size(h, w)
+        if size != (h, w):
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        with torch.inference_mode():
+            out = self.model(x)
+        if size != (h, w):
+            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        return out
+
+    def classes(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """uint8 (N, H, W, 3) or (H, W, 3) RGB -> uint8 class indices (N, H, W) or (H, W)."""
+        batch = as_tensor(images) if isinstance(images, np.ndarray) else images
+        single = batch.ndim == 3
+        if single:
+            batch = batch[None]
+        if batch.ndim != 4 or batch.shape[-1] != 3:
+            raise ValueError(f"expected uint8 (N, H, W, 3) RGB images, got shape {tuple(batch.shape)}")
+        out = self.logits(batch.permute(0, 3, 1, 2)).argmax(dim=1).to("cpu", torch.uint8).numpy()
+        return out[0] if single else out
+
+    def predict_ids(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Like classes(), as Cityscapes label ids (the 11 primary ids)."""
+        return classes_to_ids(self.classes(images))
