@@ -266,8 +266,12 @@ class _Progress:
             self.bar.update(event.step - self.bar.n)
         elif isinstance(event, Validation):
             best = " (best)" if event.is_best else ""
+            realism = ""
+            if event.realism is not None:  # FCN mIoU of the renderings; the real photos' is the ceiling
+                ceiling = f" of {event.realism_real:.3f} real" if event.realism_real is not None else ""
+                realism = f"  realism {event.realism:.3f}{ceiling}"
             self.write(f"validation after epoch {event.epoch} (step {event.step}): L1 {event.l1:.4f}  "
-                       f"PSNR {event.psnr:.2f} dB  SSIM {event.ssim:.4f}{best}")
+                       f"PSNR {event.psnr:.2f} dB  SSIM {event.ssim:.4f}{realism}{best}")
         elif isinstance(event, CheckpointSaved) and event.reason in ("stop", "final"):
             self.write(f"saved checkpoint {event.weights_path}")
         elif isinstance(event, Warning_):

@@ -67,7 +67,13 @@ class Validation:
     l1: float  # mean absolute error in [0, 2] pixel units ([-1, 1] images)
     psnr: float  # dB on [0, 1] images
     ssim: float
-    is_best: bool  # lowest validation L1 so far
+    is_best: bool  # the best so far: highest realism when scored, else lowest validation L1
+    # FCN-score of a fixed handful of validation pairs (core.eval.realism), when the validation
+    # data is real photos and the segmenter is installed; None otherwise.
+    realism: float | None = None  # mean IoU of the segmented renderings, in [0, 1]
+    realism_pixel_acc: float | None = None
+    realism_class_acc: float | None = None
+    realism_real: float | None = None  # the same mean IoU for the real photos: the ceiling
     kind: str = "validation"
 
 

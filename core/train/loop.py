@@ -160,6 +160,7 @@ class _Position:
     epoch: int = 0  # epoch of the next sample
     consumed: int = 0  # samples of this rank's share of `epoch` already used
     best_val_l1: float | None = None
+    best_realism: float | None = None  # highest validation realism (mIoU) so far, when scored
 
 
 class _NonFinite(Exception):
@@ -240,9 +241,11 @@ class _Run:
             self.train_src, cfg.data, batch_size=t.batch_size, seed=t.seed, train=True, device=self.device,
             rank=self.env.rank, world_size=self.env.world_size)
         self.val_loader = None
+        self.realism = None
         if self.val_src is not None:
             self.val_loader, _ = make_loader(self.val_src, cfg.data, batch_size=t.batch_size, seed=t.seed,
                                              train=False, device=self.device)
+            self.realism = _realism_tracker(cfg, self.warnings, own_data=self.given_sources is None)
         self.steps_per_epoch = math.ceil(self.sampler.per_rank / t.batch_size)
         self.full_steps = self.steps_per_epoch * t.total_epochs
         saved_world = int(state["config"].get("world_size", 1)) if state is not None else self.env.world_size
@@ -313,7 +316,8 @@ class _Run:
             self.opt_d.load_state_dict(state["optimizer_D"])
             self.pos = _Position(step=int(state["step"]), epoch=int(state["epoch"]),
                                  consumed=int(state["consumed"]),
-                                 best_val_l1=None if state["best_val_l1"] is None else float(state["best_val_l1"]))
+                                 best_val_l1=None if state["best_val_l1"] is None else float(state["best_val_l1"]),
+                                 best_realism=state.get("best_realism"))
             self.last_saved_step = self.pos.step  # this step's checkpoint is the one just loaded
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(path, f"does not fit this run's config ({str(exc).splitlines()[0][:200]})") from None
@@ -535,6 +539,8 @@ class _Run:
                 total["psnr"] += metrics.psnr(f01, r01) * n
                 total["ssim"] += metrics.ssim(f01, r01) * n
                 count += n
+                if self.realism is not None:
+                    self.realism.add(batch["labels"], fake, real)
         finally:
             g.train()
         assert self.val_src is not None
@@ -546,8 +552,14 @@ class _Run:
         is_best = pos.best_val_l1 is None or l1 < pos.best_val_l1
         if is_best:
             pos.best_val_l1 = l1
+        realism = self.realism.result() if self.realism is not None else None
+        if realism is not None:  # the best checkpoint is the most realistic one, not the blurriest
+            is_best = pos.best_realism is None or realism["miou"] > pos.best_realism
+            if is_best:
+                pos.best_realism = realism["miou"]
         yield Validation(step=pos.step, epoch=pos.epoch, l1=l1, psnr=total["psnr"] / count,
-                         ssim=total["ssim"] / count, is_best=is_best)
+                         ssim=total["ssim"] / count, is_best=is_best,
+                         **(_realism_fields(realism) if realism is not None else {}))
         if is_best and self.env.is_main:
             path = self.checkpoints.save_best(self.g, self._card())
             yield CheckpointSaved(step=pos.step, epoch=pos.epoch, weights_path=str(path), state_path="",
@@ -562,7 +574,8 @@ class _Run:
             "ngf": cfg.generator.ngf, "norm": cfg.generator.norm, "input_encoding": cfg.generator.input_encoding,
             "upsample": cfg.generator.upsample, "d_scales": cfg.discriminator.scales,
             "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1, "lambda_feat": cfg.train.lambda_feat,
-            "best_val_l1": self.pos.best_val_l1, "trained_with": f"roadstudio {__version__}",
+            "best_val_l1": self.pos.best_val_l1, "best_realism": self.pos.best_realism,
+            "trained_with": f"roadstudio {__version__}",
         }
 
     def training_state(self) -> dict[str, Any]:
@@ -579,6 +592,7 @@ class _Run:
             "epoch": pos.epoch,
             "consumed": pos.consumed,
             "best_val_l1": pos.best_val_l1,
+            "best_realism": pos.best_realism,
             "collapse_streak": self.collapse.streak,
             "train_pairs": len(self.train_src),
             "rng": capture_rng_state(),
@@ -598,6 +612,26 @@ class _Run:
 
     def _last_checkpoint(self) -> str | None:
         return str(self.paths.last_weights) if self.paths.last_weights.exists() else None
+
+
+def _realism_tracker(cfg: RunConfig, warnings: list[str], *, own_data: bool) -> Any:
+    """A core.eval.realism.RealismTracker when the run opened a dataset folder of real photos
+    (own_data; not the synthetic streets, not pairs handed in by a caller) and the segmenter is
+    installed, else None (a segmenter that cannot be loaded is a warning)."""
+    from core.eval import realism  # lazily: only runs that validate need it
+
+    if not own_data or not realism.realism_applies(cfg.data.path, cfg.data.format):
+        return None
+    try:
+        return realism.RealismTracker(realism.load_segmenter())
+    except UserError as exc:
+        warnings.append(f"realism score off: {exc}")
+        return None
+
+
+def _realism_fields(score: dict[str, float]) -> dict[str, float]:
+    return {"realism": score["miou"], "realism_pixel_acc": score["pixel_acc"],
+            "realism_class_acc": score["class_acc"], "realism_real": score["real_miou"]}
 
 
 __all__ = ["CollapseMonitor", "resume_config", "train", "wrap_models"]
