@@ -29,6 +29,9 @@ from desktop.training.run_files import LOSS_KEYS, RunHistory
 from desktop.training.wide_image import WideImageView
 
 CURVE_COLORS = {"G_GAN": "#2e86de", "G_L1": "#e67e22", "D_real": "#27ae60", "D_fake": "#c0392b"}
+# The realism chart: the renderings' FCN mIoU and, as the ceiling, the real photos' (core.eval.realism).
+REALISM_CURVES = {"generated": "#8e44ad", "real photos": "#7f8c8d"}
+BEST_COLUMN = 6
 
 
 class WarningBanner(QWidget):
@@ -146,8 +149,15 @@ class MonitorView(QWidget):
         self.gan_chart = LineChart("Adversarial losses")
         for key in ("G_GAN", "D_real", "D_fake"):
             self.gan_chart.add_curve(key, CURVE_COLORS[key])
+        # Shown from the first validation that carries a realism score (real validation photos
+        # and the segmenter installed); a run on synthetic data never has one.
+        self.realism_chart = LineChart("Realism: FCN mIoU on validation ↑")
+        for key, color in REALISM_CURVES.items():
+            self.realism_chart.add_curve(key, color)
+        self.realism_chart.hide()
         charts.addWidget(self.l1_chart, 1)
         charts.addWidget(self.gan_chart, 1)
+        charts.addWidget(self.realism_chart, 1)
         layout.addLayout(charts, 1)
         row = QHBoxLayout()
         row.addWidget(QLabel("Smoothing"))
@@ -189,8 +199,9 @@ class MonitorView(QWidget):
         return self.images_splitter
 
     def _build_validation(self) -> QWidget:
-        self.validation_table = QTableWidget(0, 6)
-        self.validation_table.setHorizontalHeaderLabels(["epoch", "step", "L1 ↓", "PSNR ↑", "SSIM ↑", "best"])
+        self.validation_table = QTableWidget(0, 7)
+        self.validation_table.setHorizontalHeaderLabels(["epoch", "step", "L1 ↓", "PSNR ↑", "SSIM ↑",
+                                                         "realism ↑", "best"])
         self.validation_table.verticalHeader().setVisible(False)
         self.validation_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.validation_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -203,6 +214,8 @@ class MonitorView(QWidget):
         self.banner.clear_messages()
         self.l1_chart.clear()
         self.gan_chart.clear()
+        self.realism_chart.clear()
+        self.realism_chart.hide()
         self.validation_table.setRowCount(0)
         self.validations = []
         self.sample_view.clear_image()
@@ -224,7 +237,8 @@ class MonitorView(QWidget):
         elif isinstance(event, (Sample, CanvasPreview)) and not self.images_from_worker:
             self.show_image(event.kind, event.step, rgb_to_qimage(event.image))
         elif isinstance(event, Validation):
-            self._add_validation(event.epoch, event.step, event.l1, event.psnr, event.ssim, event.is_best)
+            self._add_validation(event.epoch, event.step, event.l1, event.psnr, event.ssim, event.is_best,
+                                 event.realism, event.realism_real)
         elif isinstance(event, Warning_):
             self.banner.show_message(f"step {event.step}: {event.message}")
         elif isinstance(event, Paused):
@@ -277,7 +291,7 @@ class MonitorView(QWidget):
             self.last_step = int(history.steps[-1])
         for v in history.validations:
             self._add_validation(v.get("epoch", -1), v.get("step", -1), v.get("l1"), v.get("psnr"),
-                                 v.get("ssim"), bool(v.get("is_best")))
+                                 v.get("ssim"), bool(v.get("is_best")), v.get("realism"), v.get("realism_real"))
         for w in history.warnings[-3:]:
             self.banner.show_message(f"step {w.get('step')}: {w.get('message')}")
         started = history.started or {}
@@ -321,6 +335,7 @@ class MonitorView(QWidget):
         # Resuming: steps an earlier process logged after its last checkpoint are replayed now.
         self.l1_chart.truncate_after(event.start_step)
         self.gan_chart.truncate_after(event.start_step)
+        self.realism_chart.truncate_after(event.start_step)
         self.device_label.setText(f"device {event.device}")
         self._rate.start()
         self._rate.add(event.start_step)
@@ -346,11 +361,16 @@ class MonitorView(QWidget):
         self.lr_label.setText(f"lr {event.lr:.2e}")
 
     def _add_validation(self, epoch: object, step: object, l1: object, psnr: object, ssim: object,
-                        is_best: bool) -> None:
+                        is_best: bool, realism: object = None, realism_real: object = None) -> None:
         table = self.validation_table
+        if isinstance(realism, (int, float)) and isinstance(step, (int, float)):
+            self.realism_chart.show()
+            self.realism_chart.append("generated", float(step), float(realism))
+            if isinstance(realism_real, (int, float)):
+                self.realism_chart.append("real photos", float(step), float(realism_real))
         if is_best:  # only one row carries the mark: the best checkpoint so far
             for r in range(table.rowCount()):
-                item = table.item(r, 5)
+                item = table.item(r, BEST_COLUMN)
                 if item is not None:
                     item.setText("")
         row = table.rowCount()
@@ -358,7 +378,7 @@ class MonitorView(QWidget):
         values = [
             str(int(epoch) + 1) if isinstance(epoch, int) and epoch >= 0 else "–",
             str(step),
-            _fmt(l1, "{:.4f}"), _fmt(psnr, "{:.2f} dB"), _fmt(ssim, "{:.3f}"),
+            _fmt(l1, "{:.4f}"), _fmt(psnr, "{:.2f} dB"), _fmt(ssim, "{:.3f}"), _fmt(realism, "{:.3f}"),
             "★ best" if is_best else "",
         ]
         for col, text in enumerate(values):
@@ -367,7 +387,7 @@ class MonitorView(QWidget):
             table.setItem(row, col, item)
         table.scrollToBottom()
         self.validations.append({"epoch": epoch, "step": step, "l1": l1, "psnr": psnr, "ssim": ssim,
-                                 "is_best": is_best})
+                                 "realism": realism, "realism_real": realism_real, "is_best": is_best})
 
     def _end(self, text: str) -> None:
         self._running = False
