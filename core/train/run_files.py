@@ -9,7 +9,8 @@
         step_0000500.safetensors       generator weights + GeneratorConfig + card (inference)
         step_0000500.pt                full training state (resume; core.train.state)
         last.safetensors, last.pt      the newest step checkpoint (hard link or copy, atomic)
-        best.safetensors               generator with the lowest validation L1 so far
+        best.safetensors               the best validation so far: highest realism (FCN mIoU) when
+                                       scored (core.eval.realism), else lowest L1
 
 Only the newest `keep_checkpoints` step pairs are kept; last and best always stay.
 
