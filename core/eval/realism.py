@@ -6,8 +6,9 @@ segments the generated images with the bundled segmenter (trained on real photos
 measures how well the painted labels come back (core.eval.scores; mIoU over the classes present
 in these labels). The training loop uses it at each validation, on a fixed handful of validation
 pairs (REALISM_PAIRS, the first ones of the validation set: same pairs every time, so the curve
-over steps compares like with like), and only when the validation data is real: on synthetic
-streets "looks like a real photo" is not what the labels were drawn from.
+over steps compares like with like), and only when the validation data is real photos of at least
+MIN_SIDE pixels a side: on synthetic streets "looks like a real photo" is not what the labels were
+drawn from, and thumbnails are below the segmenter's scale.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from core.eval.segmenter import Segmenter, default_segmenter_path
 #: Validation pairs scored at each validation (the first ones of the validation set). At 256×256
 #: about 40 ms each on one CPU thread.
 REALISM_PAIRS = 16
+#: Validation images smaller than this (either side) are not scored.
+MIN_SIDE = 64
 
 
 @lru_cache(maxsize=4)
@@ -82,11 +85,14 @@ def to_uint8_images(batch: torch.Tensor) -> np.ndarray:
     return arr.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def realism_applies(data_path: str, data_format: str) -> bool:
-    """Whether a run's validation data is real photos (not the built-in synthetic streets) and a
-    segmenter is there to judge them."""
+def realism_applies(data_path: str, data_format: str, crop_size: tuple[int, int] | None = None) -> bool:
+    """Whether a run's validation data is real photos (not the built-in synthetic streets), large
+    enough to judge (both sides at least MIN_SIDE: the segmenter knows street scenes at about
+    240×320, and a thumbnail blown up to that says nothing), and a segmenter is there."""
     synthetic = data_format == "synthetic" or (data_format == "auto" and data_path == "synthetic")
-    return not synthetic and segmenter_available()
+    if synthetic or (crop_size is not None and min(crop_size) < MIN_SIDE):
+        return False
+    return segmenter_available()
 
 
 class RealismTracker:

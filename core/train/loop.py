@@ -620,7 +620,7 @@ def _realism_tracker(cfg: RunConfig, warnings: list[str], *, own_data: bool) -> 
     installed, else None (a segmenter that cannot be loaded is a warning)."""
     from core.eval import realism  # lazily: only runs that validate need it
 
-    if not own_data or not realism.realism_applies(cfg.data.path, cfg.data.format):
+    if not own_data or not realism.realism_applies(cfg.data.path, cfg.data.format, cfg.data.crop_size):
         return None
     try:
         return realism.RealismTracker(realism.load_segmenter())

@@ -20,7 +20,8 @@ from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 STATE_KEYS = {"format", "generator", "discriminator", "optimizer_G", "optimizer_D", "scheduler", "step", "epoch",
-              "consumed", "best_val_l1", "collapse_streak", "train_pairs", "rng", "config", "generator_config", "card"}
+              "consumed", "best_val_l1", "best_realism", "collapse_streak", "train_pairs", "rng", "config",
+              "generator_config", "card"}
 
 
 def assert_identical(a: Any, b: Any, where: str = "state") -> None:

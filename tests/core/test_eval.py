@@ -260,6 +260,8 @@ def test_realism_applies_only_to_real_data(monkeypatch: pytest.MonkeyPatch) -> N
     assert not realism_mod.realism_applies("synthetic", "auto")
     assert not realism_mod.realism_applies("data/x", "synthetic")
     assert realism_mod.realism_applies("data/camvid", "auto")
+    assert realism_mod.realism_applies("data/camvid", "auto", (256, 256))
+    assert not realism_mod.realism_applies("data/camvid", "auto", (32, 256))  # thumbnails: not judged
     monkeypatch.setattr(realism_mod, "segmenter_available", lambda path=None: False)
     assert not realism_mod.realism_applies("data/camvid", "auto")
 
