@@ -424,3 +424,27 @@ def test_eval_cli_named_errors(eval_files: dict[str, Path], capsys: pytest.Captu
         assert code == 2, (argv, err)
         assert message in err, (message, err)
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_training_on_a_real_folder_scores_realism_with_the_bundled_segmenter(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None) -> None:  # noqa: F811
+    if not realism_mod.segmenter_available():
+        pytest.skip("resources/models/segmenter.safetensors is not installed")
+    data = tmp_path / "camvid"
+    _camvid_fixture(data, n_test=0, size=(64, 80))
+    for i in range(1, 4):  # 4 training frames (the fixture wrote f0)
+        for sub in ("train", "trainannot"):
+            (data / sub / f"g{i}.png").write_bytes((data / sub / "f0.png").read_bytes())
+    run = tmp_path / "run"
+    code = main(["train", "--data", str(data), "--run-dir", str(run), "--depth", "3", "--ngf", "4", "--ndf", "4",
+                 "--d-layers", "2", "--crop-size", "64", "--load-size", "64", "--batch-size", "2", "--device", "cpu",
+                 "--val-fraction", "0.25", "--epochs", "1", "--epochs-decay", "0"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    vals = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    vals = [v for v in vals if v["kind"] == "validation"]
+    assert len(vals) == 1 and vals[0]["is_best"]
+    v = vals[0]
+    assert 0.0 <= v["realism"] <= 1.0 and 0.0 <= v["realism_real"] <= 1.0
+    assert 0.0 <= v["realism_pixel_acc"] <= 1.0 and 0.0 <= v["realism_class_acc"] <= 1.0
+    assert "realism" in out.out + out.err  # the CLI's validation line
