@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "Cityscapes convention; AtoB = label map is A (default: BtoA)")
     check.add_argument("--preview", metavar="OUT.png", help="also write a grid of a few pairs (label | photo)")
     check.add_argument("--max-files", type=int, default=None, metavar="N", help="check at most N pairs")
+    check.add_argument("--crop-size", default=None, metavar="HxW",
+                       help="also count pairs smaller than this training crop (e.g. 256 or 256x512) as bad "
+                            "(pairs under 16 px a side always are)")
     check.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
     check.set_defaults(func=run_check)
 
@@ -80,7 +83,9 @@ def run_check(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     try:
-        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files, progress=progress)
+        crop = _parse_size(args.crop_size, "--crop-size", square=True) if args.crop_size else None
+        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files, progress=progress,
+                               crop_size=crop)
     finally:
         bar.close()
     if args.json:
@@ -100,13 +105,16 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_size(text: str) -> tuple[int, int]:
+def _parse_size(text: str, flag: str = "--size", *, square: bool = False) -> tuple[int, int]:
+    parts = text.lower().replace("×", "x").split("x")
+    if square and len(parts) == 1:
+        parts = parts * 2  # "256" = 256x256
     try:
-        h, w = (int(v) for v in text.lower().replace("×", "x").split("x"))
+        h, w = (int(v) for v in parts)
     except ValueError:
-        raise UserError(f"--size must look like 256x512 (HEIGHTxWIDTH), got {text!r}") from None
+        raise UserError(f"{flag} must look like 256x512 (HEIGHTxWIDTH), got {text!r}") from None
     if h < 8 or w < 8 or h > 4096 or w > 4096:
-        raise UserError(f"--size must be between 8 and 4096 pixels a side, got {h}x{w}")
+        raise UserError(f"{flag} must be between 8 and 4096 pixels a side, got {h}x{w}")
     return h, w
 
 

@@ -28,6 +28,11 @@ Progress = Callable[[int, int], None]
 
 _HISTOGRAM_SIDE = 512  # labels are subsampled to about this size for the class histogram
 SYNTHETIC_CHECK_COUNT = 16  # pairs generated when checking "synthetic"
+#: A pair smaller than this (either side) is a bad file: nothing can be learned from it, and the
+#: transforms would blow it up to hundreds of pixels of blur (a 2×2 thumbnail, a broken export).
+MIN_PAIR_SIDE = 16
+#: Files of each size kept in the report, to name the minority sizes.
+_SIZE_EXAMPLES = 5
 
 
 @dataclass
@@ -55,6 +60,18 @@ class DatasetReport:
     bad_files: list[tuple[Path, str]] = field(default_factory=list)
     # Source classes mapped to "unlabeled" (CamVid class name -> pixels); full resolution, not sampled.
     unmapped_pixels: Counter = field(default_factory=Counter)
+    # (height, width) -> the first few pairs (as the source describes them) of that size.
+    size_examples: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    # When set (`data check --crop-size`), pairs smaller than the crop are bad files too.
+    crop_size: tuple[int, int] | None = None
+
+    @property
+    def minority_sizes(self) -> list[tuple[tuple[int, int], int, list[str]]]:
+        """(size, count, first files) for every size but the most common one. Mixed sizes are
+        fine (pairs are resized), but a few odd ones out are often a mistake worth a look."""
+        if len(self.sizes) < 2:
+            return []
+        return [(size, n, self.size_examples.get(size, [])) for size, n in self.sizes.most_common()[1:]]
 
     @property
     def unmapped_share(self) -> float:
@@ -98,6 +115,8 @@ class DatasetReport:
             "valid_pairs": self.valid_pairs,
             "checked": self.checked,
             "sizes": [{"height": h, "width": w, "count": n} for (h, w), n in self.sizes.most_common()],
+            "minority_sizes": [{"height": h, "width": w, "count": n, "files": files}
+                               for (h, w), n, files in self.minority_sizes],
             "histogram": self.histogram,
             "snapped_share": self.snapped_share,
             "bad_files": [{"path": str(path), "reason": reason} for path, reason in self.bad_files],
@@ -123,6 +142,9 @@ class DatasetReport:
             sizes = ", ".join(f"{w}×{h}: {n}" for (h, w), n in self.sizes.most_common(8))
             more = f" (+{len(self.sizes) - 8} more sizes)" if len(self.sizes) > 8 else ""
             lines.append(f"pair sizes (W×H): {sizes}{more}")
+            for (h, w), n, files in self.minority_sizes[:8]:
+                shown = ", ".join(files) + (", ..." if n > len(files) else "")
+                lines.append(f"  minority size {w}×{h}: {n} pair{'' if n == 1 else 's'} ({shown})")
         if self.class_pixels.sum():
             lines.append("class histogram (pixel share):")
             for name, share in sorted(self.histogram.items(), key=lambda kv: -kv[1]):
@@ -158,9 +180,23 @@ def _load(source: PairSource, index: int) -> LoadedPair:
     return LoadedPair(labels=labels, photo=photo, snapped=0, files=())
 
 
-def _record(report: DatasetReport, pair: LoadedPair) -> None:
+def too_small_reason(shape: tuple[int, int], crop_size: tuple[int, int] | None = None) -> str | None:
+    """Why a pair of `shape` (H, W) is too small to train on, or None."""
+    h, w = shape
+    if min(h, w) < MIN_PAIR_SIDE:
+        return f"too small to train on: {w}×{h} pixels (at least {MIN_PAIR_SIDE} px a side)"
+    if crop_size is not None and (h < crop_size[0] or w < crop_size[1]):
+        return (f"too small to train on: {w}×{h} pixels, smaller than the crop size "
+                f"{crop_size[1]}×{crop_size[0]}")
+    return None
+
+
+def _record(report: DatasetReport, pair: LoadedPair, where: str) -> None:
     h, w = pair.labels.shape
     report.sizes[(h, w)] += 1
+    examples = report.size_examples.setdefault((h, w), [])
+    if len(examples) < _SIZE_EXAMPLES:
+        examples.append(where)
     step = max(1, max(h, w) // _HISTOGRAM_SIDE)
     sample = ids_to_palette_index(pair.labels[::step, ::step])
     report.class_pixels += np.bincount(sample.ravel(), minlength=NUM_PALETTE_CLASSES)[:NUM_PALETTE_CLASSES]
@@ -182,10 +218,13 @@ def scan_source(source: PairSource, report: DatasetReport, split: str, *, limit:
         except BadFileError as exc:
             report.bad_files.append((exc.path, exc.reason))
         else:
+            small = too_small_reason(pair.labels.shape, report.crop_size)
             if pair.labels.shape != pair.photo.shape[:2]:
                 report.bad_files.append((Path(source.describe(index)), "label map and photo differ in size"))
+            elif small is not None:
+                report.bad_files.append((Path(source.describe(index)), small))
             else:
-                _record(report, pair)
+                _record(report, pair, source.describe(index))
                 split_report.valid_indices.append(index)
         split_report.checked += 1
         if progress is not None:
@@ -201,14 +240,16 @@ def split_sources(layout: Layout, direction: Direction, synthetic_count: int = S
 
 
 def check_dataset(path: str | Path, format: DataFormat = "auto", direction: Direction = "BtoA",
-                  max_files: int | None = None, progress: Progress | None = None) -> DatasetReport:
+                  max_files: int | None = None, progress: Progress | None = None,
+                  crop_size: tuple[int, int] | None = None) -> DatasetReport:
     """Check every pair of the dataset at `path` (at most `max_files` pairs in all).
     Raises UserError when `path` is not a dataset at all; a dataset whose pairs are all bad comes
-    back as a report with `usable` False."""
+    back as a report with `usable` False. Pairs under MIN_PAIR_SIDE (and under `crop_size`, when
+    given) are bad files."""
     layout = detect_layout(path, format)
     sources = split_sources(layout, direction)
     report = DatasetReport(root=layout.root, layout=layout.format, direction=direction,
-                           layout_detail=layout.detail)
+                           layout_detail=layout.detail, crop_size=crop_size)
     total = sum(len(s) for s in sources.values())
     if max_files is not None:
         total = min(total, max_files)

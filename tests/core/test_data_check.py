@@ -140,3 +140,43 @@ def test_cli_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert data["sizes"] == [{"height": 32, "width": 32, "count": 3}]
     assert data["bad_files"] == [{"path": str(root / "val" / "2.jpg"), "reason": "not an image file"}]
     assert abs(sum(data["histogram"].values()) - 1) < 1e-9
+
+
+def _png_pair(path: Path, size: int, seed: int) -> None:
+    """An aligned A|B PNG (photo | colour labels) of size×size pairs."""
+    from PIL import Image
+
+    from tests.core.test_data_fixtures import pair
+
+    labels, photo = pair(seed, (size, size)) if size >= 8 else (np.full((size, size), 7, np.uint8),
+                                                                np.zeros((size, size, 3), np.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate([photo, ids_to_color(labels)], axis=1)).save(path)
+
+
+def test_pairs_too_small_to_train_on_are_bad_files_and_minority_sizes_are_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "mixed"
+    for i in range(4):
+        _png_pair(root / "train" / f"{i}.png", 32, i)
+    _png_pair(root / "train" / "thumb.png", 2, 9)  # a 2×2 pair: nothing to learn from
+    _png_pair(root / "train" / "odd.png", 24, 5)  # usable, but the odd one out
+    report = check_dataset(root)
+    assert report.valid_pairs == 5
+    assert [(str(p), r) for p, r in report.bad_files] == [
+        ("train/thumb.png", "too small to train on: 2×2 pixels (at least 16 px a side)")]
+    assert report.minority_sizes == [((24, 24), 1, ["train/odd.png"])]
+    text = report.format_text()
+    assert "minority size 24×24: 1 pair (train/odd.png)" in text
+    assert report.to_dict()["minority_sizes"] == [{"height": 24, "width": 24, "count": 1, "files": ["train/odd.png"]}]
+
+    # With the training crop given, pairs below it are bad too; mixed sizes above it stay valid.
+    assert main(["data", "check", str(root), "--crop-size", "28"]) == 0
+    out = capsys.readouterr().out
+    assert "train/odd.png: too small to train on: 24×24 pixels, smaller than the crop size 28×28" in out
+    assert "valid pairs: 4 of 6 checked" in out
+    # A folder of nothing but thumbnails is not a usable dataset (exit 2, one line).
+    tiny = tmp_path / "tiny"
+    _png_pair(tiny / "1.png", 2, 0)
+    assert main(["data", "check", str(tiny)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tiny}: not a usable dataset: 1 pair checked, all bad"
