@@ -9,7 +9,9 @@ So each rank runs a small heartbeat thread against torchrun's key-value store: i
 own counter every `beat_s` and reads the others'. A peer whose counter has not moved for
 `timeout_s` is lost. The heartbeat thread runs while the main thread computes or waits in a
 collective (torch releases the GIL there), so a long checkpoint write on one rank never looks
-like a lost peer, while a dead or frozen one does within `timeout_s`.
+like a lost peer, while a dead or frozen one does within `timeout_s`. Silence is only counted
+while the watching thread itself runs: on a machine so loaded that it got no CPU for a while,
+nobody is blamed for that gap.
 
 - Nobody else noticed: the thread prints one line naming the lost rank(s) and ends the process
   with exit code 1; torchrun then stops the job (or restarts it under --max-restarts).
@@ -98,9 +100,17 @@ class PeerWatch:
         peers = [r for r in range(self.world_size) if r != self.rank]
         seen: dict[int, int] = {}
         since = {r: time.monotonic() for r in peers}
-        store_ok = time.monotonic()
+        store_ok = last_tick = time.monotonic()
+        # This thread itself may get no CPU for a while (a machine loaded far beyond its cores):
+        # a peer is only blamed for silence this thread was awake to observe, or a busy machine
+        # would see lost peers that are merely as starved as we are.
+        stall_s = max(3 * self.beat_s, self.timeout_s / 4)
         while not self._stop.wait(self.beat_s):
             now = time.monotonic()
+            if now - last_tick > stall_s:
+                since = {r: now for r in since}
+                store_ok = now
+            last_tick = now
             try:
                 self._beat()
                 for r in list(peers):
@@ -133,7 +143,8 @@ class PeerWatch:
 def _exit_with_message(message: str) -> None:
     # From a helper thread while the main thread may be blocked in a collective: nothing but
     # ending the process unblocks it. One line, written directly (os._exit flushes nothing).
-    os.write(2, f"error: {message}\n".encode())
+    # The newline first: stderr may hold an unfinished progress-bar line.
+    os.write(2, f"\nerror: {message}\n".encode())
     os._exit(EXIT_LOST_PEER)
 
 

@@ -6,6 +6,7 @@ ends in a completed run resumed from a checkpoint (bit-identical to an uninterru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -278,3 +279,69 @@ def test_ranks_agree_on_mean_losses_nan_and_stop(tmp_path: Path) -> None:
         out = json.loads((tmp_path / f"{rank}.json").read_text())
         # the mean over ranks; one rank's NaN reaches both; one rank's stop flag reaches both
         assert out == {"mean": [1.5, 5.0], "nan": True, "any_one": True, "any_none": False}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="stops a process group with POSIX signals")
+@pytest.mark.parametrize("fault", ["frozen", "killed"])
+def test_a_vanished_machine_ends_the_other_ranks_run_naming_the_lost_rank(dataset: Path, tmp_path: Path,
+                                                                         fault: str) -> None:
+    """Two torchrun "machines" (launchers, one rank each) on one host. The second one vanishes
+    mid-run: frozen (SIGSTOP of its launcher and worker: like a machine that dropped off the
+    network, its sockets stay open, so no collective notices) or killed (SIGKILL). Rank 0 must not
+    wait for the 30-minute collective timeout: one line naming rank 1, a non-zero exit."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TORCHELASTIC_", "ROADSTUDIO_")) and k not in
+           ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT), ROADSTUDIO_PEER_TIMEOUT_S="10")
+    overrides = {"--epochs": "100000", "--epochs-decay": "0", "--max-steps": "0", "--checkpoint-every": "100000"}
+    args = [overrides.get(TINY[i - 1], a) if i else a for i, a in enumerate(TINY)]
+    port = _free_port()
+
+    def launcher(node: int) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node-rank={node}",
+               "--nproc-per-node=1", "--master-addr=127.0.0.1", f"--master-port={port}", "-m", "core", "train",
+               "--data", str(dataset), "--run-dir", "run", "--batch-size", "2", "--norm", "instance", *args]
+        # Each "machine" in a session of its own: the fault hits its launcher and worker together.
+        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+
+    first, second = launcher(0), launcher(1)
+    workers: list[int] = []
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    try:
+        deadline = time.monotonic() + 300  # only turns a hung start into a failure
+        while not (metrics.exists() and metrics.read_text().count('"kind": "step"') >= 3):
+            for proc in (first, second):
+                assert proc.poll() is None, f"a launcher ended before three steps: {proc.communicate()[1][-3000:]}"
+            assert time.monotonic() < deadline, "no three training steps within 300 s"
+            time.sleep(0.2)
+        workers = [pid for pid in (_worker_pid(first.pid, 0), _worker_pid(second.pid, 1)) if pid is not None]
+        assert len(workers) == 2
+        # The machine's launcher and its worker (torchrun starts workers in sessions of their own).
+        for pid in (second.pid, workers[1]):
+            os.kill(pid, signal.SIGSTOP if fault == "frozen" else signal.SIGKILL)
+        # Without the heartbeats rank 0 would sit in its collective for 30 minutes (frozen peer).
+        _, err = first.communicate(timeout=240)
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+            if proc.stderr is not None and not proc.stderr.closed:
+                proc.stderr.close()
+        for pid in workers:  # a frozen worker outlives its killed launcher
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert first.returncode != 0
+    lines = [line for line in err.splitlines() if line.startswith("error:")]  # ours; torchrun's own report follows
+    assert len(lines) == 1, err[-3000:]
+    assert "rank 0 lost rank 1: no sign of life for 10 s" in lines[0], err[-3000:]
+    assert "Traceback" not in lines[0]

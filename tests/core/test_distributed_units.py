@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,60 @@ def test_train_cli_resume_if_exists_continues_the_run_and_without_it_refuses(
     assert main(["train", *tiny, "--resume-if-exists", "--ngf", "8"]) == 2  # not this run's settings
     assert "generator.ngf" in capsys.readouterr().err
     assert not (run / LAUNCH_FILE).exists()  # not started by torchrun
+
+
+# ------------------------------------------------------------------------------ lost peers
+
+
+class _DictStore:
+    """The two store calls PeerWatch makes (add), on a dict: TCPStore semantics for add."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def add(self, key: str, amount: int) -> int:
+        with self.lock:
+            self.values[key] = self.values.get(key, 0) + amount
+            return self.values[key]
+
+
+def test_a_silent_peer_is_named_and_one_that_ended_normally_is_not() -> None:
+    from core.train.peer_watch import PeerWatch
+
+    store = _DictStore()
+    reported: list[str] = []
+    verdict = threading.Event()
+    watch = PeerWatch(store, rank=0, world_size=3, timeout_s=0.5,
+                      on_lost=lambda message: (reported.append(message), verdict.set()))
+    store.add("done/2", 1)  # rank 2 finished its run normally: never "lost"
+    watch.start()
+    try:
+        # Rank 1 never beats: it is named once the watcher has watched it stay silent.
+        assert verdict.wait(60), "no verdict on a silent peer"
+    finally:
+        watch.stop()
+    assert watch.lost == [1]
+    assert reported == ["rank 0 lost rank 1: no sign of life for 0.5 s (the process died or hung, or its machine "
+                        "is unreachable); every rank stops. The last checkpoint is intact: restart the job to resume"]
+    assert store.values["done/0"] == 1  # and this rank tells the others it ended normally
+
+
+def test_a_beating_peer_is_never_lost() -> None:
+    from core.train.peer_watch import PeerWatch
+
+    class AlwaysBeating(_DictStore):
+        def add(self, key: str, amount: int) -> int:
+            # Rank 1 beats between any two looks of the watcher, however the threads are scheduled.
+            return super().add(key, 1 if key == "beat/1" else amount)
+
+    store = AlwaysBeating()
+    lost: list[str] = []
+    watch = PeerWatch(store, rank=0, world_size=2, timeout_s=0.5, on_lost=lost.append)
+    watch.start()
+    try:
+        while store.values.get("beat/0", 0) < 10:  # the watcher has looked at least 9 times
+            threading.Event().wait(0.05)
+    finally:
+        watch.stop()
+    assert lost == [] and watch.lost == []
