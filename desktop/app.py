@@ -124,28 +124,39 @@ def argv_is_empty(argv: Sequence[str] | None) -> bool:
 def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view: str | None,  # noqa: ANN001
                      device: str) -> int:
     from desktop import messages
+
+    window = open_window(open_path, checkpoint, view, device)
+    messages.install_excepthook(lambda: window)
+    return int(app.exec())
+
+
+def open_window(open_path: Path | None, checkpoint: Path | None = None, view: str | None = None,
+                device: str = "auto"):  # noqa: ANN201 - a MainWindow (Qt imported lazily)
+    """The start-up of `roadstudio [FILE]`: the window shown, recovery offered, the file opened
+    (a file that cannot be opened gets a message box; the sample scene stays), a model loaded."""
     from desktop.default_scene import default_scene
     from desktop.main_window import MainWindow
     from desktop.preview.worker import ModelSource
 
     window = MainWindow(device=device)
-    messages.install_excepthook(lambda: window)
     if view:
         window.set_view_mode(view)
     window.show()
     # Unsaved work from a crashed session is offered first, also when a file was named: the
     # next stroke would otherwise overwrite the recovery file.
     restored = window.session.offer_recovery()
-    if open_path is not None and not restored:
-        window.open_path(open_path, confirmed=True)
-    elif not restored:
+    if not restored:
+        # The sample scene first: it is what stays on the canvas when the named file turns out
+        # to be unreadable (the open runs in the background and replaces it on success).
         ids, _path, _ = default_scene()
         window.session.load_ids(ids, None)  # a sample is a starting point: Save asks where
+        if open_path is not None:
+            window.open_path(open_path, confirmed=True)
     if checkpoint is not None:
         window.load_model(ModelSource(path=checkpoint))
     else:
         window.load_default_model()
-    return int(app.exec())
+    return window
 
 
 if __name__ == "__main__":

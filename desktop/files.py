@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from core import imageio
-from core.atomic import atomic_write_text
+from core.atomic import atomic_write_text, describe_write_error
 from core.errors import BadFileError
 from core.labels import ids_to_color
 
@@ -78,7 +79,7 @@ def save_label_map(path: str | Path, ids: np.ndarray, fmt: SaveFormat) -> Path:
         else:
             imageio.write_label_ids_png(p, ids)
     except OSError as exc:
-        raise BadFileError(p, f"cannot be written: {exc.strerror or exc}") from None
+        raise BadFileError(p, f"cannot be written: {describe_write_error(exc)}") from None
     return p
 
 
@@ -87,7 +88,7 @@ def export_png(path: str | Path, rgb: np.ndarray) -> Path:
     try:
         imageio.write_png(p, rgb)
     except OSError as exc:
-        raise BadFileError(p, f"cannot be written: {exc.strerror or exc}") from None
+        raise BadFileError(p, f"cannot be written: {describe_write_error(exc)}") from None
     return p
 
 
@@ -202,10 +203,15 @@ class Autosaver:
 
     Only the newest scene matters: a save request that arrives while a write runs replaces any
     older waiting request, so a burst of strokes costs at most two writes. The GUI thread only
-    copies the array (≈0.1 ms for 256×512, ≈1 ms for 1024×2048)."""
+    copies the array (≈0.1 ms for 256×512, ≈1 ms for 1024×2048).
 
-    def __init__(self, store: RecoveryStore) -> None:
+    `on_result(error)` is called on the autosave thread after every write: None when it worked,
+    else a one-line reason (disk full, read-only, ...); the recovery files written before stay
+    as they were (every write is atomic)."""
+
+    def __init__(self, store: RecoveryStore, on_result: Callable[[str | None], None] | None = None) -> None:
         self.store = store
+        self.on_result = on_result
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._lock = threading.Lock()
         self._pending: tuple[np.ndarray, Path | None, SaveFormat] | None = None
@@ -230,11 +236,16 @@ class Autosaver:
             if item is None:
                 return
             start = time.perf_counter()
+            problem: str | None = None
             try:
                 self.store.save(*item)
-            except (OSError, BadFileError, ValueError) as exc:
-                self.last_error = exc  # recovery is best effort; the status bar may mention it
+            except OSError as exc:
+                self.last_error, problem = exc, describe_write_error(exc)
+            except (BadFileError, ValueError) as exc:
+                self.last_error, problem = exc, str(exc)
             self.last_write_s = time.perf_counter() - start
+            if self.on_result is not None:
+                self.on_result(problem)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait for the writes scheduled so far (tests, and before clearing)."""

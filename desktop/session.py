@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import provenance
+from core.atomic import describe_write_error
 from core.errors import BadFileError, UserError
 from desktop import files, messages, settings
 from desktop.canvas.document import LabelDocument
@@ -30,6 +31,8 @@ class SceneSession(QObject):
     saved = Signal(object)  # Path
     save_failed = Signal(str)
     recent_changed = Signal()
+    # From the autosave thread (queued to the GUI thread): None when the write worked, else why not.
+    _autosave_result = Signal(object)
 
     def __init__(self, parent_widget_getter: Callable[[], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -38,7 +41,10 @@ class SceneSession(QObject):
         self.path: Path | None = None  # file the scene was opened from / saved to
         self.save_format: files.SaveFormat = "ids"
         self.recent = files.RecentFiles(settings.settings())
-        self.autosaver = files.Autosaver(files.RecoveryStore(settings.recovery_dir()))
+        self.autosaver = files.Autosaver(files.RecoveryStore(settings.recovery_dir()),
+                                         on_result=self._autosave_result.emit)
+        self._autosave_result.connect(self._on_autosave_result)
+        self.autosave_problem: str | None = None  # why the last autosave failed, while it fails
         self.tasks = BackgroundTasks(self)
         self._opening: Path | None = None
         self._shown_modified: bool | None = None
@@ -94,6 +100,18 @@ class SceneSession(QObject):
             self.autosaver.schedule(np.asarray(self.document.ids), self.path, self.save_format)
         else:
             self.autosaver.clear()
+
+    def _on_autosave_result(self, problem: str | None) -> None:
+        # Said after every failed autosave, so it stays in view while the user paints on; the
+        # painting itself is untouched, only the crash copy is behind.
+        if problem is not None:
+            self.autosave_problem = problem
+            self.status_message.emit(f"Autosave failed ({problem}): the recovery copy in "
+                                     f"{self.autosaver.store.folder} is older than your painting; "
+                                     "save the scene to keep it")
+        elif self.autosave_problem is not None:
+            self.autosave_problem = None
+            self.status_message.emit("Autosave works again")
 
     def _emit_title(self) -> None:
         self.title_changed.emit(self.window_title())
@@ -265,4 +283,4 @@ def write_rendered_png(path: Path, rgb: np.ndarray, record: provenance.Provenanc
     try:
         return provenance.write_png(path, rgb, record)
     except OSError as exc:
-        raise BadFileError(path, f"cannot be written: {exc.strerror or exc}") from None
+        raise BadFileError(path, f"cannot be written: {describe_write_error(exc)}") from None
