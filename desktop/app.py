@@ -3,6 +3,10 @@
     roadstudio [FILE]                         open a label map
     roadstudio --open FILE [--checkpoint CKPT] [--view side|overlay|swipe] --screenshot OUT.png
                                               render, save a screenshot of the window, exit
+    roadstudio --open FILE --checkpoint A --compare B [--view side|swipe|diff] --screenshot OUT.png
+                                              A/B compare of two generators (desktop/compare/)
+    roadstudio --open FILE [--checkpoint A] --view realism --screenshot OUT.png
+                                              A's image under its discriminator's realism map
     roadstudio --version
     roadstudio --self-test                    offscreen check of an installation (used on the frozen app)
 
@@ -22,6 +26,7 @@ from pathlib import Path
 from core import __version__
 
 HEADLESS_PREVIEW_NAME = "roadstudio-preview.png"
+VIEW_CHOICES = ("side", "overlay", "swipe", "diff", "realism")
 SCREENSHOT_TIMEOUT_S = 300
 
 
@@ -39,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--open", dest="open_path", type=Path, metavar="FILE", help="label map to open")
     parser.add_argument("--checkpoint", type=Path, metavar="CKPT",
                         help="generator to load (.safetensors or training .pt) instead of the default model")
-    parser.add_argument("--view", choices=("side", "overlay", "swipe"), help="how to show the generated image")
+    parser.add_argument("--view", choices=VIEW_CHOICES,
+                        help="how to show the generated image: side, overlay, swipe; with --compare: side, "
+                             "swipe, diff; realism: the discriminator's view of the image")
+    parser.add_argument("--compare", type=Path, metavar="CKPT_B",
+                        help="compare the --checkpoint (or default) generator A with this generator B")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="wait for the preview, save a screenshot of the window to OUT.png and exit")
     parser.add_argument("--device", default="auto", help="inference device: auto, cpu, cuda, mps")
@@ -78,6 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("roadstudio: error: give the label map either as FILE or with --open, not both", file=sys.stderr)
         return 2
     open_path: Path | None = args.open_path or args.file
+    if args.view == "overlay" and args.compare is not None:
+        print("roadstudio: error: --view overlay is a preview view; with --compare use side, swipe or diff",
+              file=sys.stderr)
+        return 2
+    if args.view == "diff" and args.compare is None:
+        print("roadstudio: error: --view diff needs a second generator: --compare CKPT_B", file=sys.stderr)
+        return 2
     headless = ensure_platform()
     screenshot: Path | None = args.screenshot
     default_render = False
@@ -100,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.screenshot import run_screenshot
 
         return run_screenshot(open_path=open_path, checkpoint=args.checkpoint, view=args.view,
-                              out=screenshot, device=args.device, announce=default_render)
-    return _run_interactive(app, open_path, args.checkpoint, args.view, args.device)
+                              out=screenshot, device=args.device, announce=default_render, compare=args.compare)
+    return _run_interactive(app, open_path, args.checkpoint, args.view, args.device, args.compare)
 
 
 def _silence_offscreen_noise() -> None:
@@ -122,12 +138,26 @@ def argv_is_empty(argv: Sequence[str] | None) -> bool:
 
 
 def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view: str | None,  # noqa: ANN001
-                     device: str) -> int:
+                     device: str, compare: Path | None = None) -> int:
     from desktop import messages
 
-    window = open_window(open_path, checkpoint, view, device)
+    preview_view = view if view in ("side", "overlay", "swipe") else None
+    window = open_window(open_path, checkpoint, preview_view, device)
     messages.install_excepthook(lambda: window)
+    if compare is not None or view == "realism":
+        _show_compare(window, checkpoint, compare, view)
     return int(app.exec())
+
+
+def _show_compare(window, checkpoint: Path | None, compare: Path | None, view: str | None) -> None:  # noqa: ANN001
+    """--compare B / --view realism: the compare panel with A = --checkpoint (or the default model)."""
+    from desktop.main_window import default_model_path
+    from desktop.preview.worker import ModelSource
+
+    a = ModelSource(path=checkpoint if checkpoint is not None else default_model_path())
+    b = ModelSource(path=compare) if compare is not None else None
+    mode = view if view in ("side", "swipe", "diff", "realism") else "side"
+    window.compare.show_compare(a, b, mode)
 
 
 def open_window(open_path: Path | None, checkpoint: Path | None = None, view: str | None = None,

@@ -7,6 +7,7 @@
     ClassPalette        class swatches (dock)
     StudioToolBar       tools, brush size, variation seed, view switch
     ModelMenu           load checkpoint / model card
+    CompareLink         A/B compare, step scrubber, realism overlay (desktop/compare/)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from desktop import files, layout, messages, settings
 from desktop.actions import StudioActions, build_menus
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
+from desktop.compare.window_link import CompareLink
 from desktop.model_menu import ModelMenu
 from desktop.palette import ClassPalette
 from desktop.preview.controller import PreviewController
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
 
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
+        self.compare = CompareLink(self, menus["view"], device)  # View ▸ Compare A/B (desktop/compare/)
         self.last_output: np.ndarray | None = None
         self.last_output_ids: np.ndarray | None = None
         self.shown_version = -1
@@ -202,6 +205,10 @@ class MainWindow(QMainWindow):
     def _scene_for_preview(self) -> tuple[int, np.ndarray]:
         doc = self.session.document
         return doc.version, np.asarray(doc.ids)
+
+    def scene_for_compare(self) -> tuple[int, np.ndarray]:
+        """(document version, live ids) for the compare panel, which copies what it sends."""
+        return self._scene_for_preview()
 
     # ------------------------------------------------------------------------------- preview
 
@@ -323,6 +330,12 @@ class MainWindow(QMainWindow):
 
     def provenance(self, kind: str, *, layout: str | None = None) -> provenance.Provenance:
         """The record for an image made from the preview on screen (core.provenance)."""
+        if kind == "screenshot" and self.compare.active:
+            made = self.compare.panel.export_image()  # the compare panel is what the window shows
+            if made is not None:
+                return provenance.Provenance(kind="screenshot", model=made[1].model, labels=made[1].labels,
+                                             variation=made[1].variation, compare=made[1].compare,
+                                             layout=f"window, compare {self.compare.panel.mode()}")
         shown = self.preview.last_shown
         if shown is None or shown.model is None:
             return provenance.Provenance(kind=kind, model=None, labels=self.last_output_ids, layout=layout)
@@ -427,6 +440,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.training_panel.shutdown()
+        self.compare.stop()
         self.preview.stop()
         self.session.shutdown(clean=True)
 

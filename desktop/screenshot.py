@@ -46,7 +46,7 @@ def _wait_for(signal_list, timeout_s: float) -> tuple[int, tuple]:  # noqa: ANN0
 
 
 def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str | None, out: Path,
-                   device: str = "auto", announce: bool = False) -> int:
+                   device: str = "auto", announce: bool = False, compare: Path | None = None) -> int:
     from desktop.default_scene import default_scene
     from desktop.main_window import MainWindow, default_model_path
     from desktop.preview.worker import ModelSource
@@ -56,7 +56,8 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     window = MainWindow(device=device)
     try:
         window.resize(*WINDOW_SIZE)
-        if view:
+        comparing = compare is not None or view == "realism"
+        if view and not comparing:
             window.set_view_mode(view)  # type: ignore[arg-type]
         if open_path is not None:
             window.session.open_path_blocking(open_path)
@@ -73,6 +74,11 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
             if index == 1:
                 raise UserError(payload[0])
             _wait_for_current_preview(window)
+        if comparing:
+            if not has_model:
+                raise UserError(f"{model}: no such file (the default model is missing; give --checkpoint)")
+            _show_compare(window, ModelSource(path=model), ModelSource(path=compare) if compare else None,
+                          view or "side")
         window.canvas.fit()
         _settle()
         image = qimage_to_rgb(window.grab().toImage())
@@ -98,6 +104,37 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     else:
         print(str(out))
     return 0
+
+
+def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
+    """Show the compare panel with A (and B) and wait until each side shows the painting as it is
+    now (and, for the realism view, A's discriminator map or the reason there is none)."""
+    link = window.compare
+    link.show_compare(a, b, mode)
+    controller = link.controller
+    wanted = {"A": a} if b is None else {"A": a, "B": b}
+    deadline = time.monotonic() + TIMEOUT_S
+
+    def ready() -> bool:
+        for side, source in wanted.items():
+            shown = controller.shown(side)
+            if shown is None or shown.source != source:
+                return False
+            if shown.ids.shape != window.session.document.shape:
+                return False
+        if mode == "realism":
+            shown = controller.shown("A")
+            return shown is not None and (shown.realism is not None or bool(shown.realism_note))
+        return True
+
+    while not ready():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Failure(f"timed out after {TIMEOUT_S} s")
+        index, payload = _wait_for([controller.shown_changed, controller.failed], left)
+        if index == 1:
+            raise UserError(payload[1])
+    link.panel.view.repaint()
 
 
 def _wait_for_current_preview(window) -> None:  # noqa: ANN001

@@ -1,0 +1,279 @@
+"""The compare view: A and B side by side, a swipe divider between them, the |A − B| heat map,
+or A with the discriminator's realism overlay. Paints images it is given; computes nothing heavier
+than the difference map (numpy lookup tables, ~2 ms at 256×512, once per pair of images)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from desktop.compare.heatmap import HEAT_LUT, REALISM_LUT, difference_heatmap, realism_colors
+from desktop.qimage import rgb_to_qimage
+
+CompareMode = Literal["side", "swipe", "diff", "realism"]
+COMPARE_MODES: tuple[CompareMode, ...] = ("side", "swipe", "diff", "realism")
+_BACKGROUND = QColor(38, 38, 42)
+_GAP = 8
+
+
+class CompareView(QWidget):
+    swipe_moved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(200, 120)
+        self._mode: CompareMode = "side"
+        self._rgb: dict[str, np.ndarray | None] = {"A": None, "B": None}
+        self._images: dict[str, QImage | None] = {"A": None, "B": None}
+        self._titles = {"A": "A", "B": "B"}
+        self._placeholder = {"A": "Choose model A", "B": "Choose model B"}
+        self._diff: QImage | None = None
+        self._diff_max = 0
+        self._diff_mean = 0.0
+        self._realism: QImage | None = None
+        self._realism_rgb: np.ndarray | None = None
+        self._realism_mean: float | None = None
+        self._realism_note = ""
+        self._opacity = 0.55
+        self._swipe = 0.5
+        self._dragging = False
+        self.diff_ms: float | None = None  # cost of the last difference map (GUI thread)
+
+    # ------------------------------------------------------------------------------ state
+
+    def set_image(self, side: str, rgb: np.ndarray | None, title: str | None = None) -> None:
+        if rgb is not self._rgb[side]:
+            self._rgb[side] = rgb
+            self._images[side] = None if rgb is None else rgb_to_qimage(rgb)
+            self._diff = None  # recomputed when shown
+        if title is not None:
+            self._titles[side] = title
+        self.update()
+
+    def set_placeholder(self, side: str, text: str) -> None:
+        self._placeholder[side] = text
+        self.update()
+
+    def set_realism(self, probability: np.ndarray | None, mean: float | None = None, note: str = "") -> None:
+        """The discriminator's per-pixel probability of "real" for A's image (H×W floats in [0, 1])."""
+        self._realism_rgb = None if probability is None else realism_colors(probability)
+        self._realism = None if self._realism_rgb is None else rgb_to_qimage(self._realism_rgb)
+        self._realism_mean = mean
+        self._realism_note = note
+        self.update()
+
+    def set_mode(self, mode: CompareMode) -> None:
+        if mode not in COMPARE_MODES:
+            raise ValueError(f"unknown compare view {mode!r}; expected one of {', '.join(COMPARE_MODES)}")
+        self._mode = mode
+        self.setCursor(Qt.CursorShape.SplitHCursor if mode == "swipe" else Qt.CursorShape.ArrowCursor)
+        self.update()
+
+    def mode(self) -> CompareMode:
+        return self._mode
+
+    def set_opacity(self, opacity: float) -> None:
+        self._opacity = min(1.0, max(0.0, opacity))
+        self.update()
+
+    def set_swipe_position(self, share: float) -> None:
+        self._swipe = min(1.0, max(0.0, share))
+        self.update()
+        self.swipe_moved.emit(self._swipe)
+
+    def swipe_position(self) -> float:
+        return self._swipe
+
+    def image(self, side: str) -> np.ndarray | None:
+        return self._rgb[side]
+
+    def difference(self) -> tuple[int, float] | None:
+        """(largest, mean) |A − B| in 0..255 once both images are there and the same size."""
+        self._ensure_diff()
+        return None if self._diff is None else (self._diff_max, self._diff_mean)
+
+    def export_pixels(self) -> np.ndarray | None:
+        """The view's content at the images' own resolution (what Export writes)."""
+        a, b = self._rgb["A"], self._rgb["B"]
+        if a is None:
+            return None
+        if self._mode in ("side", "swipe"):
+            return a if b is None or b.shape != a.shape else np.concatenate([a, b], axis=1)
+        if self._mode == "diff":
+            return None if b is None or b.shape != a.shape else difference_heatmap(a, b)[0]
+        if self._realism_rgb is None:
+            return a
+        blend = a.astype(np.float32) * (1 - self._opacity) + self._realism_rgb.astype(np.float32) * self._opacity
+        return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(640, 300)
+
+    # ---------------------------------------------------------------------------- drawing
+
+    def _ensure_diff(self) -> None:
+        a, b = self._rgb["A"], self._rgb["B"]
+        if self._diff is not None or a is None or b is None or a.shape != b.shape:
+            return
+        import time
+
+        start = time.perf_counter()
+        heat, self._diff_max, self._diff_mean = difference_heatmap(a, b)
+        self._diff = rgb_to_qimage(heat)
+        self.diff_ms = (time.perf_counter() - start) * 1000
+
+    def _fit(self, image: QImage | None, area: QRectF) -> QRectF:
+        if image is None or image.isNull():
+            return area
+        scale = min(area.width() / image.width(), area.height() / image.height())
+        w, h = image.width() * scale, image.height() * scale
+        return QRectF(area.left() + (area.width() - w) / 2, area.top() + (area.height() - h) / 2, w, h)
+
+    def _content(self) -> QRectF:
+        # Room at the bottom for a legend in the diff and realism views.
+        bottom = 34 if self._mode in ("diff", "realism") else 0
+        return QRectF(self.rect()).adjusted(4, 4, -4, -4 - bottom)
+
+    def image_rect(self, side: str = "A") -> QRectF:
+        """Where `side`'s image is drawn (widget coordinates)."""
+        area = self._content()
+        if self._mode == "side":
+            ref = self._images[side] or self._images["A"] or self._images["B"]
+            half_w = (area.width() - _GAP) / 2
+            half_h = (area.height() - _GAP) / 2
+            beside = (QRectF(area.left(), area.top(), half_w, area.height()),
+                      QRectF(area.left() + half_w + _GAP, area.top(), half_w, area.height()))
+            stacked = (QRectF(area.left(), area.top(), area.width(), half_h),
+                       QRectF(area.left(), area.top() + half_h + _GAP, area.width(), half_h))
+            # Wide street images in a tall pane read better one above the other: take whichever
+            # arrangement draws them larger.
+            layout = beside
+            if ref is not None and self._fit(ref, stacked[0]).width() > self._fit(ref, beside[0]).width():
+                layout = stacked
+            return self._fit(ref, layout[0] if side == "A" else layout[1])
+        return self._fit(self._images["A"] or self._images["B"], area)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), _BACKGROUND)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self._mode == "side":
+            for side in ("A", "B"):
+                self._draw_side(painter, side, self.image_rect(side))
+        elif self._mode == "swipe":
+            self._paint_swipe(painter)
+        elif self._mode == "diff":
+            self._paint_diff(painter)
+        else:
+            self._paint_realism(painter)
+
+    def _draw_side(self, painter: QPainter, side: str, target: QRectF) -> None:
+        image = self._images[side]
+        if image is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder[side])
+            return
+        painter.drawImage(target, image, QRectF(image.rect()))
+        self._caption(painter, target.topLeft() + QPointF(6, 6), f"{side}: {self._titles[side]}")
+
+    def _caption(self, painter: QPainter, at: QPointF, text: str) -> None:
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        box = QRectF(at, QSize(metrics.horizontalAdvance(text) + 12, metrics.height() + 6).toSizeF())
+        painter.fillRect(box, QColor(0, 0, 0, 160))
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_swipe(self, painter: QPainter) -> None:
+        a, b = self._images["A"], self._images["B"]
+        target = self.image_rect()
+        if a is None or b is None:
+            self._draw_side(painter, "A" if a is None else "B", target)
+            return
+        x = target.left() + self._swipe * target.width()
+        painter.drawImage(target, b, QRectF(b.rect()))
+        painter.save()
+        painter.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
+        painter.drawImage(target, a, QRectF(a.rect()))
+        painter.restore()
+        painter.setPen(QPen(QColor(255, 255, 255), 2))
+        painter.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
+        painter.setBrush(QColor(255, 255, 255))
+        painter.drawRoundedRect(QRectF(x - 6, target.center().y() - 14, 12, 28), 4, 4)
+        self._caption(painter, target.topLeft() + QPointF(6, 6), f"A: {self._titles['A']}")
+        metrics = painter.fontMetrics()
+        text = f"B: {self._titles['B']}"
+        self._caption(painter, QPointF(target.right() - metrics.horizontalAdvance(text) - 18, target.top() + 6), text)
+
+    def _paint_diff(self, painter: QPainter) -> None:
+        self._ensure_diff()
+        target = self.image_rect()
+        if self._diff is None:
+            a, b = self._rgb["A"], self._rgb["B"]
+            text = ("A and B differ in size" if a is not None and b is not None
+                    else "The difference appears once both A and B are rendered")
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+            return
+        painter.drawImage(target, self._diff, QRectF(self._diff.rect()))
+        self._caption(painter, target.topLeft() + QPointF(6, 6), f"|A − B|: {self._titles['A']} vs {self._titles['B']}")
+        self._legend(painter, HEAT_LUT, "0", f"{self._diff_max} (of 255)",
+                     f"mean |A − B| {self._diff_mean:.1f}")
+
+    def _paint_realism(self, painter: QPainter) -> None:
+        target = self.image_rect()
+        a = self._images["A"]
+        if a is None:
+            self._draw_side(painter, "A", target)
+            return
+        painter.drawImage(target, a, QRectF(a.rect()))
+        if self._realism is not None:
+            painter.setOpacity(self._opacity)
+            painter.drawImage(target, self._realism, QRectF(self._realism.rect()))
+            painter.setOpacity(1.0)
+        self._caption(painter, target.topLeft() + QPointF(6, 6), f"Realism of A: {self._titles['A']}")
+        if self._realism is None:
+            note = self._realism_note or "computing the discriminator's view…"
+            self._caption(painter, target.topLeft() + QPointF(6, 34), note)
+            return
+        mean = "" if self._realism_mean is None else f"mean P(real) {self._realism_mean:.2f}"
+        self._legend(painter, REALISM_LUT, "fake 0", "1 real", mean)
+
+    def _legend(self, painter: QPainter, lut: np.ndarray, low: str, high: str, note: str) -> None:
+        bar = QRectF(self.width() - 300, self.height() - 26, 180, 12)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for i in range(0, 256, 32):
+            gradient.setColorAt(i / 255, QColor(*map(int, lut[i])))
+        gradient.setColorAt(1.0, QColor(*map(int, lut[255])))
+        painter.fillRect(bar, gradient)
+        painter.setPen(QColor(230, 230, 230))
+        metrics = painter.fontMetrics()
+        painter.drawText(QPointF(bar.left() - metrics.horizontalAdvance(low) - 6, bar.bottom()), low)
+        painter.drawText(QPointF(bar.right() + 6, bar.bottom()), high)
+        painter.drawText(QPointF(8, bar.bottom()), note)
+
+    # ------------------------------------------------------------------------------ swipe drag
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._mode == "swipe" and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging = True
+            self._swipe_to(event.position().x())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._dragging:
+            self._swipe_to(event.position().x())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        self._dragging = False
+
+    def _swipe_to(self, x: float) -> None:
+        target = self.image_rect()
+        if target.width() > 0:
+            self.set_swipe_position((x - target.left()) / target.width())

@@ -1,0 +1,102 @@
+"""Puts the compare panel into the main window: it takes the place of the generated image on the
+right of the canvas (View ▸ Compare A/B, Ctrl+Alt+4) and follows the painting, the canvas model,
+the variation seed and the training run's new checkpoints. Kept out of main_window.py so the
+window stays a list of parts and their wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QStackedWidget
+
+from core.train.events import CheckpointSaved
+from desktop.compare.controller import CompareController
+from desktop.compare.panel import ComparePanel
+from desktop.compare.view import CompareMode
+from desktop.preview.worker import ModelInfo, ModelSource
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
+
+
+class CompareLink(QObject):
+    activated = Signal(bool)
+
+    def __init__(self, window: MainWindow, view_menu: QMenu, device: str) -> None:
+        super().__init__(window)
+        self._window = window
+        self.controller = CompareController(window.scene_for_compare, device=device, parent=self)
+        self.panel = ComparePanel(self.controller, source_for=window.model_menu.source_for)
+        self.stack = QStackedWidget(window)
+        self.stack.setObjectName("preview_stack")
+        index = window.splitter.indexOf(window.preview_panel)
+        window.splitter.replaceWidget(index, self.stack)
+        self.stack.addWidget(window.preview_panel)
+        self.stack.addWidget(self.panel)
+        self.action = QAction("&Compare A/B", window)
+        self.action.setCheckable(True)
+        self.action.setShortcut(QKeySequence("Ctrl+Alt+4"))
+        self.action.setStatusTip("Render the painting with two generators: side by side, swipe, difference, realism")
+        self.action.toggled.connect(self.set_active)
+        window.addAction(self.action)
+        view_menu.addAction(self.action)
+
+        window.preview.model_loaded.connect(self._on_preview_model_loaded)
+        window.canvas.stroke_finished.connect(self._on_painting_changed)
+        window.session.document_replaced.connect(lambda _doc: self._on_painting_changed())
+        window.tool_bar.variation_changed.connect(self.controller.set_variation)
+        window.training_panel.event_emitted.connect(self._on_training_event)
+
+    @property
+    def active(self) -> bool:
+        return self.stack.currentWidget() is self.panel
+
+    def set_active(self, on: bool) -> None:
+        if on == self.active:
+            self.action.setChecked(on)
+            return
+        self.stack.setCurrentWidget(self.panel if on else self._window.preview_panel)
+        self.action.setChecked(on)
+        if on:
+            panel = self._window.training_panel
+            self.panel.set_runs_dir(panel.runs_dir())
+            self.controller.refresh()
+        self.activated.emit(on)
+
+    def show_compare(self, a: ModelSource, b: ModelSource | None, mode: CompareMode = "side") -> None:
+        """Command line and tests: A and B chosen, the view picked, the panel shown."""
+        self.set_active(True)
+        self.panel.set_mode(mode)
+        self.panel.set_source("A", a)
+        if b is not None:
+            self.panel.set_source("B", b)
+        if a.path.parent.name == "checkpoints":  # A is a run's checkpoint: scrub over that run
+            self.panel.set_run(a.path.parent.parent, select=a.path)
+
+    def _on_preview_model_loaded(self, info: ModelInfo) -> None:
+        source = ModelSource(path=info.path)
+        self.panel.set_canvas_model(source)
+        if self.controller.source("A") is None:
+            self.panel.set_source("A", source)
+
+    def _on_painting_changed(self) -> None:
+        if self.active:
+            self.controller.refresh()
+
+    def _on_training_event(self, event: object) -> None:
+        if not isinstance(event, CheckpointSaved):
+            return
+        for path in (event.weights_path, event.state_path):
+            if path and Path(path).name.startswith(("last.", "best.")):
+                self.controller.forget_checkpoint(path)  # rewritten in place: its renders are stale
+        folder = Path(event.weights_path).parent.parent
+        if self.panel.run_dir == folder and self.active:
+            at_end = self.panel.step_slider.value() == self.panel.step_slider.maximum()
+            self.panel.set_run(folder, step_index=None if at_end else self.panel.step_slider.value())
+
+    def stop(self) -> None:
+        self.panel.shutdown()
+        self.controller.stop()
