@@ -1,4 +1,5 @@
 """`python -m benchmarks [--quick] [--only NAME ...] [--write-docs] [--list]`
+`python -m benchmarks --gpu [--dry-run] [--write-docs]`: the GPU check alone (benchmarks/gpu_check.py)
 
 Runs every benchmark script in this folder (`*_bench.py`, `bench_*.py`) in its own process
 (offscreen Qt, the same Python), prints its markdown output, and records each run in
@@ -87,13 +88,44 @@ def write_docs(runs: list[dict[str, object]]) -> None:
     atomic_write_text(DOC, "\n".join(parts))
 
 
+def run_gpu_check(dry_run: bool, docs: bool) -> int:
+    """The GPU check in its own process, its table printed (and written to the docs: not a dry run's)."""
+    path = HERE / "gpu_check.py"
+    cmd = [sys.executable, str(path)] + (["--dry-run"] if dry_run else [])
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)  # progress on stderr, live
+    run = {"name": "gpu_check", "script": path.name, "command": " ".join(cmd[1:]), "rc": done.returncode,
+           "seconds": time.perf_counter() - start, "stdout": done.stdout, "stderr_tail": "",
+           "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(RESULTS / "gpu_check.run.json", json.dumps(run, indent=2))
+    print(done.stdout.rstrip())
+    if docs:
+        if "DRY RUN" in done.stdout:
+            print("not writing docs/performance.md: a dry run's numbers mean nothing", file=sys.stderr)
+        else:
+            write_docs([run])
+            print(f"wrote {DOC.relative_to(REPO)}", file=sys.stderr)
+    return done.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Run Road Studio's benchmarks.")
     parser.add_argument("--quick", action="store_true", help="pass --quick to the scripts that accept it")
     parser.add_argument("--only", nargs="+", default=None, metavar="NAME", help="e.g. inference data canvas")
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--gpu", action="store_true",
+                        help="run only the GPU check (benchmarks/gpu_check.py; ~8 minutes on one GPU)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="with --gpu: the same code paths on the CPU with tiny sizes (what the tests run)")
     args = parser.parse_args(argv)
+    if args.dry_run and not args.gpu:
+        parser.error("--dry-run goes with --gpu")
+    if args.gpu:
+        return run_gpu_check(args.dry_run, args.write_docs)
     scripts = discover()
     if args.list:
         for path in scripts:

@@ -113,9 +113,9 @@ def sample_ids(shape: tuple[int, int]) -> np.ndarray:
     return np.kron(blocks, np.ones((8, 8), np.uint8)).astype(np.uint8)
 
 
-def trained_like(ngf: int, seed: int = 0) -> LoadedGenerator:
+def trained_like(ngf: int, seed: int = 0, depth: int = 8) -> LoadedGenerator:
     torch.manual_seed(seed)
-    cfg = GeneratorConfig(ngf=ngf, depth=8, norm="batch", input_encoding="onehot")
+    cfg = GeneratorConfig(ngf=ngf, depth=depth, norm="batch", input_encoding="onehot")
     model = build_generator(cfg)
     with torch.no_grad():
         for m in model.modules():

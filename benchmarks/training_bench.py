@@ -10,7 +10,7 @@ three paths, interleaved step by step so machine noise hits all of them alike:
               (0.5·(BCE fake + BCE real)); D frozen; G step with GAN + 100·L1; fp32, NCHW
   ours bare   the step core/train/loop.py performs (its own `_Run._optimize`, called on the same
               kind of tensors, plus the one loss sync per step the loop does), with the options
-              the loop uses on this device (on CPU: none of the CUDA-only ones)
+              the loop uses on this device (on CPU: channels_last; bf16 and compile are CUDA-only)
   ours e2e    `core.train.loop.train(...)` on InMemoryPairs of 256×256 pairs: real data loading
               (resize 286 + random crop + flip, encoding), events, metrics.jsonl, TensorBoard,
               a sample grid and a checkpoint inside the timed window, in a temporary run folder.
@@ -62,6 +62,7 @@ from core.data.base import InMemoryPairs  # noqa: E402
 from core.labels import PALETTE_IDS  # noqa: E402
 from core.models import build_discriminator, build_generator  # noqa: E402
 from core.train import loop  # noqa: E402
+from core.train.distributed import mean_over_ranks  # noqa: E402
 from core.train.events import Failed, Step  # noqa: E402
 from core.train.losses import GANLoss  # noqa: E402
 
@@ -99,25 +100,27 @@ class Options:
 ALL_CUDA_OPTIONS = Options(bf16=True, channels_last=True, fused_adam=True, cudnn_benchmark=True, compile=True)
 
 
-def models(ngf: int, device: torch.device) -> tuple[nn.Module, nn.Module]:
-    gcfg = GeneratorConfig(arch="unet", depth=8, ngf=ngf, norm="batch", input_encoding="color")
+def models(ngf: int, device: torch.device, depth: int = 8, ndf: int = 64) -> tuple[nn.Module, nn.Module]:
+    gcfg = GeneratorConfig(arch="unet", depth=depth, ngf=ngf, norm="batch", input_encoding="color")
     g = build_generator(gcfg).to(device)
-    d = build_discriminator(DiscriminatorConfig(n_layers=3, ndf=64), gcfg).to(device)
+    d = build_discriminator(DiscriminatorConfig(n_layers=3, ndf=ndf), gcfg).to(device)
     return g.train(), d.train()
 
 
-def random_batch(batch: int, device: torch.device, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def random_batch(batch: int, device: torch.device, seed: int, size: int = SIZE) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
-    x = torch.rand(batch, 3, SIZE, SIZE, generator=gen) * 2 - 1
-    real = torch.rand(batch, 3, SIZE, SIZE, generator=gen) * 2 - 1
+    x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+    real = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
     return x.to(device), real.to(device)
 
 
-def reference_step(ngf: int, batch: int, device: torch.device, opts: Options = Options()) -> Callable[[], None]:
-    """The reference pix2pix training step, as its code does it, on fixed random tensors."""
+def reference_step(ngf: int, batch: int, device: torch.device, opts: Options = Options(), *, size: int = SIZE,
+                   depth: int = 8, ndf: int = 64, compile_backend: str = "inductor") -> Callable[[], None]:
+    """The reference pix2pix training step, as its code does it, on fixed random tensors.
+    (size, depth, ndf and compile_backend exist for benchmarks/gpu_check.py's CPU dry run.)"""
     torch.manual_seed(0)
-    g, d = models(ngf, device)
-    x, real = random_batch(batch, device, seed=1)
+    g, d = models(ngf, device, depth, ndf)
+    x, real = random_batch(batch, device, seed=1, size=size)
     if opts.channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         x, real = x.contiguous(memory_format=torch.channels_last), real.contiguous(memory_format=torch.channels_last)
@@ -125,7 +128,7 @@ def reference_step(ngf: int, batch: int, device: torch.device, opts: Options = O
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), **fused)
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), **fused)
     if opts.compile:
-        g, d = torch.compile(g), torch.compile(d)  # type: ignore[assignment]
+        g, d = torch.compile(g, backend=compile_backend), torch.compile(d, backend=compile_backend)  # type: ignore[assignment]
     bce = nn.BCEWithLogitsLoss()
     l1 = nn.L1Loss()
 
@@ -163,14 +166,18 @@ def reference_step(ngf: int, batch: int, device: torch.device, opts: Options = O
 
 # ------------------------------------------------------------------------------- ours, bare
 
-def ours_bare_step(ngf: int, batch: int, device: torch.device) -> Callable[[], None]:
+def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig | None = None, *,
+                   size: int = SIZE, depth: int = 8, ndf: int = 64, ddp: bool = False) -> Callable[[], None]:
     """core/train/loop.py's own optimisation step (`_Run._optimize`), bound to a minimal run
-    object with the models, optimisers and options the loop would set up on this device."""
-    tcfg = TrainConfig(device=device.type)
+    object with the models, optimisers and options the loop would set up on this device
+    (for `tcfg`, default: TrainConfig's defaults). ddp: wrap the models in DistributedDataParallel
+    as the loop does under torchrun (a process group must exist; the loop itself only does it
+    for more than one process)."""
+    tcfg = tcfg or TrainConfig(device=device.type)
     bf16, channels_last, compile_models, _ = loop.cuda_only_options(tcfg, device)
     torch.manual_seed(0)
-    g, d = models(ngf, device)
-    x, real = random_batch(batch, device, seed=1)
+    g, d = models(ngf, device, depth, ndf)
+    x, real = random_batch(batch, device, seed=1, size=size)
     if channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         x, real = x.contiguous(memory_format=torch.channels_last), real.contiguous(memory_format=torch.channels_last)
@@ -179,14 +186,15 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device) -> Callable[[], N
         opt_d=torch.optim.Adam(d.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2)),
         gan_loss=GANLoss(tcfg.gan_mode).to(device), inject_nan_at_step=None, bf16=bf16,
         cfg=SimpleNamespace(train=tcfg))
-    run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=loop.DistEnv.from_env(), device=device)
+    env = SimpleNamespace(distributed=True) if ddp else loop.DistEnv.from_env()
+    run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=env, device=device)  # type: ignore[arg-type]
     run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]
     n = [0]
 
     def step() -> None:
         n[0] += 1
         _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]
-        torch.stack(losses).detach().float().tolist()  # the loop's one sync per step
+        mean_over_ranks(torch.stack(losses).detach().float()).tolist()  # the loop's one sync per step
 
     return step
 
@@ -324,7 +332,7 @@ def loop_speed_options(device: torch.device) -> str:
     """Which of the loop's speed options it uses on this device with the default TrainConfig."""
     on = [name for name, used in zip(("bf16", "channels_last", "compile"),
                                      loop.cuda_only_options(TrainConfig(), device)[:3], strict=True) if used]
-    return ", ".join(on) if on else "none (bf16, channels_last and compile are CUDA-only in core/train/device.py)"
+    return ", ".join(on) if on else "none"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -359,9 +367,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"compute {1000 * r['e2e_compute_time_median_s']:.0f} ms" for r in result["runs"]) + "."]
     ratios = [(r["ngf"], r["batch"], r["paths"]["ours e2e"]["vs_reference"]) for r in result["runs"]]
     short = [f"ngf {n} batch {b}: {v:.2f}×" for n, b, v in ratios if v < 1.0]
-    lines += ["", f"Speed options the loop applies here: {result.get('loop_speed_options', 'n/a')}; so *ours bare* "
-              "can only match the reference's compute, and *ours e2e* adds data loading and bookkeeping to it."]
-    lines += ["", "Issue 8 target, ours end to end ≥ 1.0× the bare reference-style step (medians): "
+    lines += ["", f"Speed options the loop applies here (core/train/device.py): {result.get('loop_speed_options', 'n/a')}; "
+              "the reference step runs as the reference code does (fp32, NCHW), and *ours e2e* adds data loading "
+              "and bookkeeping to *ours bare*."]
+    lines += ["", "Target (issues 8 and 14), ours end to end ≥ 1.0× the bare reference-style step (medians): "
               + ("met in every configuration." if not short else
                  f"met in {len(ratios) - len(short)} of {len(ratios)}; short in " + ", ".join(short) + ".")]
     lines += ["", f"{first.get('repeats', 0)} timed steps per path after {first.get('warmup', 0)} warm-up steps "
