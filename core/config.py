@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
@@ -255,8 +256,40 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return out
 
 
-def from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build dataclass `cls` from a dict; unknown keys are a ConfigError naming them."""
+def _type_problem(hint: Any, value: Any) -> str | None:
+    """What `value` should have been for a field typed `hint`, or None when it fits. A hand-edited
+    TOML file can hold any type; checked here so the error names the setting instead of failing
+    somewhere inside a comparison."""
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if hint is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number"
+    if hint is float:
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if hint is str:
+        return None if isinstance(value, str) else "a string"
+    if origin is Literal:
+        return None if isinstance(value, str) else "one of " + ", ".join(map(repr, get_args(hint)))
+    if origin is tuple:
+        args = get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            return "a list"
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(items) != len(value):
+            return f"a list of {len(items)} values"
+        for item_hint, item in zip(items, value, strict=True):
+            problem = _type_problem(item_hint, item)
+            if problem is not None:
+                return f"a list of {problem.removeprefix('a ').removeprefix('an ')}s" \
+                    if problem.startswith(("a ", "an ")) else f"a list whose items are {problem}"
+        return None
+    return None  # other annotations: left to the dataclass's own checks
+
+
+def from_dict(cls: type, data: dict[str, Any], section: str = "") -> Any:
+    """Build dataclass `cls` from a dict; unknown keys and values of the wrong type are a
+    ConfigError naming them."""
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
@@ -268,8 +301,13 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ConfigError(f"[{name}] must be a table")
-            kwargs[name] = from_dict(hint, value)
-        elif isinstance(value, list):
+            kwargs[name] = from_dict(hint, value, section=name)
+            continue
+        problem = _type_problem(hint, value)
+        if problem is not None:
+            where = f"{section}.{name}" if section else name
+            raise ConfigError(f"{where} must be {problem}, got {value!r}")
+        if isinstance(value, list):
             kwargs[name] = tuple(value)
         else:
             kwargs[name] = value
