@@ -89,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="if --run-dir already holds this run, continue it (restarted or requeued cluster jobs; "
                              "a torchrun --max-restarts restart continues its own run anyway)")
     rundir.add_argument("--name", help="run name (shown in model cards)")
+    rundir.add_argument("--pin", type=Path, action="append", default=[], metavar="LABEL.png",
+                        help="pin this painting to the run: rendered at every sample step into "
+                             "RUN/pinned/NAME/ (repeatable; also with --resume)")
     data = p.add_argument_group("data")
     data.add_argument("--data", metavar="PATH|synthetic", help="dataset folder, or 'synthetic' (built-in streets)")
     data.add_argument("--format", choices=("auto", "aligned", "cityscapes", "folders", "camvid", "synthetic"))
@@ -304,6 +307,11 @@ def run(args: argparse.Namespace) -> int:
         # torchrun restart of the job that started it (core.train.distributed.start_mode).
         resume = start_mode(run_dir, resume_if_exists=args.resume_if_exists) == "resume"
 
+    if args.pin and env.is_main:
+        from core.train.pins import pin_file
+
+        for label_file in args.pin:  # before the run starts: its first sample renders them
+            pin_file(run_dir, label_file)
     control = TrainingControl()
     progress = _Progress(enabled=env.is_main)
     outcome: Event | None = None

@@ -57,6 +57,7 @@ from core.train.distributed import (any_rank, crash_for_test, destroy_process_gr
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Sample,
                                Started, Step, Validation, Warning_)
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales, l1_loss
+from core.train.pins import PinnedImageSink, PinSet
 from core.train.previews import render_labels, sample_grid
 from core.train.run_files import CheckpointWriter, RunFolderFault, RunPaths
 from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all, deliver
@@ -199,6 +200,7 @@ class _Run:
         self.sinks: list[EventSink] = []
         self.last_saved_step = -1
         self.reported_bad_files: set[str] = set()
+        self.pins = PinSet(run_dir)  # pinned/ paintings, rendered at every sample step (core.train.pins)
 
     # ------------------------------------------------------------------------------- set-up
 
@@ -325,7 +327,8 @@ class _Run:
     def _make_sinks(self) -> None:
         if not self.env.is_main:
             return
-        self.sinks = [JsonlSink(self.paths.metrics), SampleImageSink()]
+        self.sinks = [JsonlSink(self.paths.metrics), SampleImageSink(),
+                      PinnedImageSink(self.cfg.name, self.cfg.generator.input_encoding)]  # type: ignore[list-item]
         if TensorBoardSink.available():
             purge = self.pos.step + 1 if self.pos.step > 0 else None
             self.sinks.append(TensorBoardSink(self.paths.tensorboard, purge_step=purge))
@@ -459,6 +462,8 @@ class _Run:
                 image = render_labels(unwrap(self.g), cfg.generator, preview, self.device,
                                       channels_last=self.channels_last)
                 yield CanvasPreview(step=pos.step, image=image)
+            yield from self.pins.render(unwrap(self.g), cfg.generator, self.device, pos.step,  # type: ignore[misc]
+                                        channels_last=self.channels_last)
         if pos.consumed >= self.sampler.per_rank and self.val_loader is not None:
             yield from self._validate()
         if pos.step % cfg.train.checkpoint_every == 0:

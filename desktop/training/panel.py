@@ -45,6 +45,7 @@ from desktop.training.form import SetupForm
 from desktop.training.history import HistoryView
 from desktop.training.images import load_qimage
 from desktop.training.monitor import MonitorView
+from desktop.training.pinned_view import PinnedView
 from desktop.training.run_files import (
     CheckpointInfo, RunHistory, list_checkpoints, list_runs, read_history,
 )
@@ -142,6 +143,8 @@ class TrainingPanel(QWidget):
         self.monitor = MonitorView()
         self.checkpoints = CheckpointsView()
         self.history = HistoryView()
+        self.pinned = PinnedView()  # pinned paintings as film strips (desktop/training/pinned_view.py)
+        self.pinned.set_labels_provider(self._current_canvas_labels)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -151,6 +154,8 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.monitor, "Monitor")
         self.tabs.addTab(self._build_run_tab(), "Run && checkpoints")
         self.tabs.addTab(self.history, "History")
+        self.tabs.addTab(self.pinned, "Pinned")
+        self.event_emitted.connect(self.pinned.handle_event)
         layout.addWidget(self.tabs, 1)
 
         self.form.changed.connect(self._on_form_changed)
@@ -219,6 +224,9 @@ class TrainingPanel(QWidget):
 
     def set_canvas_labels_provider(self, provider: LabelsProvider | None) -> None:
         self._labels_provider = provider
+
+    def _current_canvas_labels(self) -> np.ndarray | None:
+        return self._labels_provider() if self._labels_provider is not None else self._canvas_labels
 
     def set_canvas_labels(self, ids: np.ndarray | None) -> None:
         """Slot for the canvas's stroke_finished: the painting to render with the training weights."""
@@ -317,6 +325,7 @@ class TrainingPanel(QWidget):
             if self._session is session:
                 self._on_session_ended(session)
         self._tasks.wait(10000)
+        self.pinned.shutdown()
 
     # ------------------------------------------------------------------ running
     def _launch(self, cfg: RunConfig, run_dir: Path, *, resume: bool) -> bool:
@@ -412,6 +421,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ run info
     def _show_run(self, run_dir: Path) -> None:
         self._shown_run = run_dir
+        self.pinned.set_run(run_dir)
         start, resume, tensorboard = cli_commands(run_dir)
         self.run_folder_label.setText(f"Run folder: {run_dir}")
         self.cli_start.set_command(start)
