@@ -27,6 +27,7 @@ from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
 from desktop.compare.window_link import CompareLink
 from desktop.model_menu import ModelMenu
+from desktop.pair_inspector import PairInspector
 from desktop.palette import ClassPalette
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
         self.compare = CompareLink(self, menus["view"], device)  # View ▸ Compare A/B (desktop/compare/)
+        self.pair_inspector = PairInspector(self)  # File ▸ Open a training pair…
+        menus["file"].insertAction(self.actions_.save, self.pair_inspector.action)
         self.last_output: np.ndarray | None = None
         self.last_output_ids: np.ndarray | None = None
         self.shown_version = -1
@@ -168,7 +171,8 @@ class MainWindow(QMainWindow):
             self.last_output = self.last_output_ids = None  # an image of another size: not this scene
             view.set_output(None)
             view.set_placeholder("Rendering…" if self.preview.has_model else NO_MODEL_TEXT)
-        view.set_labels(np.asarray(doc.ids))
+        self.preview_panel.set_target(None)  # a pair inspector sets it again after this (its own scene)
+        self.preview_panel.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
         self.shown_version = -1
         self.preview.document_replaced()
@@ -220,7 +224,7 @@ class MainWindow(QMainWindow):
         view = self.preview_panel.view
         view.set_output(image)
         if self.last_output_ids is not None:
-            view.set_labels(self.last_output_ids)  # the labels this image was made from
+            self.preview_panel.set_labels(self.last_output_ids)  # the labels this image was made from
         info = self.preview.model
         self.status.set_inference(latency_s, info.device if info else None, self.preview.last_backend)
         self.shown_version = version
@@ -441,6 +445,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.training_panel.shutdown()
         self.compare.stop()
+        self.pair_inspector.shutdown()
         self.preview.stop()
         self.session.shutdown(clean=True)
 

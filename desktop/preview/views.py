@@ -36,6 +36,7 @@ class ComparisonView(QWidget):
         self.setMouseTracking(True)
         self._output: QImage | None = None
         self._labels: QImage | None = None
+        self._labels_ids: np.ndarray | None = None
         self._mode: ViewMode = "side"
         self._opacity = 0.5
         self._swipe = 0.5  # divider position as a share of the image width
@@ -52,8 +53,12 @@ class ComparisonView(QWidget):
         self.update()
 
     def set_labels(self, ids: np.ndarray | None) -> None:
+        self._labels_ids = ids
         self._labels = None if ids is None else ids_to_qimage(ids)
         self.update()
+
+    def labels_array(self) -> np.ndarray | None:
+        return self._labels_ids
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -218,14 +223,53 @@ class PreviewPanel(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
         row.addWidget(self.opacity_slider)
         self.opacity_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        # The real photo of an inspected training pair (desktop/pair_inspector.py), under the
+        # output in the same view mode, with the same labels, opacity and swipe position.
+        self.target_caption = QLabel(self)
+        self.target_caption.setWordWrap(True)
+        self.target_view = ComparisonView(self)
+        self.target_view.set_placeholder("")
+        self.view.swipe_moved.connect(self._on_view_swipe_moved)
+        self.target_view.swipe_moved.connect(self._on_target_view_swipe_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.target_caption)
+        layout.addWidget(self.target_view, 1)
+        self.set_target(None)
         self.set_mode("side")
 
     def set_mode(self, mode: ViewMode) -> None:
         self.view.set_mode(mode)
+        self.target_view.set_mode(mode)
         self.opacity_widget.setEnabled(mode == "overlay")
+
+    def set_labels(self, ids: np.ndarray | None) -> None:
+        """The labels drawn by overlay and swipe, in both views."""
+        self.view.set_labels(ids)
+        if self.has_target():
+            self.target_view.set_labels(ids)
+
+    def set_target(self, rgb: np.ndarray | None, caption: str = "") -> None:
+        """Show (or with None hide) a target photo under the generated image."""
+        self.target_view.set_output(rgb)
+        self.target_caption.setText(caption)
+        self.target_caption.setVisible(rgb is not None)
+        self.target_view.setVisible(rgb is not None)
+        if rgb is not None:
+            self.target_view.set_labels(self.view.labels_array())
+
+    def has_target(self) -> bool:
+        return self.target_view.has_output()
 
     def _on_opacity_slider_changed(self, value: int) -> None:
         self.view.set_opacity(value / 100.0)
+        self.target_view.set_opacity(value / 100.0)
+
+    def _on_view_swipe_moved(self, share: float) -> None:
+        if abs(self.target_view.swipe_position() - share) > 1e-9:
+            self.target_view.set_swipe_position(share)
+
+    def _on_target_view_swipe_moved(self, share: float) -> None:
+        if abs(self.view.swipe_position() - share) > 1e-9:
+            self.view.set_swipe_position(share)
