@@ -70,13 +70,18 @@ def run_script(path: Path, quick: bool) -> dict[str, object]:
 def write_docs(runs: list[dict[str, object]]) -> None:
     sections: dict[str, str] = {}
     header = DOC_HEADER
+    footer = ""
     if DOC.is_file():
         text = DOC.read_text(encoding="utf-8")
-        # hand-written text above the first section (analysis, targets) is kept as it is
+        # hand-written text above the first section and below the last (analysis, targets,
+        # measurements of other scripts) is kept as it is
         first = text.find("<!-- bench:")
         header = (text[:first] if first >= 0 else text).rstrip() + "\n"
-        for m in re.finditer(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S):
+        matches = list(re.finditer(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S))
+        for m in matches:
             sections[m.group(1)] = m.group(2)
+        if matches:
+            footer = text[matches[-1].end():].strip()
     for run in runs:
         if run["rc"] == 0 and str(run["stdout"]).strip():
             body = f"## {run['name']}\n\n`python benchmarks/{run['script']}` — {run['when']}, " \
@@ -85,6 +90,8 @@ def write_docs(runs: list[dict[str, object]]) -> None:
     parts = [header, ""]
     for name in sorted(sections):
         parts.append(f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench:{name} -->\n")
+    if footer:
+        parts.append(footer + "\n")
     atomic_write_text(DOC, "\n".join(parts))
 
 
