@@ -3,6 +3,13 @@
     for r in render_many(predictor, items, load=read_ids, save=write_photo):  # write_photo(r)
         ...  # r.item, r.ids, r.photo (None on failure), r.error; in the order of `items`
 
+A dataset split (`eval`): items are (ids, photo) pairs, resized in a generator; the label half
+is rendered, the pair comes back with its photo:
+
+    pairs = (resize_pair(ids, photo, size) for ids, photo in iter_pairs(source, limit))
+    for r in render_many(predictor, pairs, load=lambda pair: pair[0], count=n, plan=True):
+        (ids, photo), generated = r.item, r.photo
+
 What it does for the job it is given, where `Predictor.predict` in a loop would not:
 
 * **I/O overlapped with compute.** `load(item)` (decode a file, resize a pair...) runs in one
