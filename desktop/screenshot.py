@@ -125,13 +125,16 @@ def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
         if mode == "realism":
             shown = controller.shown("A")
             return shown is not None and (shown.realism is not None or bool(shown.realism_note))
+        if mode == "diff":
+            return link.panel.view.difference() is not None  # computed on a background thread
         return True
 
     while not ready():
         left = deadline - time.monotonic()
         if left <= 0:
             raise _Failure(f"timed out after {TIMEOUT_S} s")
-        index, payload = _wait_for([controller.shown_changed, controller.failed], left)
+        index, payload = _wait_for([controller.shown_changed, controller.failed, link.panel.view.difference_ready],
+                                   left)
         if index == 1:
             raise UserError(payload[1])
     link.panel.view.repaint()

@@ -66,6 +66,7 @@ class ComparePanel(QWidget):
         layout.addWidget(self.status)
 
         controller.shown_changed.connect(self._on_controller_shown_changed)
+        self.view.difference_ready.connect(self._show_status)
         controller.failed.connect(self._on_controller_failed)
         controller.busy_changed.connect(self._on_controller_busy_changed)
         self.set_mode("side")

@@ -81,6 +81,7 @@ def test_side_swipe_and_difference_of_two_generators(make_window, qtbot, mouse_f
 
     qtbot.mouseClick(panel.mode_buttons["diff"], Qt.MouseButton.LeftButton)
     assert panel.view.mode() == "diff"
+    qtbot.waitUntil(lambda: panel.view.difference() is not None, timeout=WAIT)  # made off the GUI thread
     largest, mean = panel.view.difference()
     expected = np.abs(_predict(a, ids).astype(int) - _predict(b, ids).astype(int))
     assert largest == int((expected.sum(axis=2) // 3).max()) and mean == pytest.approx(expected.mean())
@@ -95,6 +96,7 @@ def test_side_swipe_and_difference_of_two_generators(make_window, qtbot, mouse_f
     panel.set_source("B", ModelSource(path=a))
     _wait_shown(qtbot, window, "B", a)
     qtbot.mouseClick(panel.mode_buttons["diff"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.view.difference() is not None, timeout=WAIT)
     assert panel.view.difference()[0] == 0
 
 
