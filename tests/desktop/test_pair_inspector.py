@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
 
 from core.data.check import split_sources
 from core.data.detect import detect_layout
