@@ -173,7 +173,7 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     (for `tcfg`, default: TrainConfig's defaults). ddp: wrap the models in DistributedDataParallel
     as the loop does under torchrun (a process group must exist; the loop itself only does it
     for more than one process)."""
-    tcfg = tcfg or TrainConfig(device=device.type)
+    tcfg = tcfg or TrainConfig(device=device.type, batch_size=batch)
     bf16, channels_last, compile_models, _ = loop.cuda_only_options(tcfg, device)
     torch.manual_seed(0)
     g, d = models(ngf, device, depth, ndf)
@@ -329,10 +329,14 @@ def _load(value: float | None) -> str:
 
 
 def loop_speed_options(device: torch.device) -> str:
-    """Which of the loop's speed options it uses on this device with the default TrainConfig."""
-    on = [name for name, used in zip(("bf16", "channels_last", "compile"),
-                                     loop.cuda_only_options(TrainConfig(), device)[:3], strict=True) if used]
-    return ", ".join(on) if on else "none"
+    """Which of the loop's speed options it uses on this device with the default TrainConfig,
+    at batch 1 and 4 (channels_last on the CPU depends on the batch size)."""
+    text = []
+    for batch in (1, 4):
+        used = loop.cuda_only_options(TrainConfig(batch_size=batch), device)[:3]
+        on = [name for name, flag in zip(("bf16", "channels_last", "compile"), used, strict=True) if flag]
+        text.append(f"batch {batch}: {', '.join(on) or 'none'}")
+    return "; ".join(text)
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -42,17 +42,17 @@ def cuda_only_options(cfg: TrainConfig, device: torch.device) -> tuple[bool, boo
     """(bf16, channels_last, compile) as they will actually be used, and a warning for each
     option that was asked for but is ignored because the device does not support it.
 
-    channels_last is also always used on the CPU: oneDNN's convolutions (forward and backward)
-    run faster on NHWC tensors for these nets (the reference-style step +4-14 % at ngf 4-64 on
-    the 2-core dev CPU, docs/performance.md), and it changes no result beyond float rounding.
-    bf16 and compile stay CUDA-only: bf16 autocast is slower on CPUs without AMX, and an
-    inductor compile costs minutes of a CPU run."""
+    channels_last is also used on the CPU for batches of 2 or more (or when asked): oneDNN's
+    convolutions, forward and backward, ran the step 3-14 % faster on NHWC tensors at batch 4
+    (ngf 32/64 on the 2-core dev CPU, docs/performance.md) but gained nothing at batch 1 (0.93-1.09×
+    in five runs); it changes no result beyond float rounding. bf16 and compile stay CUDA-only:
+    bf16 autocast is slower on CPUs without AMX, and an inductor compile costs minutes of a CPU run."""
     warnings: list[str] = []
     on_cuda = device.type == "cuda"
     used = []
     for name, asked in (("bf16", cfg.bf16), ("channels_last", cfg.channels_last), ("compile", cfg.compile)):
         if name == "channels_last" and device.type == "cpu":
-            used.append(True)
+            used.append(asked or cfg.batch_size >= 2)
             continue
         if asked and not on_cuda:
             warnings.append(f"{name} is only used on CUDA; ignored on {device.type}")
