@@ -77,6 +77,7 @@ class ComparePanel(QWidget):
         row = QHBoxLayout()
         for side in SIDES:
             combo = QComboBox(self)
+            combo.setPlaceholderText("choose a generator")
             combo.setMinimumContentsLength(22)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setToolTip(f"Generator {side}: the canvas model, a checkpoint of the chosen run, or a file")
@@ -164,6 +165,9 @@ class ComparePanel(QWidget):
                 combo.insertItem(0, f"Canvas model: {source.path.name}", source)
                 combo.setItemData(0, "canvas", Qt.ItemDataRole.UserRole + 1)
                 combo.setItemData(0, str(source.path), Qt.ItemDataRole.ToolTipRole)
+            chosen = self.controller.source(side)  # type: ignore[arg-type]
+            # A side nobody chose shows the placeholder, not whichever entry happens to be first.
+            combo.setCurrentIndex(self._find(combo, chosen) if chosen is not None else -1)
 
     def set_source(self, side: Side, source: ModelSource, label: str | None = None) -> None:
         """Show `source` on `side` (added to its picker when new)."""
