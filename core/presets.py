@@ -3,9 +3,9 @@ training panel.
 
 - "default-model": the recipe of the bundled resources/models/default.safetensors (see
   resources/models/MODEL_CARD.md and scripts/train_default_model.sh). Small enough for a live
-  preview on a 2-core CPU: a depth-7 U-Net with ngf 16, trained on
-  synthetic street scenes plus the real Cityscapes frames of cityscapes-mini at several scales, one
-  frame kept out for checking.
+  preview on a 2-core CPU: a depth-7 U-Net with ngf 16 and a resize decoder, trained on real
+  street photos (CamVid train + val and the Cityscapes frames of cityscapes-mini at several
+  scales, one frame kept out for checking).
 - "quick-cpu": a few minutes on a laptop CPU, to see a run working end to end.
 - "paper": the pix2pix paper's settings (Isola et al. 2017, the Cityscapes labels -> photo setup).
 
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
 from core.errors import ConfigError
 
-#: Where the default model's real frames live relative to the repository root (the shared data
-#: folder beside the checkout); `--extra-data`/the panel can point elsewhere.
+#: Where the default model's real photos live relative to the repository root (the shared data
+#: folder beside the checkout); `--data`, `--extra-data` and the panel can point elsewhere.
+CAMVID = "../shared/data/camvid"
 CITYSCAPES_MINI = "../shared/data/cityscapes-mini"
 #: The frame never trained on: the model card's "held-out frame" metrics come from it.
 HELD_OUT_FRAME = "aachen_000007_000019"
@@ -42,27 +43,34 @@ class Preset:
 def _default_model() -> RunConfig:
     return RunConfig(
         name="default-model",
-        # ngf 16: the preview at 256×512 takes ~0.1 s on 2 busy cores, ngf 32 is ~5× slower and
-        # 54 MB. Batch norm, not instance norm: in eval mode it is a fixed per-channel affine map,
-        # so a canvas of any size renders like the training crops. Depth 7 (not 8): trained on
-        # 128×128 crops, 4× cheaper per step than 256×256 on a shared 2-core CPU; it still sees
-        # a 256×512 canvas whole (receptive field > 256 px).
+        # ngf 16: the preview at 256×512 stays well under 100 ms on a 2-core CPU; ngf 32 would be
+        # ~4× slower and 4× larger. Batch norm, not instance norm: in eval mode it is a fixed
+        # per-channel affine map, so a canvas of any size renders like the training crops. Depth
+        # 7 (not 8): trained on 128×128 crops, 4× cheaper per step than 256×256 on a CPU; it
+        # still sees a 256×512 canvas whole (receptive field > 256 px). The resize decoder
+        # (×2 nearest + 3×3 conv) draws no checkerboard grid; see docs/output_quality.md.
         generator=GeneratorConfig(arch="unet", depth=7, ngf=16, norm="batch", dropout=True,
-                                  input_encoding="onehot"),
-        # ndf 32 instead of 64: half the discriminator cost per step on a CPU; still 70×70 patches.
-        discriminator=DiscriminatorConfig(ndf=32, n_layers=3, norm="batch"),
+                                  input_encoding="onehot", upsample="resize"),
+        # ndf 32 instead of 64: half the discriminator cost per step on a CPU; 70×70 patches at
+        # two scales (pix2pixHD), so the coarse scale judges whole cars and facades.
+        discriminator=DiscriminatorConfig(ndf=32, n_layers=3, norm="batch", scales=2),
         data=DataConfig(
-            # Synthetic scenes are drawn at 256×256 (load_size) and real frames are 1024×2048;
-            # 128×128 crops covering 25-60 % of the image side (never upsampled) show objects at
-            # about the size they have on a 256×512 canvas, and a bit larger.
-            path="synthetic", format="auto", load_size=(256, 256), crop_size=(128, 128),
-            preprocess="multiscale_crop", crop_scale=(0.25, 0.6), flip=True, val_fraction=0.1,
-            # 720 synthetic scenes + 7 real frames × 70 crops = 1210 pairs an epoch, 40 % real.
-            synthetic_count=720, extra_paths=(CITYSCAPES_MINI,), extra_repeat=70,
+            # Real street photos: CamVid train + val (468 frames of 360×480), 3 % held out for
+            # validation, plus the Cityscapes frames (another city and camera) at several scales.
+            # 128×128 crops covering 36-75 % of the image height, so objects appear at about the
+            # size they have on a 256×512 canvas, a bit smaller and a bit larger.
+            path=CAMVID, format="auto", train_splits=("train", "val"), val_fraction=0.03,
+            load_size=(360, 480), crop_size=(128, 128), preprocess="multiscale_crop", crop_scale=(0.3, 0.75),
+            flip=True,
+            # 454 CamVid frames + 7 Cityscapes frames × 20 crops = 594 pairs an epoch.
+            extra_paths=(CITYSCAPES_MINI,), extra_repeat=20,
             exclude=(f"*{HELD_OUT_FRAME}*",),
         ),
-        train=TrainConfig(gan_mode="vanilla", lambda_l1=100.0, lr=2e-4, batch_size=1, epochs=3, epochs_decay=3,
-                          seed=0, device="auto", checkpoint_every=500, sample_every=100, keep_checkpoints=3),
+        # pix2pixHD's feature matching (λ 10) on top of the paper's λ_L1 100: it steadies the
+        # GAN on a small data set and sharpens textures without a pretrained VGG.
+        train=TrainConfig(gan_mode="vanilla", lambda_l1=100.0, lambda_feat=10.0, lr=2e-4, batch_size=1, epochs=25,
+                          epochs_decay=25, seed=0, device="auto", checkpoint_every=1000, sample_every=250,
+                          keep_checkpoints=40),
     )
 
 
@@ -98,8 +106,8 @@ def _paper() -> RunConfig:
 PRESETS: dict[str, Preset] = {
     p.name: p for p in (
         Preset("default-model", "Default model recipe",
-               "The bundled default model: U-Net ngf 16, synthetic streets + Cityscapes frames at several "
-               "scales (one frame kept out), 7260 steps.", _default_model),
+               "The bundled default model: U-Net ngf 16 with a resize decoder, two-scale PatchGAN with feature "
+               "matching, on CamVid train+val and Cityscapes frames (one kept out), 50 epochs.", _default_model),
         Preset("quick-cpu", "Quick look on CPU",
                "unet_128 with ngf 32 on 128×128 synthetic scenes, batch 4, 640 steps: a few minutes on a laptop CPU.", _quick_cpu),
         Preset("paper", "Paper pix2pix",

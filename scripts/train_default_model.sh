@@ -6,8 +6,9 @@
 #   scripts/train_default_model.sh [RUN_DIR] [extra roadstudio-cli train flags...]
 #
 # RUN_DIR defaults to runs/default-model (it must not hold a run yet; continue a stopped run with
-# `roadstudio-cli train --resume RUN_DIR`). CITYSCAPES_MINI points at the 8-frame Cityscapes folder
-# (default ../shared/data/cityscapes-mini, beside the checkout). The bundled model was trained with
+# `roadstudio-cli train --resume RUN_DIR`). CAMVID points at CamVid in the SegNet layout (default
+# ../shared/data/camvid) and CITYSCAPES_MINI at the 8-frame Cityscapes folder (default
+# ../shared/data/cityscapes-mini), both beside the checkout. The bundled model was trained with
 # OMP_NUM_THREADS=1 on a 2-core CPU shared with other jobs: one torch thread per process was about
 # 10× faster there than two fighting for busy cores. On a free machine, export OMP_NUM_THREADS=2
 # (or train on a GPU: --device cuda).
@@ -15,10 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR="${1:-runs/default-model}"
 shift || true
+CAMVID_DIR="${CAMVID:-../shared/data/camvid}"
 CITYSCAPES="${CITYSCAPES_MINI:-../shared/data/cityscapes-mini}"
 PYTHON="${PYTHON:-python}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-"$PYTHON" -m core train --preset default-model --extra-data "$CITYSCAPES" --run-dir "$RUN_DIR" "$@"
+"$PYTHON" -m core train --preset default-model --data "$CAMVID_DIR" --extra-data "$CITYSCAPES" \
+    --run-dir "$RUN_DIR" "$@"
 "$PYTHON" scripts/evaluate_default_model.py --model "$RUN_DIR/checkpoints/last.safetensors" \
-    --cityscapes "$CITYSCAPES" --json "$RUN_DIR/evaluation.json" --install
+    --cityscapes "$CITYSCAPES" --camvid "$CAMVID_DIR" --json "$RUN_DIR/evaluation.json" --install
