@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import UserError
@@ -98,11 +99,18 @@ class TaskRunner(QObject):
     def _on_task_succeeded(self, task_id: int, result: Any) -> None:
         self._progress.pop(task_id, None)
         entry = self._live.pop(task_id, None)
-        if entry is not None and self._latest.get(entry[1]) == task_id:
+        if entry is not None and self._latest.get(entry[1]) == task_id and _receiver_alive(entry[2]):
             entry[2](result)
 
     def _on_task_failed(self, task_id: int, message: str) -> None:
         self._progress.pop(task_id, None)
         entry = self._live.pop(task_id, None)
-        if entry is not None and self._latest.get(entry[1]) == task_id:
+        if entry is not None and self._latest.get(entry[1]) == task_id and _receiver_alive(entry[3]):
             entry[3](message)
+
+
+def _receiver_alive(callback: Callable[..., Any]) -> bool:
+    """False for a bound method of a Qt object whose C++ side is gone (a widget closed while its
+    job ran): calling into it would touch freed memory."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
