@@ -70,20 +70,7 @@ def open_datasets(cfg: DataConfig, seed: int,
     if train_split is None:  # only val/ and/or test/: train on what there is
         train_split = "val" if "val" in layout.splits else layout.splits[0]
     wanted = [train_split] + (["val"] if use_val_split else [])
-    sources = {split: open_split(layout, split, cfg.direction) for split in wanted}
-    total = sum(len(s) for s in sources.values())
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
-    report = DatasetReport(root=layout.root, layout=layout.format, direction=cfg.direction)
-    for split, source in sources.items():
-        scan_source(source, report, split, progress=tick)
-    warnings = [f"skipped {path}: {reason}" for path, reason in report.bad_files]
+    sources, report, warnings = _open_and_scan(layout, wanted, cfg, progress)
 
     train_report = report.splits[train_split]
     if train_report.valid == 0:
@@ -102,6 +89,25 @@ def open_datasets(cfg: DataConfig, seed: int,
     return train, val, warnings
 
 
+def _open_and_scan(layout: Layout, splits: list[str], cfg: DataConfig, progress: Callable[[int, int], None] | None,
+                   ) -> tuple[dict[str, PairSource], DatasetReport, list[str]]:
+    """Open `splits` of `layout` and validate every pair once (the data check's code), with one
+    progress count over all of them; returns the sources, the report and one warning per bad file."""
+    sources = {split: open_split(layout, split, cfg.direction) for split in splits}
+    total, done = sum(len(s) for s in sources.values()), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    report = DatasetReport(root=layout.root, layout=layout.format, direction=cfg.direction)
+    for split, source in sources.items():
+        scan_source(source, report, split, progress=tick)
+    return sources, report, [f"skipped {path}: {reason}" for path, reason in report.bad_files]
+
+
 def _hold_out(source: PairSource, valid: list[int], fraction: float, seed: int) -> tuple[PairSource, PairSource]:
     """A seeded `fraction` of the valid pairs for validation (at least one), the rest for training."""
     order = np.random.default_rng([abs(seed), 0x7A1]).permutation(valid).tolist()
@@ -118,19 +124,7 @@ def _open_splits_together(cfg: DataConfig, layout: Layout, seed: int, progress: 
     if missing:
         have = ", ".join(s or "(no split folders)" for s in layout.splits)
         raise UserError(f"{layout.root}: no split {', '.join(map(repr, missing))} to train on; it has: {have}")
-    sources = {split: open_split(layout, split, cfg.direction) for split in cfg.train_splits}
-    total, done = sum(len(s) for s in sources.values()), 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
-    report = DatasetReport(root=layout.root, layout=layout.format, direction=cfg.direction)
-    for split, source in sources.items():
-        scan_source(source, report, split, progress=tick)
-    warnings = [f"skipped {path}: {reason}" for path, reason in report.bad_files]
+    sources, report, warnings = _open_and_scan(layout, list(cfg.train_splits), cfg, progress)
     parts = [SubsetSource(sources[s], report.splits[s].valid_indices, name=sources[s].name) for s in cfg.train_splits]
     combined: PairSource = parts[0] if len(parts) == 1 else ConcatSource(parts)
     if len(combined) == 0:
