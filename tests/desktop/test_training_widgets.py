@@ -4,6 +4,7 @@ form's validation and presets, progress maths and the CLI equivalents."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -337,4 +338,41 @@ def test_gpu_memory_is_queried_in_the_worker_thread_and_shown(qtbot, tmp_path, m
     assert panel.monitor.memory_label.text() == "GPU memory (peak allocated): 3.0 GiB"
     assert panel.monitor.progress.value() == 40
     assert "Finished (completed)" in panel.monitor.state_label.text()
+    panel.shutdown()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_the_training_thread_and_the_threads_it_starts_yield_the_cpu_to_the_gui(qtbot, tmp_path):
+    """When training competes with the person painting, the GUI thread must win: the worker
+    thread lowers its own priority (and threads it starts, like its OpenMP team, inherit it),
+    while the GUI thread and the process keep theirs."""
+    import os
+    import threading
+
+    from core.train.events import Finished, Started
+    from desktop.training.worker import TRAINING_NICE_OFFSET
+
+    seen: dict[str, int] = {}
+
+    def engine(cfg, run_dir, control, **kwargs):  # noqa: ANN001, ANN202
+        seen["worker"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = threading.Thread(target=lambda: seen.__setitem__(
+            "child", os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        child.start()
+        child.join()
+        yield Started(run_dir=str(run_dir), device="cpu", total_steps=1, steps_per_epoch=1, start_step=0,
+                      start_epoch=0, train_pairs=1, val_pairs=0, generator_params=1, discriminator_params=1)
+        yield Finished(step=0, epoch=0, reason="completed")
+
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    panel = TrainingPanel(tmp_path / "runs", train_fn=engine)
+    qtbot.addWidget(panel)
+    panel.show()
+    for _ in range(2):  # a second run in the same panel does not lower it further
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not panel.is_running, timeout=30_000)
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + TRAINING_NICE_OFFSET)
+        assert seen == {"worker": expected, "child": expected}
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
+        seen.clear()
     panel.shutdown()
