@@ -150,7 +150,9 @@ class Predictor:
     def __init__(self, loaded: LoadedGenerator, device: str | torch.device = "auto", *,
                  threads: int | None = None, channels_last: bool | None = None,
                  backend: str | None = None, cache_dir: str | Path | None = None,
-                 background_build: bool = True) -> None:
+                 background_build: bool = True, interactive: bool = False) -> None:
+        """`interactive`: rendering for a GUI (the app's preview and compare workers): `auto`
+        then never picks AOTInductor, whose runner holds the GIL for the whole model call."""
         if threads is not None:
             if threads < 1:
                 raise ConfigError(f"threads must be positive, got {threads}")
@@ -169,7 +171,8 @@ class Predictor:
         for p in model.parameters():
             p.requires_grad_(False)
         self.fast = FastPath(model, self.config, self.device, backend or default_backend(),
-                             cache_dir=cache_dir, background_build=background_build, threads=threads)
+                             cache_dir=cache_dir, background_build=background_build, threads=threads,
+                             interactive=interactive)
         self.model: nn.Module = model.to(memory_format=self._memory_format)  # type: ignore[call-overload]
         self.multiple = self.config.size_multiple  # U-Net and encoder-decoder alike
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in self.model.modules())

@@ -51,7 +51,7 @@ class FastPath:
 
     def __init__(self, model: nn.Module, config: GeneratorConfig, device: torch.device, backend: str = "auto",
                  *, cache_dir: str | Path | None = None, background_build: bool = True,
-                 threads: int | None = None, tolerance: float = TOLERANCE) -> None:
+                 threads: int | None = None, tolerance: float = TOLERANCE, interactive: bool = False) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"backend = {backend!r} is not one of {', '.join(BACKENDS)}")
         self.requested = backend
@@ -80,7 +80,14 @@ class FastPath:
             return
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._digest = weights_digest(model)
-        if backend in ("auto", "aoti"):
+        if backend == "auto" and interactive:
+            # AOTInductor's runner holds Python's GIL for the whole model call (seen with py-spy):
+            # in the app every preview, and the checks and timing runs when a package is
+            # adopted, would freeze the GUI thread for as long (stalls of 100+ ms in the soak),
+            # and its background compile competes for the CPU. ONNX Runtime releases the GIL
+            # while it runs and was faster in every measurement (docs/performance.md).
+            self._aoti_reason = "not used in the app: its runner holds the GIL, freezing the GUI while it runs"
+        elif backend in ("auto", "aoti"):
             from core.fast_infer.aoti_runner import aoti_unavailable_reason
 
             self._aoti_reason = aoti_unavailable_reason()

@@ -104,7 +104,8 @@ class CompareWorker(QObject):
         generator = load_any_generator(source.path, reference_netG=source.reference_netG,
                                        reference_norm=source.reference_norm)
         backend = os.environ.get("ROADSTUDIO_INFER_BACKEND") or "eager"
-        predictor = Predictor(generator, device=self._device, backend=backend, background_build=False)
+        predictor = Predictor(generator, device=self._device, backend=backend, background_build=False,
+                              interactive=True)
         stamp = ModelStamp(name=Path(source.path).name, sha256=file_sha256(source.path),
                            step=_int_or_none(generator.card.get("step")),
                            input_encoding=generator.config.input_encoding)

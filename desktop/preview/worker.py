@@ -85,7 +85,7 @@ class PreviewWorker(QObject):
 
             loaded = load_any_generator(source.path, reference_netG=source.reference_netG,
                                         reference_norm=source.reference_norm)
-            predictor = Predictor(loaded, device=self._device)
+            predictor = Predictor(loaded, device=self._device, interactive=True)
             info = ModelInfo(path=Path(source.path), name=Path(source.path).name,
                              device=str(predictor.device), config=loaded.config,
                              card=dict(loaded.card or {}),

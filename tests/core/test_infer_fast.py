@@ -109,6 +109,23 @@ def test_auto_without_a_compiler_uses_onnxruntime(tmp_path: Path, monkeypatch: p
     assert not list(tmp_path.glob("aoti-*"))
 
 
+def test_the_app_never_uses_aoti_whose_runner_holds_the_gil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """interactive=True (the app's preview and compare workers): `auto` neither compiles nor
+    loads AOTInductor packages, whose runner would freeze the GUI thread while it runs; outside
+    the app, the same Predictor starts the background compile."""
+    builds: list[tuple[int, int]] = []
+    monkeypatch.setattr(aoti_runner, "aoti_unavailable_reason", lambda: None)  # as with a compiler
+    monkeypatch.setattr(aoti_runner, "start_aoti_build", lambda model, cfg, paths, shape, tol: builds.append(shape))
+    monkeypatch.setattr(aoti_runner, "AotiRunner", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    app = Predictor(_loaded(), "cpu", backend="auto", cache_dir=tmp_path, interactive=True)
+    for _ in range(2):
+        app.predict(_scene(32, 32))
+    assert app.last_backend == "onnxruntime" and builds == []
+    batch = Predictor(_loaded(), "cpu", backend="auto", cache_dir=tmp_path)
+    batch.predict(_scene(32, 32))
+    assert builds == [(32, 32)]
+
+
 def test_eager_only_on_other_devices() -> None:
     path = FastPath(_loaded().model, _loaded().config, torch.device("meta"), "auto")
     assert path.name == "eager" and "CPU-only" in path.notes[0]
