@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce resources/models/default.safetensors: train with the "default-model" preset
-# (core/presets.py), then evaluate the last checkpoint, render docs/images/default_model_*.png and
+# (core/presets.py), average the checkpoints of steps 18,000-22,000 (roadstudio-cli average; why:
+# docs/output_quality.md), then evaluate the average, render docs/images/default_model_*.png and
 # install it with its model card.
 #
 #   scripts/train_default_model.sh [RUN_DIR] [extra roadstudio-cli train flags...]
@@ -23,5 +24,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 "$PYTHON" -m core train --preset default-model --data "$CAMVID_DIR" --extra-data "$CITYSCAPES" \
     --run-dir "$RUN_DIR" "$@"
-"$PYTHON" scripts/evaluate_default_model.py --model "$RUN_DIR/checkpoints/last.safetensors" \
+"$PYTHON" -m core average --run "$RUN_DIR" --from-step 18000 --to-step 22000 \
+    --output "$RUN_DIR/average_18000_22000.safetensors"
+"$PYTHON" scripts/evaluate_default_model.py --model "$RUN_DIR/average_18000_22000.safetensors" \
     --cityscapes "$CITYSCAPES" --camvid "$CAMVID_DIR" --json "$RUN_DIR/evaluation.json" --install

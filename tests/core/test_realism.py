@@ -84,3 +84,33 @@ def test_without_a_discriminator_the_reason_is_given(tmp_path):
     weights = save_weights(tmp_path / "best.safetensors", build_generator(GEN), GEN)
     critic, note = realism.load_critic(weights)
     assert critic is None and "best.safetensors" in note and "no discriminator" in note
+
+
+SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
+
+
+def test_the_default_model_ships_a_critic_that_tells_its_renderings_from_real_photos():
+    """The bundled default model carries its discriminator, so the Realism view works on first
+    launch; and the critic means something: on real CamVid test frames it finds the real photo
+    more real than the default model's rendering of the same label map, nearly always."""
+    from core.data.camvid import CamVidSource
+    from core.eval.evaluate import resize_pair
+    from core.infer import Predictor
+    from core.resources import resource_path
+
+    model = resource_path("models", "default.safetensors")
+    critic, note = realism.load_critic(model)
+    assert critic is not None, note
+    assert critic.source.name == "default" + realism.DISCRIMINATOR_SUFFIX
+    if not (SHARED_CAMVID / "test").is_dir():
+        pytest.skip(f"shared CamVid data not found at {SHARED_CAMVID}")
+    predictor = Predictor.from_path(model, "cpu")
+    source = CamVidSource(SHARED_CAMVID, "test")
+    real_wins = 0
+    frames = range(0, len(source), len(source) // 10)
+    for index in frames:
+        ids, photo = resize_pair(*source[index], (256, 320))
+        real = critic.score(ids, photo).probability.mean()
+        fake = critic.score(ids, predictor.predict(ids)).probability.mean()
+        real_wins += real > fake
+    assert real_wins >= 0.8 * len(frames)
