@@ -101,6 +101,9 @@ class Report:
     training_pictures: int = 0
     training_outcome: str = ""
     warnings: list[str] = field(default_factory=list)
+    # every stall over 100 ms: when (s after the start), how long, and how long after the last
+    # checkpoint load it came (loads are the heaviest thing the user does)
+    stalls: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def rss_growth_mb(self) -> float:
@@ -122,7 +125,9 @@ class Report:
             ("stalls over 100 ms, where the time went", f"GUI thread computing {self.stall_gui_cpu_ms:.0f} ms, "
                                                         f"waiting for a CPU {self.stall_runqueue_ms:.0f} ms, "
                                                         f"blocked (GIL, locks) {self.stall_blocked_ms:.0f} ms; "
-                                                        f"longest: {self.longest_stall_split}"),
+                                                        f"longest: {self.longest_stall_split}; "
+                                                        f"{sum(1 for x in self.stalls if x['after_checkpoint_load_s'] < 3)} "
+                                                        f"of them within 3 s of a checkpoint load"),
             ("driven", f"{self.strokes} strokes, {self.undos} undos, {self.redos} redos, {self.view_switches} "
                        f"view switches, {self.checkpoint_loads} checkpoint loads"),
             ("live previews", f"{self.preview_requests} requested, {self.previews_sent} computed, "
@@ -271,6 +276,8 @@ def _soak(args: argparse.Namespace) -> int:
             report.stall_gui_cpu_ms += cpu_ms
             report.stall_runqueue_ms += wait_ms
             report.stall_blocked_ms += blocked_ms
+            report.stalls.append({"at_s": round(time.monotonic() - t0, 1), "ms": round(late * 1000),
+                                  "after_checkpoint_load_s": round(time.monotonic() - last_checkpoint_load[0], 1)})
             if late > longest[0]:
                 longest[0] = late
                 report.longest_stall_split = (f"{gap_ns / 1e6:.0f} ms = {cpu_ms:.0f} computing + {wait_ms:.0f} "
