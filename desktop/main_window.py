@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QM
 
 from core import __version__, provenance
 from core.resources import resource_path
-from desktop import files, layout, messages, settings
+from desktop import files, gc_policy, layout, messages, settings
 from desktop.actions import StudioActions, build_menus
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
         self.model_menu.set_model(info)
         self.preview_panel.view.set_placeholder("Rendering…")
         self.status.showMessage(f"Loaded {info.name} ({info.parameters:,} parameters) on {info.device}", 8000)
+        gc_policy.freeze_startup_objects()  # torch and the model are loaded: start-up is over
 
     def _on_preview_model_failed(self, message: str) -> None:
         self.status.set_model(self.preview.model)
