@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 CHILD = r"""
+import gc
 import sys
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
@@ -24,11 +25,19 @@ received = []
 emitter.bare.connect(lambda: received.append(1))
 emitter.carrying.connect(lambda value: received.append(1))
 objects = {"True": True, "False": False, "None": None}
+emitter.bare.emit()  # first emits may create (and free) lazily made objects: not counted
+emitter.carrying.emit(None)
+received.clear()
+# No garbage collection inside the measured window: one that frees an unrelated object holding
+# None would change None's count by itself (seen once in a full-suite run: -1 over 100 emits).
+gc.collect()
+gc.disable()
 before = {name: sys.getrefcount(obj) for name, obj in objects.items()}
 for _ in range(50):
     emitter.bare.emit()
     emitter.carrying.emit(None)
 after = {name: sys.getrefcount(obj) for name, obj in objects.items()}
+gc.enable()
 print(len(received), *(after[name] - before[name] for name in objects), flush=True)
 """
 
@@ -41,5 +50,7 @@ def test_emitting_signals_leaves_the_refcounts_of_true_false_and_none_alone() ->
     assert received == 100
     if sys.version_info >= (3, 12):
         return  # True, False and None are immortal there: such a leak cannot crash anything
-    # One reference lost per emit is the 6.12.0 bug; a correct binding leaves them unchanged.
-    assert changes == [0, 0, 0], f"refcount change of True, False, None over 100 emits: {changes}"
+    # One reference lost per emit is the 6.12.0 bug (-100 here). A correct binding leaves the
+    # counts alone, up to an unrelated object dying inside the window (-1 for None was seen once in
+    # a full-suite run): a loss that grows with the emits is the defect, a stray one is not.
+    assert all(change > -10 for change in changes), f"refcount change of True, False, None over 100 emits: {changes}"
