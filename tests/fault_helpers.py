@@ -118,3 +118,14 @@ def make_read_only(folder: Path) -> Callable[[], None]:
             d.chmod(mode)
 
     return undo
+
+
+def delete_folder(folder: Path) -> None:
+    """Delete a run folder under a running training, as a user would. It disappears from its
+    path in one step (a rename to a hidden sibling), then its files go. `shutil.rmtree` alone
+    races the run's own writer threads (TensorBoard's writer made a file in `tensorboard/`
+    between rmtree's listing and its rmdir: "Directory not empty", seen in a busy full-suite run):
+    the fault must happen to the program, not to the test."""
+    tombstone = folder.with_name(f".{folder.name}.deleted")
+    os.rename(folder, tombstone)
+    shutil.rmtree(tombstone, ignore_errors=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from core.labels import ID_TO_COLOR
 from core.train.events import CheckpointSaved, Event, Failed, Finished, Sample, Started, Step, Warning_
 from core.train.loop import train
 from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_pairs, tiny_sources
-from tests.fault_helpers import SmallDisk, disk, make_read_only  # noqa: F401 - fixture
+from tests.fault_helpers import SmallDisk, delete_folder, disk, make_read_only  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
@@ -117,7 +116,7 @@ def test_a_run_folder_deleted_under_the_cli_stops_it_in_one_line_and_is_not_recr
     other.mkdir(parents=True)
     (other / "keep.txt").write_text("another run's file")
     run = runs / "run"
-    _with_fault_after(monkeypatch, lambda e: isinstance(e, Step) and e.step == 3, lambda: shutil.rmtree(run))
+    _with_fault_after(monkeypatch, lambda e: isinstance(e, Step) and e.step == 3, lambda: delete_folder(run))
     # 100,000 epochs: without the fault the run would go on far longer than the test.
     code = main(["train", "--data", str(dataset), "--run-dir", str(run), "--epochs", "100000", "--epochs-decay", "0",
                  "--checkpoint-every", "2", "--sample-every", "1", *TINY])

@@ -5,7 +5,6 @@ widgets and real file systems where the machine allows it (tests/fault_helpers.p
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from core.train.events import CheckpointSaved, Failed, Started
 from desktop import files, settings
 from tests.desktop.app_helpers import *  # noqa: F403 - fixtures (make_window, error_boxes, ...)
 from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, make_panel, wait_idle, wait_steps
-from tests.fault_helpers import SmallDisk, disk, make_read_only  # noqa: F401 - fixture
+from tests.fault_helpers import SmallDisk, delete_folder, disk, make_read_only  # noqa: F401 - fixture
 
 pytest.importorskip("core.train.loop")
 
@@ -104,7 +103,7 @@ def test_the_panels_run_stops_with_a_message_when_its_folder_is_deleted_or_read_
     undo = None
     try:
         if fault == "deleted":
-            shutil.rmtree(run_dir)
+            delete_folder(run_dir)
         else:
             undo = make_read_only(run_dir)
         wait_idle(qtbot, panel)  # the run ends by itself: it can write nothing more
