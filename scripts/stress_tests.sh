@@ -11,6 +11,8 @@
 #   scripts/stress_tests.sh                      the full matrix over the whole suite
 #   scripts/stress_tests.sh --quick [TESTS...]   one run per condition (a check of the script itself)
 #   scripts/stress_tests.sh [TESTS...]           the full matrix over some test files only
+#   scripts/stress_tests.sh --runs Q,B,P [TESTS...]  Q quiet, B busy and P pinned runs (e.g. 1,2,0
+#                                                to re-check after a fix)
 #
 # Logs: $STRESS_LOG_DIR (default: a new folder under /tmp), one file per run. Exit code: 0 when
 # every run passed, 1 otherwise.
@@ -24,6 +26,12 @@ quiet_runs=3 busy_runs=3 pinned_runs=1
 if [[ "${1:-}" == "--quick" ]]; then
     quiet_runs=1 busy_runs=1 pinned_runs=1
     shift
+elif [[ "${1:-}" == "--runs" ]]; then
+    IFS=, read -r quiet_runs busy_runs pinned_runs <<<"${2:?--runs needs Q,B,P}"
+    for n in "$quiet_runs" "$busy_runs" "$pinned_runs"; do
+        [[ "$n" =~ ^[0-9]+$ ]] || { echo "--runs: expected three counts like 1,2,0, got ${2}" >&2; exit 2; }
+    done
+    shift 2
 fi
 tests=("$@")
 log_dir="${STRESS_LOG_DIR:-$(mktemp -d /tmp/roadstudio-stress.XXXXXX)}"
@@ -76,10 +84,14 @@ run_once() {  # condition, index, command prefix...
 
 echo "roadstudio stress run: $cores cores, tests: ${tests[*]:-the whole suite}, logs in $log_dir" >&2
 for i in $(seq "$quiet_runs"); do run_once quiet "$i"; done
-start_hogs
-for i in $(seq "$busy_runs"); do run_once busy "$i"; done
-stop_hogs
-if command -v taskset >/dev/null; then
+if (( busy_runs > 0 )); then
+    start_hogs
+    for i in $(seq "$busy_runs"); do run_once busy "$i"; done
+    stop_hogs
+fi
+if (( pinned_runs == 0 )); then
+    :
+elif command -v taskset >/dev/null; then
     for i in $(seq "$pinned_runs"); do run_once pinned "$i" taskset -c 0; done
 else
     rows+=("pinned    -  SKIP        -  taskset is not installed")
