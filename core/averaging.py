@@ -35,9 +35,7 @@ _STEP_FILE = re.compile(r"^step_(\d+)\.(safetensors|pt)$")
 class AveragedGenerator:
     model: torch.nn.Module  # CPU, eval mode
     config: GeneratorConfig
-    card: dict[str, Any]
-    sources: tuple[Path, ...]
-    steps: tuple[int | None, ...]
+    card: dict[str, Any]  # the newest checkpoint's card, plus what was averaged
 
 
 def _step_of(loaded: LoadedGenerator) -> int | None:
@@ -70,9 +68,9 @@ def average_generators(paths: Sequence[str | Path]) -> AveragedGenerator:
         for key, value in loaded.model.state_dict().items():
             if key in sums:
                 sums[key] += value.detach().to(torch.float64)
-        step = _step_of(loaded)
+        step, newest_step = _step_of(loaded), _step_of(newest)
         loaded_steps.append(step)
-        if step is not None and (_step_of(newest) is None or step > (_step_of(newest) or 0)):
+        if step is not None and (newest_step is None or step > newest_step):
             newest = loaded
     count = len(paths)
     state = newest.model.state_dict()
@@ -86,8 +84,7 @@ def average_generators(paths: Sequence[str | Path]) -> AveragedGenerator:
     if known:
         card["step"] = known[-1]
         card["averaged_steps"] = f"{known[0]}–{known[-1]}"
-    return AveragedGenerator(model=model, config=first.config, card=card,
-                             sources=tuple(Path(p) for p in paths), steps=tuple(loaded_steps))
+    return AveragedGenerator(model=model, config=first.config, card=card)
 
 
 def run_checkpoints(run_dir: str | Path, first_step: int | None = None,
@@ -108,7 +105,7 @@ def run_checkpoints(run_dir: str | Path, first_step: int | None = None,
         if step not in by_step or path.suffix == ".safetensors":
             by_step[step] = path
     if not by_step:
-        span = f" between steps {first_step if first_step is not None else 0} and " \
-               f"{last_step if last_step is not None else 'the end'}" if (first_step, last_step) != (None, None) else ""
+        span = "" if first_step is None and last_step is None else \
+            f" between steps {first_step or 0} and {'the end' if last_step is None else last_step}"
         raise BadFileError(folder, f"no step checkpoints{span}")
     return [by_step[s] for s in sorted(by_step)]

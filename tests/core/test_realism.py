@@ -86,9 +86,6 @@ def test_without_a_discriminator_the_reason_is_given(tmp_path):
     assert critic is None and "best.safetensors" in note and "no discriminator" in note
 
 
-SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
-
-
 def test_the_default_model_ships_a_critic_that_tells_its_renderings_from_real_photos():
     """The bundled default model carries its discriminator, so the Realism view works on first
     launch; and the critic means something: on real CamVid test frames it finds the real photo
@@ -97,6 +94,7 @@ def test_the_default_model_ships_a_critic_that_tells_its_renderings_from_real_ph
     from core.eval.evaluate import resize_pair
     from core.infer import Predictor
     from core.resources import resource_path
+    from tests.core.test_eval import SHARED_CAMVID
 
     model = resource_path("models", "default.safetensors")
     critic, note = realism.load_critic(model)

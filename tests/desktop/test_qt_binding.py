@@ -29,7 +29,7 @@ emitter.bare.emit()  # first emits may create (and free) lazily made objects: no
 emitter.carrying.emit(None)
 received.clear()
 # No garbage collection inside the measured window: one that frees an unrelated object holding
-# None would change None's count by itself (seen once in a full-suite run: -1 over 100 emits).
+# None would change None's count by itself (seen in full-suite runs: -1 over 100 emits).
 gc.collect()
 gc.disable()
 before = {name: sys.getrefcount(obj) for name, obj in objects.items()}
@@ -51,6 +51,6 @@ def test_emitting_signals_leaves_the_refcounts_of_true_false_and_none_alone() ->
     if sys.version_info >= (3, 12):
         return  # True, False and None are immortal there: such a leak cannot crash anything
     # One reference lost per emit is the 6.12.0 bug (-100 here). A correct binding leaves the
-    # counts alone, up to an unrelated object dying inside the window (-1 for None was seen once in
-    # a full-suite run): a loss that grows with the emits is the defect, a stray one is not.
+    # counts alone, up to an unrelated object dying inside the window (-1 for None was seen in
+    # full-suite runs): a loss that grows with the emits is the defect, a stray one is not.
     assert all(change > -10 for change in changes), f"refcount change of True, False, None over 100 emits: {changes}"
