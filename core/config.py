@@ -33,6 +33,12 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 # and checkerboard artifacts"): every output pixel then gets the same number of kernel taps, so
 # the decoder cannot paint the period-2^k grids that transposed convolutions leave.
 Upsample = Literal["transpose", "resize"]
+# How the label map steers the decoder: only through the input ("none", the paper), or also at
+# every decoder level by class-adaptive normalisation ("clade", Tan et al. 2021, SPADE's idea with
+# per-class tables): the activations are normalised without an affine and then scaled/shifted per
+# pixel by a learned (gamma, beta) of the pixel's painted class, looked up from the label map
+# resized to that level. Needs the onehot input encoding (the lookup reads the one-hot channels).
+Modulation = Literal["none", "clade"]
 
 #: Named generator presets accepted by --netG.
 NETG_PRESETS: dict[str, tuple[str, int]] = {
@@ -66,10 +72,14 @@ class GeneratorConfig:
     input_encoding: Encoding = "onehot"
     output_nc: int = 3
     upsample: Upsample = "transpose"  # the paper's (and every reference checkpoint's) decoder
+    modulation: Modulation = "none"  # "clade": class-adaptive modulation in every decoder block
 
     def __post_init__(self) -> None:
-        for name in ("arch", "norm", "input_encoding", "upsample"):
+        for name in ("arch", "norm", "input_encoding", "upsample", "modulation"):
             _check_choice(self, name)
+        if self.modulation != "none" and self.input_encoding != "onehot":
+            raise ConfigError(f"modulation = {self.modulation!r} needs input_encoding = 'onehot' "
+                              f"(the per-class lookup reads the one-hot label channels)")
         _check_positive(self, "ngf", "output_nc")
         if not 2 <= self.depth <= 10:
             raise ConfigError(f"depth must be between 2 and 10, got {self.depth}")
@@ -137,6 +147,21 @@ class DataConfig:
     # validation set is then a seeded val_fraction holdout of them. Empty = the usual: train/
     # trains and val/ (when present) validates.
     train_splits: tuple[str, ...] = ()
+    # Per-path repeats for extra_paths (same order); empty = every extra path extra_repeat times.
+    extra_repeats: tuple[int, ...] = ()
+    # fnmatch patterns on a pair's description: matching pairs of the training sources are moved to
+    # validation (hold out whole clips, e.g. "*aachen_000005_*": frames of a clip are near copies).
+    holdout: tuple[str, ...] = ()
+    # Rare-class-aware sampling (core.data.rare), LVIS's repeat-factor rule: a class present in a
+    # share f of the training frames gets r = max(1, sqrt(rare_threshold / f)); a frame is repeated
+    # (rounded) max r over its classes times an epoch, at most rare_max_repeat. 0 = off.
+    rare_threshold: float = 0.0
+    rare_max_repeat: int = 8
+    # Chance that a crop of a frame holding a rare class is placed around one of its pixels.
+    rare_crop_prob: float = 0.0
+    # Share of training pairs whose label map is replaced by a painting-like simplification
+    # (core.data.painting: mode filter, boxy objects, smooth warps); the photo is unchanged.
+    painted_share: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("format", "direction", "preprocess"):
@@ -167,6 +192,20 @@ class DataConfig:
             raise ConfigError("extra_repeat must be positive")
         if len(self.crop_scale) != 2 or not 0.0 < self.crop_scale[0] <= self.crop_scale[1] <= 1.0:
             raise ConfigError(f"crop_scale must be (low, high) with 0 < low <= high <= 1, got {self.crop_scale}")
+        object.__setattr__(self, "extra_repeats", tuple(int(v) for v in self.extra_repeats))
+        object.__setattr__(self, "holdout", tuple(str(p) for p in self.holdout))
+        if self.extra_repeats and len(self.extra_repeats) != len(self.extra_paths):
+            raise ConfigError(f"extra_repeats has {len(self.extra_repeats)} values for "
+                              f"{len(self.extra_paths)} extra_paths; give one per path (or none)")
+        if any(r <= 0 for r in self.extra_repeats):
+            raise ConfigError(f"extra_repeats must be positive, got {self.extra_repeats}")
+        if not 0.0 <= self.rare_threshold <= 1.0:
+            raise ConfigError(f"rare_threshold must be in [0, 1], got {self.rare_threshold}")
+        if self.rare_max_repeat < 1:
+            raise ConfigError(f"rare_max_repeat must be >= 1, got {self.rare_max_repeat}")
+        for name in ("rare_crop_prob", "painted_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "photos, and print per-pixel accuracy, mean class accuracy, mean IoU, L1/PSNR/SSIM "
                     "and a checkerboard index side by side.")
     add_checkpoint_args(p)
-    p.add_argument("--data", required=True, type=Path, metavar="PATH",
+    p.add_argument("--data", type=Path, metavar="PATH",
                    help="a dataset folder with real photos (CamVid, Cityscapes, aligned A|B, paired folders)")
+    p.add_argument("--painted", type=Path, metavar="DIR",
+                   help="instead of --data: a folder of painted label maps (no photos), e.g. "
+                        "benchmarks/painted_set; scores the renderings against the painted labels beside "
+                        "flat class colours")
     p.add_argument("--split", default="test", help="split to evaluate (default: test)")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="BtoA",
                    help="aligned/folders: which half is the label map (default BtoA, as for training)")
@@ -92,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
     if args.json is not None and args.json.is_dir():
         raise BadFileError(args.json, "is a folder; --json takes a file name")
+    if (args.data is None) == (args.painted is None):
+        raise UserError("give either --data DATASET (real photos) or --painted DIR (painted label maps)")
+    if args.painted is not None:
+        return _run_painted(args)
     layout, split, source = open_eval_split(args.data, args.split, args.direction)
     segmenter = Segmenter.load(args.segmenter)  # CheckpointError names the file
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
@@ -112,6 +120,46 @@ def run(args: argparse.Namespace) -> int:
                              "segmenter": str(segmenter.path)})
     print(format_table(report))
     print(f"\n{report.pairs} pairs in {report.seconds:.0f} s")
+    if args.json is not None:
+        from core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(report.as_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _painted_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise EvalDataError(f"{folder}: no such folder of painted label maps")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not files:
+        raise EvalDataError(f"{folder}: holds no .png label maps")
+    return files
+
+
+def _run_painted(args: argparse.Namespace) -> int:
+    from core.eval.painted import evaluate_label_maps, format_painted_table
+    from core.eval.segmenter import Segmenter
+    from core.imageio import read_label_map
+    from core.infer import Predictor
+
+    files = _painted_files(args.painted)[: args.limit]
+    segmenter = Segmenter.load(args.segmenter)
+    predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
+                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm,
+                                    backend=args.backend, background_build=False)
+    segmenter.model.to(predictor.device)
+    segmenter.device = predictor.device
+
+    def read_maps():  # noqa: ANN202 - a generator of label maps with a progress bar
+        for path in tqdm(files, desc="eval", unit="map", file=sys.stderr, dynamic_ncols=True):
+            yield read_label_map(path).ids  # BadFileError names the file
+
+    report = evaluate_label_maps(read_maps(), predictor.predict, segmenter, args.size, folder=str(args.painted))
+    report = type(report)(**{**report.__dict__, "generator": str(args.checkpoint),
+                             "segmenter": str(segmenter.path)})
+    print(format_painted_table(report))
+    print(f"\n{report.maps} label maps in {report.seconds:.0f} s")
     if args.json is not None:
         from core.atomic import atomic_write_text
 

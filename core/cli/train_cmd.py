@@ -41,6 +41,10 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "synthetic_count": ("data", "synthetic_count"),
     "train_splits": ("data", "train_splits"),
     "extra_data": ("data", "extra_paths"), "extra_repeat": ("data", "extra_repeat"), "exclude": ("data", "exclude"),
+    "extra_repeats": ("data", "extra_repeats"), "holdout": ("data", "holdout"),
+    "rare_threshold": ("data", "rare_threshold"), "rare_max_repeat": ("data", "rare_max_repeat"),
+    "rare_crop_prob": ("data", "rare_crop_prob"), "painted_share": ("data", "painted_share"),
+    "modulation": ("generator", "modulation"),
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
     "upsample": ("generator", "upsample"),
@@ -108,6 +112,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--extra-repeat", type=int, metavar="N", help="each --extra-data pair N times per epoch")
     data.add_argument("--exclude", action="append", metavar="PATTERN",
                       help="leave out pairs whose name matches this glob, e.g. '*aachen_000007*' (repeatable)")
+    data.add_argument("--extra-repeats", type=lambda t: tuple(int(x) for x in t.split(",") if x), metavar="N,M",
+                      help="per --extra-data repeats, in the same order (instead of one --extra-repeat)")
+    data.add_argument("--holdout", action="append", metavar="PATTERN",
+                      help="move training pairs matching this glob to validation, e.g. a whole clip "
+                           "'*aachen_000005_*' (repeatable)")
+    data.add_argument("--rare-threshold", type=float, metavar="T",
+                      help="rare-class sampling: a class in a share f < T of the frames repeats its frames "
+                           "sqrt(T/f) times an epoch (LVIS repeat factors; 0 = off)")
+    data.add_argument("--rare-max-repeat", type=int, metavar="N", help="at most N copies of a frame an epoch")
+    data.add_argument("--rare-crop-prob", type=float, metavar="P",
+                      help="chance that a crop of a frame with a rare class is placed around it")
+    data.add_argument("--painted-share", type=float, metavar="P",
+                      help="share of training label maps replaced by painting-like simplified ones")
     data.add_argument("--val-fraction", type=float, metavar="F", help="held-out share when there is no val split")
     data.add_argument("--synthetic-count", type=int, metavar="N", help="synthetic pairs per epoch")
     data.add_argument("--num-workers", type=int, metavar="N", help="DataLoader worker processes")
@@ -124,6 +141,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "resize = ×2 nearest resize + 3×3 conv (no checkerboard grid)")
     model.add_argument("--d-scales", type=int, metavar="N",
                        help="multi-scale PatchGAN (pix2pixHD): N discriminators on the image at ×1, ×1/2, ×1/4 (1 = paper)")
+    model.add_argument("--modulation", choices=("none", "clade"),
+                       help="clade = class-adaptive modulation: per-class scale/shift in every decoder block")
     model.add_argument("--no-dropout", action="store_true", help="no dropout in the generator")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--gan-mode", choices=("vanilla", "lsgan"))
@@ -175,6 +194,8 @@ def build_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
         changes["generator"]["dropout"] = False
     for dest, value in given.items():
         section, field = _FLAG_FIELDS[dest]
+        if dest == "holdout":
+            value = tuple(value)
         changes[section][field] = value
     if "norm" in given:
         changes["discriminator"]["norm"] = given["norm"]
@@ -290,6 +311,15 @@ class _Progress:
                 bar.close()
 
 
+def format_class_share(share: dict[str, float]) -> str:
+    """The per-class pixel share the run trained on, rarest last, as printed after training
+    (the same numbers go into every checkpoint's card as class_pixel_share)."""
+    rows = sorted(((k, v) for k, v in share.items() if k != "unlabeled"), key=lambda kv: -kv[1])
+    lines = ["label pixels trained on, per class:"]
+    lines += [f"  {name:<14} {100 * value:6.2f}%" for name, value in rows]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from core.train.distributed import record_launch, start_mode  # torch imports: only when training
     from core.train.loop import train
@@ -333,6 +363,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(outcome, Finished) and not env.is_main:
         return 0
     if isinstance(outcome, Finished):
+        if outcome.class_pixel_share:
+            print(format_class_share(outcome.class_pixel_share), file=sys.stderr)
         if outcome.reason == "stopped":
             print(f"stopped at step {outcome.step}; continue with `roadstudio-cli train --resume {run_dir}`",
                   file=sys.stderr)

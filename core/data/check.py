@@ -191,7 +191,8 @@ def too_small_reason(shape: tuple[int, int], crop_size: tuple[int, int] | None =
     return None
 
 
-def _record(report: DatasetReport, pair: LoadedPair, where: str) -> None:
+def _record(report: DatasetReport, pair: LoadedPair, where: str) -> np.ndarray:
+    """Adds the pair to the report; returns its sampled palette-class pixel counts."""
     h, w = pair.labels.shape
     report.sizes[(h, w)] += 1
     examples = report.size_examples.setdefault((h, w), [])
@@ -199,16 +200,21 @@ def _record(report: DatasetReport, pair: LoadedPair, where: str) -> None:
         examples.append(where)
     step = max(1, max(h, w) // _HISTOGRAM_SIDE)
     sample = ids_to_palette_index(pair.labels[::step, ::step])
-    report.class_pixels += np.bincount(sample.ravel(), minlength=NUM_PALETTE_CLASSES)[:NUM_PALETTE_CLASSES]
+    counts = np.bincount(sample.ravel(), minlength=NUM_PALETTE_CLASSES)[:NUM_PALETTE_CLASSES]
+    report.class_pixels += counts
     report.snapped_pixels += pair.snapped
     report.label_pixels += h * w
     report.unmapped_pixels.update(pair.unmapped)
+    return counts
 
 
 def scan_source(source: PairSource, report: DatasetReport, split: str, *, limit: int | None = None,
-                progress: Callable[[], None] | None = None) -> SplitReport:
+                progress: Callable[[], None] | None = None,
+                pair_pixels: dict[str, np.ndarray] | None = None) -> SplitReport:
     """Decode pairs of `source` (the first `limit`), adding them to `report`; a pair that raises
-    BadFileError is listed with its reason and left out of the split's valid indices."""
+    BadFileError is listed with its reason and left out of the split's valid indices.
+    `pair_pixels`, when given, receives each valid pair's sampled palette-class pixel counts keyed
+    by its description (what rare-class sampling needs, without decoding the pairs again)."""
     split_report = SplitReport(pairs=len(source))
     report.splits[split] = split_report
     count = len(source) if limit is None else min(limit, len(source))
@@ -224,7 +230,10 @@ def scan_source(source: PairSource, report: DatasetReport, split: str, *, limit:
             elif small is not None:
                 report.bad_files.append((Path(source.describe(index)), small))
             else:
-                _record(report, pair, source.describe(index))
+                where = source.describe(index)
+                counts = _record(report, pair, where)
+                if pair_pixels is not None:
+                    pair_pixels[where] = counts
                 split_report.valid_indices.append(index)
         split_report.checked += 1
         if progress is not None:

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from core.config import DataConfig
 from core.data.base import PairSource
+from core.data.rare import rare_label_ids
 from core.data.transforms import joint_transform
 from core.encoding import photo_to_tensor
 
@@ -67,6 +68,7 @@ class PairDataset(Dataset):
         self.cfg = cfg
         self.seed = seed
         self.train = train
+        self.rare_ids = rare_label_ids(source) if train else frozenset()  # for rare-class crops
 
     def __len__(self) -> int:
         return len(self.source)
@@ -75,7 +77,7 @@ class PairDataset(Dataset):
         epoch, index = key if isinstance(key, tuple) else (0, key)
         labels, photo = self.source[index]
         rng = np.random.default_rng([self.seed, epoch, index])
-        ids, image = joint_transform(labels, photo, self.cfg, rng, self.train)
+        ids, image = joint_transform(labels, photo, self.cfg, rng, self.train, self.rare_ids)
         return {
             "labels": ids,  # uint8 (h, w) label ids
             "photo": photo_to_tensor(image.permute(1, 2, 0)),  # float32 (3, h, w) in [-1, 1]

@@ -21,6 +21,7 @@ from core.data.base import PairSource, SubsetSource
 from core.data.check import DatasetReport, scan_source
 from core.data.detect import SYNTHETIC, Layout, detect_layout, open_split
 from core.data.mixing import ConcatSource, RepeatSource, exclude_pairs
+from core.data.rare import apply_rare_sampling
 from core.data.synthetic import SyntheticStreets
 from core.errors import UserError
 
@@ -54,23 +55,57 @@ def _pick_train_split(splits: tuple[str, ...]) -> str | None:
 def open_datasets(cfg: DataConfig, seed: int,
                   progress: Callable[[int, int], None] | None = None,
                   ) -> tuple[PairSource, PairSource | None, list[str]]:
-    """Training and validation sources for `cfg`, plus one warning per skipped file.
+    """Training and validation sources for `cfg`, plus one warning per skipped file (and one
+    note on rare-class sampling when it is on).
     Raises UserError when the folder is not a dataset or no valid training pair remains.
     `progress(done, total)` follows the validation pass (every pair is decoded once).
-    With cfg.extra_paths / cfg.exclude the sources are mixed (see _open_mixed)."""
+    With cfg.extra_paths / cfg.exclude the sources are mixed (see _open_mixed); cfg.holdout moves
+    matching training pairs to validation; cfg.rare_threshold repeats frames with rare classes
+    (core.data.rare)."""
+    pair_pixels: dict[str, np.ndarray] = {}
+    train, val, warnings = _open_any(cfg, seed, progress, pair_pixels)
+    if cfg.holdout:
+        train, val, holdout_warnings = _hold_out_patterns(train, val, cfg.holdout)
+        warnings += holdout_warnings
+    if cfg.rare_threshold > 0:
+        if not pair_pixels:
+            warnings.append("rare-class sampling is off: this source has no scanned label maps (synthetic)")
+        else:
+            train, info = apply_rare_sampling(train, pair_pixels, cfg.rare_threshold, cfg.rare_max_repeat)
+            warnings.append(info.summary())
+    return train, val, warnings
+
+
+def _hold_out_patterns(train: PairSource, val: PairSource | None, patterns: tuple[str, ...]
+                       ) -> tuple[PairSource, PairSource | None, list[str]]:
+    """Training pairs whose description matches a pattern move to validation (whole clips)."""
+    kept, moved = exclude_pairs(train, patterns)
+    if not moved:
+        return train, val, [f"holdout patterns {', '.join(map(repr, patterns))} matched no training pair"]
+    if len(kept) == 0:
+        raise UserError("no training pairs left after holding out " + ", ".join(map(repr, patterns)))
+    moved_set = set(moved)
+    held = SubsetSource(train, [i for i in range(len(train)) if train.describe(i) in moved_set],
+                        name=f"{train.name} (held out by pattern)")
+    new_val: PairSource = held if val is None else ConcatSource([val, held])
+    return kept, new_val, []
+
+
+def _open_any(cfg: DataConfig, seed: int, progress: Callable[[int, int], None] | None,
+              pair_pixels: dict[str, np.ndarray]) -> tuple[PairSource, PairSource | None, list[str]]:
     if cfg.extra_paths or cfg.exclude:
-        return _open_mixed(cfg, seed, progress)
+        return _open_mixed(cfg, seed, progress, pair_pixels)
     if cfg.format == SYNTHETIC or (cfg.format == "auto" and cfg.path == SYNTHETIC):
         return _synthetic(cfg, seed)
     layout = detect_layout(cfg.path, cfg.format)
     if cfg.train_splits:
-        return _open_splits_together(cfg, layout, seed, progress)
+        return _open_splits_together(cfg, layout, seed, progress, pair_pixels)
     train_split = _pick_train_split(layout.splits)
     use_val_split = "val" in layout.splits and train_split is not None
     if train_split is None:  # only val/ and/or test/: train on what there is
         train_split = "val" if "val" in layout.splits else layout.splits[0]
     wanted = [train_split] + (["val"] if use_val_split else [])
-    sources, report, warnings = _open_and_scan(layout, wanted, cfg, progress)
+    sources, report, warnings = _open_and_scan(layout, wanted, cfg, progress, pair_pixels)
 
     train_report = report.splits[train_split]
     if train_report.valid == 0:
@@ -90,6 +125,7 @@ def open_datasets(cfg: DataConfig, seed: int,
 
 
 def _open_and_scan(layout: Layout, splits: list[str], cfg: DataConfig, progress: Callable[[int, int], None] | None,
+                   pair_pixels: dict[str, np.ndarray] | None = None,
                    ) -> tuple[dict[str, PairSource], DatasetReport, list[str]]:
     """Open `splits` of `layout` and validate every pair once (the data check's code), with one
     progress count over all of them; returns the sources, the report and one warning per bad file."""
@@ -104,7 +140,7 @@ def _open_and_scan(layout: Layout, splits: list[str], cfg: DataConfig, progress:
 
     report = DatasetReport(root=layout.root, layout=layout.format, direction=cfg.direction)
     for split, source in sources.items():
-        scan_source(source, report, split, progress=tick)
+        scan_source(source, report, split, progress=tick, pair_pixels=pair_pixels)
     return sources, report, [f"skipped {path}: {reason}" for path, reason in report.bad_files]
 
 
@@ -117,6 +153,7 @@ def _hold_out(source: PairSource, valid: list[int], fraction: float, seed: int) 
 
 
 def _open_splits_together(cfg: DataConfig, layout: Layout, seed: int, progress: Callable[[int, int], None] | None,
+                          pair_pixels: dict[str, np.ndarray],
                           ) -> tuple[PairSource, PairSource | None, list[str]]:
     """cfg.train_splits of one dataset trained on as one set (a final model on train + val); the
     validation pairs are a seeded val_fraction holdout of them (none when val_fraction is 0)."""
@@ -124,7 +161,7 @@ def _open_splits_together(cfg: DataConfig, layout: Layout, seed: int, progress: 
     if missing:
         have = ", ".join(s or "(no split folders)" for s in layout.splits)
         raise UserError(f"{layout.root}: no split {', '.join(map(repr, missing))} to train on; it has: {have}")
-    sources, report, warnings = _open_and_scan(layout, list(cfg.train_splits), cfg, progress)
+    sources, report, warnings = _open_and_scan(layout, list(cfg.train_splits), cfg, progress, pair_pixels)
     parts = [SubsetSource(sources[s], report.splits[s].valid_indices, name=sources[s].name) for s in cfg.train_splits]
     combined: PairSource = parts[0] if len(parts) == 1 else ConcatSource(parts)
     if len(combined) == 0:
@@ -136,20 +173,21 @@ def _open_splits_together(cfg: DataConfig, layout: Layout, seed: int, progress: 
 
 
 def _open_mixed(cfg: DataConfig, seed: int, progress: Callable[[int, int], None] | None,
-                ) -> tuple[PairSource, PairSource | None, list[str]]:
+                pair_pixels: dict[str, np.ndarray]) -> tuple[PairSource, PairSource | None, list[str]]:
     """`path` as usual, plus each of `extra_paths` (auto-detected, no holdout of their own: a val/
     split of theirs joins validation) with its training pairs repeated `extra_repeat` times; then
     every pair matching an `exclude` pattern is dropped from training and validation."""
-    single = dataclasses.replace(cfg, extra_paths=(), exclude=())
-    train, val, warnings = open_datasets(single, seed, progress)
+    single = dataclasses.replace(cfg, extra_paths=(), exclude=(), extra_repeats=())
+    train, val, warnings = _open_any(single, seed, progress, pair_pixels)
     trains: list[PairSource] = [train]
     vals: list[PairSource] = [val] if val is not None else []
-    for extra in cfg.extra_paths:
+    repeats = cfg.extra_repeats or (cfg.extra_repeat,) * len(cfg.extra_paths)
+    for extra, repeat in zip(cfg.extra_paths, repeats, strict=True):
         # train_splits names splits of `path`; an extra dataset trains on its own train split
         extra_cfg = dataclasses.replace(single, path=extra, format="auto", val_fraction=0.0, train_splits=())
-        extra_train, extra_val, extra_warnings = open_datasets(extra_cfg, seed, progress)
+        extra_train, extra_val, extra_warnings = _open_any(extra_cfg, seed, progress, pair_pixels)
         warnings += extra_warnings
-        trains.append(RepeatSource(extra_train, cfg.extra_repeat))
+        trains.append(RepeatSource(extra_train, repeat))
         if extra_val is not None:
             vals.append(extra_val)
     matched: set[str] = set()

@@ -8,9 +8,10 @@ from torch import nn
 from core.config import Norm
 
 
-def make_norm(kind: Norm, channels: int) -> nn.Module:
+def make_norm(kind: Norm, channels: int, affine: bool = True) -> nn.Module:
+    """`affine=False` for blocks whose affine comes from elsewhere (class-adaptive modulation)."""
     if kind == "batch":
-        return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
+        return nn.BatchNorm2d(channels, affine=affine, track_running_stats=True)
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
     return nn.Identity()

@@ -18,14 +18,23 @@ transposed convolution gives neighbouring output pixels different subsets of its
 shows as a grid of period 2 (and 4, 8, ... through the stacked levels); after a resize every
 output pixel sees the same 3×3 kernel. The block keeps the names `conv` and `norm`, so BatchNorm
 folding (core.fast_infer.fold) and exports treat both variants alike.
+
+With `modulation = "clade"` (class-adaptive normalisation, Tan et al. 2021) every up block but the
+outermost normalises without an affine (`norm`, still foldable into `conv`) and then applies a
+per-pixel scale and shift looked up by the pixel's painted class (`modulate`): the one-hot label
+map, resized to the block's resolution by nearest neighbour, times a (classes × channels) table —
+a 1×1 convolution of the one-hot map, which is exactly a table lookup. So the label map steers
+every decoder level, not only the input, for 2·20·C parameters and one 1×1 conv per level.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.config import GeneratorConfig
+from core.labels import NUM_PALETTE_CLASSES
 from core.models.norm import conv_bias, make_norm
 
 
@@ -40,10 +49,25 @@ class DownBlock(nn.Module):
         return self.norm(self.conv(self.act(x)))
 
 
+class ClassAffine(nn.Module):
+    """Per-class (gamma, beta) tables applied per pixel: out = x · gamma[class] + beta[class].
+    `seg` is the one-hot label map at x's resolution, (N, classes, h, w) in {0, 1}."""
+
+    def __init__(self, classes: int, channels: int) -> None:
+        super().__init__()
+        # Start as the identity (gamma 1, beta 0): a fresh block behaves like plain normalisation.
+        self.gamma = nn.Parameter(torch.ones(channels, classes, 1, 1))
+        self.beta = nn.Parameter(torch.zeros(channels, classes, 1, 1))
+
+    def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+        # 1×1 convolutions of a one-hot map = a lookup of each pixel's class row: (N, C, h, w).
+        return x * F.conv2d(seg, self.gamma) + F.conv2d(seg, self.beta)
+
+
 class UpBlock(nn.Module):
     def __init__(
         self, in_ch: int, out_ch: int, *, norm: str, bias: bool, dropout: bool, outermost: bool,
-        upsample: str = "transpose",
+        upsample: str = "transpose", modulated: bool = False,
     ) -> None:
         super().__init__()
         self.act = nn.ReLU()
@@ -56,14 +80,25 @@ class UpBlock(nn.Module):
         else:
             self.resize = nn.Identity()
             self.conv = nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=bias)
+        self.modulate: ClassAffine | None = None
         if outermost:
             self.norm: nn.Module = nn.Tanh()
+        elif modulated:
+            # No affine in the norm: the class tables are the affine (and BatchNorm without one
+            # still folds into the conv for inference).
+            self.norm = make_norm(norm, out_ch, affine=False)  # type: ignore[arg-type]
+            self.modulate = ClassAffine(NUM_PALETTE_CLASSES, out_ch)
         else:
             self.norm = make_norm(norm, out_ch)  # type: ignore[arg-type]
         self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.norm(self.conv(self.resize(self.act(x)))))
+    def forward(self, x: torch.Tensor, seg: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.norm(self.conv(self.resize(self.act(x))))
+        if self.modulate is not None:
+            assert seg is not None, "a modulated block needs the one-hot label map"
+            # Nearest resize of the one-hot map keeps it one-hot (no blended classes).
+            h = self.modulate(h, F.interpolate(seg, size=h.shape[-2:], mode="nearest"))
+        return self.dropout(h)
 
 
 class UNetGenerator(nn.Module):
@@ -74,6 +109,7 @@ class UNetGenerator(nn.Module):
         super().__init__()
         self.config = cfg
         self.skips = cfg.arch == "unet"
+        self.modulated = cfg.modulation == "clade"
         depth, ngf, norm = cfg.depth, cfg.ngf, cfg.norm
         bias = conv_bias(norm)
         inner = [ngf * min(2**level, 8) for level in range(depth)]
@@ -90,7 +126,7 @@ class UNetGenerator(nn.Module):
             ups.append(
                 UpBlock(up_in, outer[level], norm=norm, bias=True if outermost else bias,
                         dropout=cfg.dropout and 4 <= level <= depth - 2, outermost=outermost,
-                        upsample=cfg.upsample)
+                        upsample=cfg.upsample, modulated=self.modulated and not outermost)
             )
         self.down = nn.ModuleList(downs)
         self.up = nn.ModuleList(ups)
@@ -101,9 +137,10 @@ class UNetGenerator(nn.Module):
         for block in self.down:
             h = block(h)  # level L: (N, inner(L), H / 2^(L+1), W / 2^(L+1))
             feats.append(h)
-        h = self.up[-1](feats[-1])
+        seg = x if self.modulated else None  # onehot input: the label map itself
+        h = self.up[-1](feats[-1], seg)
         for level in range(len(self.up) - 2, -1, -1):
             if self.skips:
                 h = torch.cat([feats[level], h], dim=1)
-            h = self.up[level](h)
+            h = self.up[level](h, seg)
         return h

@@ -111,6 +111,9 @@ class Finished:
     step: int
     epoch: int
     reason: str  # "completed" (all epochs), "max_steps", "stopped" (user)
+    # Share of the label pixels trained on per class name, over the whole run (this rank's crops).
+    # (Not part of equality: two runs that end alike are alike whatever their data saw.)
+    class_pixel_share: dict[str, float] | None = field(default=None, compare=False)
     kind: str = "finished"
 
 

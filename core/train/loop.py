@@ -26,6 +26,7 @@ makes the loss of step N NaN.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -44,6 +45,7 @@ from core.config import RunConfig, load_run_config, to_dict
 from core.data.base import PairSource
 from core.data.loader import make_loader
 from core.encoding import encode_labels
+from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, PALETTE
 from core.errors import CheckpointError, ConfigError, UserError
 from core.models import build_discriminator, build_generator, count_parameters
 from core.train import metrics
@@ -162,6 +164,9 @@ class _Position:
     consumed: int = 0  # samples of this rank's share of `epoch` already used
     best_val_l1: float | None = None
     best_realism: float | None = None  # highest validation realism (mIoU) so far, when scored
+    # Label pixels of every training crop this rank has trained on, per palette class (after
+    # rare-class sampling and painting-like maps): what the model actually saw.
+    class_pixels: list[int] = dataclasses.field(default_factory=lambda: [0] * NUM_PALETTE_CLASSES)
 
 
 class _NonFinite(Exception):
@@ -201,6 +206,7 @@ class _Run:
         self.last_saved_step = -1
         self.reported_bad_files: set[str] = set()
         self.pins = PinSet(run_dir)  # pinned/ paintings, rendered at every sample step (core.train.pins)
+        self.palette_index = torch.from_numpy(ID_TO_PALETTE_INDEX.astype("int64"))  # label id -> class
 
     # ------------------------------------------------------------------------------- set-up
 
@@ -319,7 +325,8 @@ class _Run:
             self.pos = _Position(step=int(state["step"]), epoch=int(state["epoch"]),
                                  consumed=int(state["consumed"]),
                                  best_val_l1=None if state["best_val_l1"] is None else float(state["best_val_l1"]),
-                                 best_realism=state.get("best_realism"))
+                                 best_realism=state.get("best_realism"),
+                                 class_pixels=[int(v) for v in state.get("class_pixels", [0] * NUM_PALETTE_CLASSES)])
             self.last_saved_step = self.pos.step  # this step's checkpoint is the one just loaded
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(path, f"does not fit this run's config ({str(exc).splitlines()[0][:200]})") from None
@@ -402,7 +409,7 @@ class _Run:
         if self.last_saved_step != pos.step:
             yield self._save("final")
         reason = "max_steps" if self.total_steps < self.full_steps else "completed"
-        yield Finished(step=pos.step, epoch=pos.epoch, reason=reason)
+        yield Finished(step=pos.step, epoch=pos.epoch, reason=reason, class_pixel_share=self.class_pixel_share())
 
     def _check_control(self) -> Iterator[Event]:
         """Pause / stop between steps. Returns True when the run has stopped."""
@@ -416,7 +423,8 @@ class _Run:
         if any_rank(control.stop_requested, self.device):  # one rank's stop stops all, at the same step
             if self.last_saved_step != pos.step:
                 yield self._save("stop")
-            yield Finished(step=pos.step, epoch=pos.epoch, reason="stopped")
+            yield Finished(step=pos.step, epoch=pos.epoch, reason="stopped",
+                           class_pixel_share=self.class_pixel_share())
             return True
         return False
 
@@ -445,6 +453,8 @@ class _Run:
                              + ", ".join(f"{k}={v:.4g}" for k, v in named.items())
                              + "); training stopped, the last good checkpoint is kept")
         n = ids_cpu.shape[0]
+        seen = torch.bincount(self.palette_index[ids_cpu.long()].flatten(), minlength=NUM_PALETTE_CLASSES)
+        pos.class_pixels = [a + int(b) for a, b in zip(pos.class_pixels, seen.tolist(), strict=True)]
         pos.step += 1
         pos.consumed += n
         data_time, step_time = t1 - t0, t2 - t1
@@ -580,8 +590,16 @@ class _Run:
             "upsample": cfg.generator.upsample, "d_scales": cfg.discriminator.scales,
             "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1, "lambda_feat": cfg.train.lambda_feat,
             "best_val_l1": self.pos.best_val_l1, "best_realism": self.pos.best_realism,
+            "modulation": cfg.generator.modulation, "painted_share": cfg.data.painted_share,
+            "rare_threshold": cfg.data.rare_threshold,
+            "class_pixel_share": self.class_pixel_share(),
             "trained_with": f"roadstudio {__version__}",
         }
+
+    def class_pixel_share(self) -> dict[str, float]:
+        """Share of the training label pixels seen so far, per class name (unlabeled included)."""
+        total = max(1, sum(self.pos.class_pixels))
+        return {PALETTE[c].name: round(v / total, 6) for c, v in enumerate(self.pos.class_pixels)}
 
     def training_state(self) -> dict[str, Any]:
         """The full state at this step boundary (keys documented in core.train.state)."""
@@ -598,6 +616,7 @@ class _Run:
             "consumed": pos.consumed,
             "best_val_l1": pos.best_val_l1,
             "best_realism": pos.best_realism,
+            "class_pixels": list(pos.class_pixels),
             "collapse_streak": self.collapse.streak,
             "train_pairs": len(self.train_src),
             "rng": capture_rng_state(),
