@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
     def _on_preview_model_loaded(self, info: ModelInfo) -> None:
         self.status.set_model(info)
         self.model_menu.set_model(info)
+        self.palette.set_model_card(info.card)  # hatch the brushes this model barely saw
         self.preview_panel.view.set_placeholder("Rendering…")
         self.status.showMessage(f"Loaded {info.name} ({info.parameters:,} parameters) on {info.device}", 8000)
         gc_policy.freeze_startup_objects()  # torch and the model are loaded: start-up is over

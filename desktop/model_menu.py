@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
                                QMenu, QWidget)
 
+from core import class_coverage
 from desktop import settings
 from desktop.preview.worker import ModelInfo, ModelSource
 
@@ -71,10 +72,14 @@ def card_rows(info: ModelInfo) -> list[tuple[str, str]]:
             rows.append((label, _fmt(value)))
             shown.add(label)
     for key, value in card.items():  # anything else the card carries, so nothing is hidden
+        if key == "class_pixel_share" and isinstance(value, dict):
+            shares = sorted(value.items(), key=lambda kv: -float(kv[1]))
+            value = ", ".join(f"{k} {class_coverage.format_share(float(v))}" for k, v in shares if k != "unlabeled")
         if key not in known and value not in (None, ""):
             rows.append((key.replace("_", " ").capitalize(), _fmt(value)))
     if not any(label == "Training data" for label, _ in rows):
         rows.append(("Training data", "not recorded in this checkpoint"))
+    rows.append(("Brushes", class_coverage.summary(card)))
     return rows
 
 

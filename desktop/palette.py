@@ -15,10 +15,14 @@ i.e. palette index 1..10 on the plain digits, 11..19 on Shift+digit, index 0 (un
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QButtonGroup, QSizePolicy, QVBoxLayout, QWidget
 
+from core import class_coverage
 from core.labels import PALETTE, LabelClass
 
 _DIGITS = "1234567890"
@@ -71,9 +75,22 @@ class _ClassButton(QAbstractButton):
         self.hotkey = hotkey
         self.setCheckable(True)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the palette itself takes the keys
-        self.setToolTip(f"{label_class.name} (label id {label_class.id}) — {hotkey}")
+        self.barely_seen: float | None = None  # training pixel share when the model barely saw it
+        self.setToolTip(self._tooltip())
         self.setAccessibleName(label_class.name)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def _tooltip(self) -> str:
+        base = f"{self.label_class.name} (label id {self.label_class.id}) — {self.hotkey}"
+        if self.barely_seen is None:
+            return base
+        return f"{base}\n{class_coverage.warning_text(self.label_class.name, self.barely_seen)}"
+
+    def set_barely_seen(self, share: float | None) -> None:
+        """Mark this brush as one the loaded model barely saw (hatched swatch, tooltip), or clear."""
+        self.barely_seen = share
+        self.setToolTip(self._tooltip())
+        self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         fm = self.fontMetrics()
@@ -93,6 +110,8 @@ class _ClassButton(QAbstractButton):
         side = rect.height() - 8
         swatch = QRect(rect.left() + 6, rect.top() + 4, side + 6, side)
         painter.fillRect(swatch, QColor(*self.label_class.color))
+        if self.barely_seen is not None:  # hatched: the loaded model barely saw this class
+            painter.fillRect(swatch, QBrush(QColor(255, 255, 255, 200), Qt.BrushStyle.BDiagPattern))
         painter.setPen(QColor(0, 0, 0, 160))
         painter.drawRect(swatch.adjusted(0, 0, -1, -1))
         painter.setPen(text_color)
@@ -164,6 +183,17 @@ class ClassPalette(QWidget):
                     self._group.setExclusive(True)
         finally:
             self.blockSignals(blocked)
+
+    def set_model_card(self, card: Mapping[str, Any] | None) -> None:
+        """Mark the brushes the loaded model barely saw in training (core.class_coverage); a card
+        without the record clears every mark (unknown is not the same as rare)."""
+        rare = class_coverage.barely_seen(card)
+        for button in self._buttons.values():
+            button.set_barely_seen(rare.get(button.label_class.name))
+
+    def barely_seen(self) -> dict[str, float]:
+        """Class name -> share for the brushes marked now (tests, accessibility)."""
+        return {b.label_class.name: b.barely_seen for b in self._buttons.values() if b.barely_seen is not None}
 
     def button_for(self, label_id: int) -> QAbstractButton:
         """The row of ``label_id`` (tests and accessibility)."""

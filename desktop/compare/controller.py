@@ -42,6 +42,7 @@ class Shown:
     cached: bool
     realism: object = None  # core.realism.RealismMap or None
     realism_note: str = ""
+    coverage: str = ""  # brushes the model barely saw in training ("" when not known yet)
 
 
 class _SideState(QObject):
@@ -64,6 +65,7 @@ class _SideState(QObject):
         self.wanted: RenderRequest | None = None  # the newest wish while one is in flight
         self.shown: Shown | None = None
         self.stamps: dict[str, ModelStamp] = {}  # checkpoint path -> stamp, from results
+        self.coverage: dict[str, str] = {}  # checkpoint path -> class coverage summary, from results
 
     def send(self, request: RenderRequest) -> None:
         self.in_flight = request
@@ -166,7 +168,7 @@ class CompareController(QObject):
         if cached is not None and (not self.realism or realism is not None):
             state.wanted = None  # what is in flight (if anything) is stale now: shown, not waited for
             state.shown = Shown(state.side, state.source, cached, sha, ids, state.stamps.get(key.checkpoint),
-                                None, True, realism)
+                                None, True, realism, coverage=state.coverage.get(key.checkpoint, ""))
             self.shown_changed.emit(state.side)
             return
         state.token += 1
@@ -203,11 +205,13 @@ class CompareController(QObject):
             self.cache.put(RenderKey(key.checkpoint + "#realism", key.labels_sha256, key.variation, "realism"),
                            result.realism)  # type: ignore[arg-type]
         state.stamps[key.checkpoint] = result.stamp
+        state.coverage[key.checkpoint] = result.coverage
         self.rendered.emit(state.side, result.latency_s + result.load_s)
         current = state.source is not None and str(state.source.path) == key.checkpoint
         if state.wanted is None and current and request.token == state.token:
             state.shown = Shown(state.side, request.source, result.image, request.labels_sha256, request.ids,
-                                result.stamp, result.latency_s, False, result.realism, result.realism_note)
+                                result.stamp, result.latency_s, False, result.realism, result.realism_note,
+                                result.coverage)
             self.shown_changed.emit(state.side)
         self._after(state)
 

@@ -61,6 +61,13 @@ class ComparePanel(QWidget):
         layout.addLayout(self._build_modes())
         layout.addLayout(self._build_scrubber())
         layout.addWidget(self.view, 1)
+        # Which brushes each side's model barely saw in training (core.class_coverage), so a rough
+        # bus in B is read as "B never learned buses", not as a rendering fault.
+        self.coverage = QLabel("")
+        self.coverage.setWordWrap(True)
+        self.coverage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._coverage: dict[str, str] = {}
+        layout.addWidget(self.coverage)
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
@@ -323,6 +330,11 @@ class ComparePanel(QWidget):
         self.set_source("A", ModelSource(path=info.weights_path), f"{run} · {info.label}")
         self.scrubbed.emit(info.step)
 
+    def _show_coverage(self, side: str, text: str) -> None:
+        if text:
+            self._coverage[side] = text
+        self.coverage.setText("<br>".join(f"<b>{s}</b>: {self._coverage[s]}" for s in SIDES if s in self._coverage))
+
     def _on_controller_shown_changed(self, side: str) -> None:
         shown = self.controller.shown(side)  # type: ignore[arg-type]
         if shown is None:
@@ -332,6 +344,7 @@ class ComparePanel(QWidget):
         combo = self.combos[side]
         title = combo.currentText().removeprefix("Canvas model: ")
         self.view.set_image(side, shown.image, title)
+        self._show_coverage(side, shown.coverage)
         if side == "A":
             realism = shown.realism
             self.view.set_realism(getattr(realism, "probability", None), getattr(realism, "mean", None),

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from core import class_coverage
 from core.errors import UserError
 from core.provenance import ModelStamp, file_sha256
 from desktop.preview.worker import ModelSource
@@ -48,6 +49,7 @@ class RenderResult:
     load_s: float  # model loading (0 when it was already loaded)
     realism: Any = None  # core.realism.RealismMap, when asked for and available
     realism_note: str = ""  # why there is no realism map (no discriminator in this run, ...)
+    coverage: str = ""  # which brushes the model barely saw in training (core.class_coverage.summary)
 
 
 class _Loaded:
@@ -90,7 +92,8 @@ class CompareWorker(QObject):
         self.rendered.emit(RenderResult(token=request.token, request=request, image=np.ascontiguousarray(image),
                                         stamp=loaded.stamp, device=str(predictor.device),
                                         backend=str(predictor.last_backend), latency_s=float(latency),
-                                        load_s=load_s, realism=realism, realism_note=note))
+                                        load_s=load_s, realism=realism, realism_note=note,
+                                        coverage=class_coverage.summary(predictor.card)))
 
     def _model(self, source: ModelSource) -> _Loaded:
         key = f"{source.path}|{source.reference_netG}|{source.reference_norm}"
