@@ -188,6 +188,11 @@ class SetupForm(QScrollArea):
         form.addRow("Discriminator patch", self.patch_combo)
         form.addRow("Discriminator filters (ndf)", self.ndf_spin)
         form.addRow("Discriminator scales", self.d_scales_spin)
+        self.modulation_combo = _combo([("Input only (paper)", "none"), ("Class-adaptive (CLADE)", "clade")])
+        self.modulation_combo.setToolTip("How the label map steers the decoder: only through the input (the paper), "
+                                         "or also by per-class scale/shift tables at every decoder level (CLADE; "
+                                         "needs the one-hot input encoding)")
+        form.addRow("Label modulation", self.modulation_combo)
         return group
 
     def _build_training_group(self) -> QGroupBox:
@@ -205,6 +210,14 @@ class SetupForm(QScrollArea):
         self.crop_h, self.crop_w = _spin(1, 8192, 256), _spin(1, 8192, 256)
         self.seed_spin = _spin(0, 2**31 - 1, 0)
         self.val_spin = _dspin(0.0, 0.9, 0.1, 2, 0.05)
+        self.painted_spin = _dspin(0.0, 1.0, 0.0, 2, 0.05)
+        self.painted_spin.setToolTip("Share of training label maps replaced by painting-like simplified ones "
+                                     "(flat shapes, boxy objects, no specks; the photo unchanged), so the model "
+                                     "learns to render what people paint")
+        self.rare_spin = _dspin(0.0, 1.0, 0.0, 2, 0.05)
+        self.rare_spin.setToolTip("Rare-class sampling: frames holding a class seen in a share f below this of "
+                                  "the frames are drawn sqrt(T/f) times an epoch, and their crops placed around "
+                                  "it (0 = off)")
         self.sample_spin = _spin(1, 10_000_000, 100, 10, " steps")
         self.checkpoint_spin = _spin(1, 10_000_000, 500, 50, " steps")
         self.device_combo = _combo([("Automatic", "auto"), ("CUDA", "cuda"), ("Apple MPS", "mps"), ("CPU", "cpu")])
@@ -223,6 +236,8 @@ class SetupForm(QScrollArea):
         form.addRow("Crop size (h × w)", self._pair(self.crop_h, self.crop_w))
         form.addRow("Seed", self.seed_spin)
         form.addRow("Validation share", self.val_spin)
+        form.addRow("Painting-like labels", self.painted_spin)
+        form.addRow("Rare-class threshold", self.rare_spin)
         form.addRow("Sample every", self.sample_spin)
         form.addRow("Checkpoint every", self.checkpoint_spin)
         form.addRow("Device", self.device_combo)
@@ -259,7 +274,8 @@ class SetupForm(QScrollArea):
                 self.upsample_combo, self.d_scales_spin, self.lambda_feat_spin,
                 self.epochs_spin, self.decay_spin, self.batch_spin, self.load_h, self.load_w, self.crop_h,
                 self.crop_w, self.seed_spin, self.val_spin, self.sample_spin, self.checkpoint_spin,
-                self.device_combo, self.bf16_check, self.synthetic_count, self.direction_combo]
+                self.device_combo, self.bf16_check, self.synthetic_count, self.direction_combo,
+                self.modulation_combo, self.painted_spin, self.rare_spin]
 
     def _connect_changes(self) -> None:
         for widget in self._setting_widgets():
@@ -296,6 +312,9 @@ class SetupForm(QScrollArea):
             self.dropout_check.setChecked(g.dropout)
             _select(self.encoding_combo, g.input_encoding)
             _select(self.upsample_combo, g.upsample)
+            _select(self.modulation_combo, g.modulation)
+            self.painted_spin.setValue(data.painted_share)
+            self.rare_spin.setValue(data.rare_threshold)
             self.d_scales_spin.setValue(d.scales)
             self.lambda_feat_spin.setValue(t.lambda_feat)
             patch = patch_size_for_layers(d.n_layers)
@@ -360,7 +379,8 @@ class SetupForm(QScrollArea):
         generator = replace(base.generator, depth=self.depth_spin.value(), ngf=self.ngf_spin.value(),
                             norm=self.norm_combo.currentData(), dropout=self.dropout_check.isChecked(),
                             input_encoding=self.encoding_combo.currentData(),
-                            upsample=self.upsample_combo.currentData())
+                            upsample=self.upsample_combo.currentData(),
+                            modulation=self.modulation_combo.currentData())
         discriminator = replace(base.discriminator, ndf=self.ndf_spin.value(), scales=self.d_scales_spin.value(),
                                 n_layers=PATCH_SIZES[self.patch_combo.currentData()],
                                 norm=self.norm_combo.currentData())
@@ -372,7 +392,9 @@ class SetupForm(QScrollArea):
                        load_size=(self.load_h.value(), self.load_w.value()),
                        crop_size=(self.crop_h.value(), self.crop_w.value()),
                        val_fraction=round(self.val_spin.value(), 4),
-                       synthetic_count=self.synthetic_count.value())
+                       synthetic_count=self.synthetic_count.value(),
+                       painted_share=round(self.painted_spin.value(), 4),
+                       rare_threshold=round(self.rare_spin.value(), 4))
         device = self.device_combo.currentData()
         bf16 = self.bf16_check.isChecked()
         if bf16 and device != "cuda":

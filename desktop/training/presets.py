@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from core.config import RunConfig
 from core.presets import preset_config
@@ -13,7 +14,10 @@ PATCH_SIZES: dict[int, int] = {1: 0, 16: 1, 70: 3, 286: 5}
 
 QUICK_LOOK = "Quick look on CPU"
 PAPER = "Paper pix2pix (unet_256, 70×70 PatchGAN, λ 100, 200 epochs)"
+DEFAULT_MODEL = "Default model recipe (real photos, every brush)"
 CUSTOM = "Custom"
+#: The repository root: the default-model recipe names its extra datasets relative to it.
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def _core_preset(name: str, data_path: str) -> RunConfig:
@@ -31,7 +35,19 @@ def paper_config(data_path: str = "synthetic") -> RunConfig:
     return _core_preset("paper", data_path)
 
 
-PRESETS = {QUICK_LOOK: quick_look_config, PAPER: paper_config}
+def default_model_config(data_path: str = "synthetic") -> RunConfig:
+    """core.presets "default-model" on the chosen folder: its extra datasets (Cityscapes frames and
+    clips, named relative to a source checkout) are kept where they exist, dropped otherwise."""
+    cfg = _core_preset("default-model", data_path)
+    kept = [(str((_REPO / p).resolve()), r) for p, r in zip(cfg.data.extra_paths, cfg.data.extra_repeats
+                                                         or (cfg.data.extra_repeat,) * len(cfg.data.extra_paths),
+                                                         strict=True) if (_REPO / p).is_dir()]
+    data = dataclasses.replace(cfg.data, extra_paths=tuple(p for p, _ in kept),
+                               extra_repeats=tuple(r for _, r in kept) if cfg.data.extra_repeats else ())
+    return cfg.replace(data=data)
+
+
+PRESETS = {QUICK_LOOK: quick_look_config, PAPER: paper_config, DEFAULT_MODEL: default_model_config}
 
 
 def patch_size_for_layers(n_layers: int) -> int | None:
