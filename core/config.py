@@ -39,6 +39,10 @@ Upsample = Literal["transpose", "resize"]
 # pixel by a learned (gamma, beta) of the pixel's painted class, looked up from the label map
 # resized to that level. Needs the onehot input encoding (the lookup reads the one-hot channels).
 Modulation = Literal["none", "clade"]
+# Which discriminator(s) judge G: the PatchGAN of pix2pix (the paper's; `ndf`, `n_layers`, `scales`),
+# OASIS's segmentation discriminator (photo only -> per pixel one of the classes or "fake";
+# core.models.seg_discriminator), or both side by side, each with its own optimizer.
+DiscriminatorKind = Literal["patch", "segmentation", "patch+segmentation"]
 
 #: Named generator presets accepted by --netG.
 NETG_PRESETS: dict[str, tuple[str, int]] = {
@@ -102,10 +106,14 @@ class DiscriminatorConfig:
     # weights), on the image at ×1, ×1/2, ×1/4, ...; a coarser scale judges larger structures
     # with the same patch size. 1 = the paper's single PatchGAN.
     scales: int = 1
+    kind: DiscriminatorKind = "patch"
+    seg_ndf: int = 16  # the segmentation discriminator's base width (its own, not ndf)
+    seg_spectral_norm: bool = True  # spectral norm on its convolutions (OASIS uses it; no BatchNorm)
 
     def __post_init__(self) -> None:
         _check_choice(self, "norm")
-        _check_positive(self, "ndf")
+        _check_choice(self, "kind")
+        _check_positive(self, "ndf", "seg_ndf")
         if not 0 <= self.n_layers <= 6:
             raise ConfigError(f"n_layers must be between 0 and 6, got {self.n_layers}")
         if not 1 <= self.scales <= 4:
@@ -121,6 +129,14 @@ class DiscriminatorConfig:
         for stride in [1, 1] + [2] * self.n_layers:
             rf = (rf - 1) * stride + 4
         return rf
+
+    @property
+    def uses_patch(self) -> bool:
+        return self.kind in ("patch", "patch+segmentation")
+
+    @property
+    def uses_segmentation(self) -> bool:
+        return self.kind in ("segmentation", "patch+segmentation")
 
 
 @dataclass(frozen=True)
@@ -215,6 +231,16 @@ class TrainConfig:
     # pix2pixHD's discriminator feature-matching loss: λ_feat · L1 between D's intermediate
     # features of the fake and of the real photo (0 = off, as in the paper).
     lambda_feat: float = 0.0
+    # Weight of the segmentation discriminator's term in G's loss (OASIS; DiscriminatorConfig.kind
+    # "segmentation" or "patch+segmentation"): λ_seg · class-balanced CE of D_seg(fake) to the
+    # painted classes. 1 = OASIS's own weight. Unused with kind "patch".
+    lambda_seg: float = 1.0
+    # OASIS's LabelMix regulariser of the segmentation discriminator (its λ_LM is 10; 0 = off).
+    seg_labelmix: float = 0.0
+    # Exponential moving average of the generator's weights (core.train.ema), e.g. 0.999; 0 = off.
+    # When on, validation, samples, previews, pins and the checkpoints' weights files use the
+    # average (the raw weights are written beside them as step_N.raw.safetensors).
+    ema_decay: float = 0.0
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -240,6 +266,12 @@ class TrainConfig:
             raise ConfigError("lambda_l1 must be >= 0")
         if self.lambda_feat < 0:
             raise ConfigError("lambda_feat must be >= 0")
+        if self.lambda_seg < 0:
+            raise ConfigError("lambda_seg must be >= 0")
+        if self.seg_labelmix < 0:
+            raise ConfigError("seg_labelmix must be >= 0")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1) (0 = off, e.g. 0.999), got {self.ema_decay}")
         if self.epochs < 0 or self.epochs_decay < 0 or self.epochs + self.epochs_decay <= 0:
             raise ConfigError("epochs + epochs_decay must be positive (and neither negative)")
         if self.max_steps < 0:

@@ -49,7 +49,7 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "input_encoding": ("generator", "input_encoding"),
     "upsample": ("generator", "upsample"),
     "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"), "d_scales": ("discriminator", "scales"),
-    "lambda_feat": ("train", "lambda_feat"),
+    "lambda_feat": ("train", "lambda_feat"), "ema_decay": ("train", "ema_decay"),
     "gan_mode": ("train", "gan_mode"), "lambda_l1": ("train", "lambda_l1"), "lr": ("train", "lr"),
     "batch_size": ("train", "batch_size"), "epochs": ("train", "epochs"), "epochs_decay": ("train", "epochs_decay"),
     "max_steps": ("train", "max_steps"), "seed": ("train", "seed"), "device": ("train", "device"),
@@ -149,6 +149,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     opt.add_argument("--lambda-l1", type=float, metavar="X")
     opt.add_argument("--lambda-feat", type=float, metavar="X",
                      help="discriminator feature-matching loss weight (pix2pixHD uses 10; 0 = off, the paper)")
+    opt.add_argument("--ema-decay", type=float, metavar="X",
+                     help="keep an exponential moving average of G's weights with this decay (e.g. 0.999; 0 = off); "
+                          "checkpoints then ship the average, the raw weights beside it as *.raw.safetensors")
     opt.add_argument("--lr", type=float, metavar="X")
     opt.add_argument("--batch-size", type=int, metavar="N")
     opt.add_argument("--epochs", type=int, metavar="N", help="epochs at the initial learning rate")

@@ -28,6 +28,9 @@ class Started:
     generator_params: int
     discriminator_params: int
     world_size: int = 1
+    # > 0: the run keeps an EMA of G's weights (core.train.ema); validation, samples, the canvas
+    # preview, pins and the checkpoints' weights files then show the EMA generator.
+    ema_decay: float = 0.0
     kind: str = "started"
 
 
@@ -74,6 +77,7 @@ class Validation:
     realism_pixel_acc: float | None = None
     realism_class_acc: float | None = None
     realism_real: float | None = None  # the same mean IoU for the real photos: the ceiling
+    ema: bool = False  # scored with the EMA generator (TrainConfig.ema_decay > 0), not the raw one
     kind: str = "validation"
 
 

@@ -53,6 +53,7 @@ from core.train.control import TrainingControl
 from core.train.data_guard import GuardedSource
 from core.train.device import cuda_only_options, select_device
 from core.train.dist_env import DistEnv
+from core.train.ema import GeneratorEMA
 from core.train.distributed import (any_rank, crash_for_test, destroy_process_group, explain_failure,
                                     init_process_group, local_module, mean_over_ranks, planned_total_steps,
                                     rescale_consumed, sync_bn_usable, wrap_ddp, write_run_config)
@@ -241,6 +242,7 @@ class _Run:
         self.opt_d = torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
         if state is not None:
             self._restore(state, g, d)
+        self.ema = self._make_ema(g, state)
         self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env, device=self.device,
                                      sync_bn=sync_bn)
         self.gan_loss = GANLoss(t.gan_mode).to(self.device)
@@ -331,6 +333,24 @@ class _Run:
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(path, f"does not fit this run's config ({str(exc).splitlines()[0][:200]})") from None
 
+    def _make_ema(self, g: torch.nn.Module, state: dict[str, Any] | None) -> GeneratorEMA | None:
+        """The EMA of G's weights when TrainConfig.ema_decay > 0 (restored on resume), else None."""
+        decay = self.cfg.train.ema_decay
+        if decay <= 0:
+            return None
+        ema = GeneratorEMA(g, decay)
+        if state is not None:
+            try:
+                ema.load_state_dict(state["ema_generator"])
+            except (KeyError, RuntimeError) as exc:
+                raise CheckpointError(self.paths.last_state,
+                                      f"has no usable EMA generator ({str(exc).splitlines()[0][:200]})") from None
+        return ema
+
+    def _eval_generator(self) -> torch.nn.Module:
+        """The generator shown and shipped: the EMA one when the run keeps it, else G itself."""
+        return self.ema.module if self.ema is not None else unwrap(self.g)
+
     def _make_sinks(self) -> None:
         if not self.env.is_main:
             return
@@ -368,7 +388,8 @@ class _Run:
                       steps_per_epoch=self.steps_per_epoch, start_step=pos.step, start_epoch=pos.epoch,
                       train_pairs=len(self.train_src), val_pairs=len(self.val_src) if self.val_src else 0,
                       generator_params=count_parameters(unwrap(self.g)),
-                      discriminator_params=count_parameters(unwrap(self.d)), world_size=self.env.world_size)
+                      discriminator_params=count_parameters(unwrap(self.d)), world_size=self.env.world_size,
+                      ema_decay=self.cfg.train.ema_decay)
         for message in self.warnings:
             yield Warning_(step=pos.step, message=message)
         try:
@@ -442,6 +463,8 @@ class _Run:
             real = real.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         fake, losses = self._optimize(x, real, step_number=pos.step + 1)
+        if self.ema is not None:
+            self.ema.update(unwrap(self.g), pos.step + 1)
         # One device sync per step. Under torchrun: the mean over ranks (the global batch's loss;
         # a NaN on any rank stops every rank at this step).
         values = mean_over_ranks(torch.stack(losses).detach().float()).tolist()
@@ -465,19 +488,28 @@ class _Run:
         if warning:
             yield Warning_(step=pos.step, message=warning)
         if pos.step % cfg.train.sample_every == 0 and self.env.is_main:
-            grid = sample_grid(ids_cpu, fake.detach(), real)
+            grid = sample_grid(ids_cpu, self._sample_output(x, fake), real)
             yield Sample(step=pos.step, path=str(self.paths.sample(pos.step)), image=grid)
             preview = self.control.preview_labels()
             if preview is not None:
-                image = render_labels(unwrap(self.g), cfg.generator, preview, self.device,
+                image = render_labels(self._eval_generator(), cfg.generator, preview, self.device,
                                       channels_last=self.channels_last)
                 yield CanvasPreview(step=pos.step, image=image)
-            yield from self.pins.render(unwrap(self.g), cfg.generator, self.device, pos.step,  # type: ignore[misc]
+            yield from self.pins.render(self._eval_generator(), cfg.generator, self.device, pos.step,  # type: ignore[misc]
                                         channels_last=self.channels_last)
         if pos.consumed >= self.sampler.per_rank and self.val_loader is not None:
             yield from self._validate()
         if pos.step % cfg.train.checkpoint_every == 0:
             yield self._save("interval")
+
+    @torch.no_grad()
+    def _sample_output(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The sample grid's output column: the step's own fake, or with an EMA the EMA generator
+        on the same input (eval mode, no RNG drawn, so exact resume is unaffected)."""
+        if self.ema is None:
+            return fake.detach()
+        with self._autocast():
+            return self.ema.module(x)
 
     def _data_warnings(self, source: GuardedSource) -> Iterator[Event]:
         for message in source.drain():
@@ -538,7 +570,8 @@ class _Run:
     @torch.no_grad()
     def _validate(self) -> Iterator[Event]:
         assert self.val_loader is not None
-        g = unwrap(self.g)
+        g = self._eval_generator()
+        was_training = g.training
         g.eval()  # no dropout, BatchNorm uses (and does not update) running statistics
         total = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
         count = 0
@@ -557,7 +590,7 @@ class _Run:
                 if self.realism is not None:
                     self.realism.add(batch["labels"], fake, real)
         finally:
-            g.train()
+            g.train(was_training)
         assert self.val_src is not None
         yield from self._data_warnings(self.val_src)
         if count == 0:
@@ -574,9 +607,9 @@ class _Run:
                 pos.best_realism = realism["miou"]
         yield Validation(step=pos.step, epoch=pos.epoch, l1=l1, psnr=total["psnr"] / count,
                          ssim=total["ssim"] / count, is_best=is_best,
-                         **(_realism_fields(realism) if realism is not None else {}))
+                         ema=self.ema is not None, **(_realism_fields(realism) if realism is not None else {}))
         if is_best and self.env.is_main:
-            path = self.checkpoints.save_best(self.g, self._card())
+            path = self.checkpoints.save_best(self._eval_generator(), self._card())
             yield CheckpointSaved(step=pos.step, epoch=pos.epoch, weights_path=str(path), state_path="",
                                   reason="best")
 
@@ -589,6 +622,7 @@ class _Run:
             "ngf": cfg.generator.ngf, "norm": cfg.generator.norm, "input_encoding": cfg.generator.input_encoding,
             "upsample": cfg.generator.upsample, "d_scales": cfg.discriminator.scales,
             "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1, "lambda_feat": cfg.train.lambda_feat,
+            "ema_decay": cfg.train.ema_decay, **({"weights": "ema"} if self.ema is not None else {}),
             "best_val_l1": self.pos.best_val_l1, "best_realism": self.pos.best_realism,
             "modulation": cfg.generator.modulation, "painted_share": cfg.data.painted_share,
             "rare_threshold": cfg.data.rare_threshold,
@@ -623,6 +657,7 @@ class _Run:
             "config": to_dict(cfg),
             "generator_config": to_dict(cfg.generator),
             "card": self._card(),
+            **({"ema_generator": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def _save(self, reason: str) -> CheckpointSaved:
@@ -630,7 +665,10 @@ class _Run:
         self.last_saved_step = pos.step
         weights, state = self.paths.last_weights, self.paths.last_state
         if self.env.is_main:
-            weights, state = self.checkpoints.save_step(pos.step, self.g, self.training_state(), self._card())
+            # With an EMA the weights file holds the EMA generator, and the raw G goes beside it.
+            raw = (unwrap(self.g), {**self._card(), "weights": "raw"}) if self.ema is not None else None
+            weights, state = self.checkpoints.save_step(pos.step, self._eval_generator(), self.training_state(),
+                                                        self._card(), raw=raw)
         return CheckpointSaved(step=pos.step, epoch=pos.epoch, weights_path=str(weights), state_path=str(state),
                                reason=reason)
 

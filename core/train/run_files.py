@@ -8,7 +8,10 @@
       checkpoints/
         step_0000500.safetensors       generator weights + GeneratorConfig + card (inference)
         step_0000500.pt                full training state (resume; core.train.state)
+        step_0000500.raw.safetensors   only with an EMA (TrainConfig.ema_decay > 0): the raw generator;
+                                       step_/last/best.safetensors then hold the EMA generator
         last.safetensors, last.pt      the newest step checkpoint (hard link or copy, atomic)
+        last.raw.safetensors           with an EMA: the newest raw generator
         best.safetensors               the best validation so far: highest realism (FCN mIoU) when
                                        scored (core.eval.realism), else lowest L1
 
@@ -76,6 +79,14 @@ class RunPaths:
 
     def step_weights(self, step: int) -> Path:
         return self.checkpoints / f"step_{step:07d}.safetensors"
+
+    def step_raw_weights(self, step: int) -> Path:
+        """The raw (non-EMA) generator of a step, written only by runs that keep an EMA."""
+        return self.checkpoints / f"step_{step:07d}.raw.safetensors"
+
+    @property
+    def last_raw_weights(self) -> Path:
+        return self.checkpoints / "last.raw.safetensors"
 
     def step_state(self, step: int) -> Path:
         return self.checkpoints / f"step_{step:07d}.pt"
@@ -149,18 +160,25 @@ class CheckpointWriter:
         self.guard = RunFolderGuard(paths)
 
     def save_step(self, step: int, generator: torch.nn.Module, state: dict[str, Any],
-                  card: dict[str, Any]) -> tuple[Path, Path]:
+                  card: dict[str, Any], raw: tuple[torch.nn.Module, dict[str, Any]] | None = None
+                  ) -> tuple[Path, Path]:
         """Raises RunFolderFault when the folder is gone or a file cannot be written; then neither
-        file of this step remains and last.* still hold the previous step's pair."""
+        file of this step remains and last.* still hold the previous step's pair.
+        raw: (generator, card) written as step_N.raw.safetensors (runs with an EMA: `generator` is
+        the EMA one, `raw` the trained weights)."""
         # Before writing: atomic_path would re-create a deleted folder's checkpoints/ alone.
         self.guard.check()
         weights_path, state_path = self.paths.step_weights(step), self.paths.step_state(step)
         try:
             weights = save_weights(weights_path, generator, self.generator_config, card)
+            if raw is not None:
+                save_weights(self.paths.step_raw_weights(step), raw[0], self.generator_config, raw[1])
             training = save_training_state(state_path, state)
             # Weights first, then state, then last.*: last.pt always has a matching last.safetensors
             # at least as new, and a kill anywhere leaves the previous last.* intact.
             link_atomically(weights, self.paths.last_weights)
+            if raw is not None:
+                link_atomically(self.paths.step_raw_weights(step), self.paths.last_raw_weights)
             link_atomically(training, self.paths.last_state)
         except OSError as exc:
             self._discard(step)
@@ -172,7 +190,7 @@ class CheckpointWriter:
 
     def _discard(self, step: int) -> None:
         """Remove what a failed save of `step` wrote: a step pair is complete or absent."""
-        for path in (self.paths.step_weights(step), self.paths.step_state(step)):
+        for path in (self.paths.step_weights(step), self.paths.step_raw_weights(step), self.paths.step_state(step)):
             try:
                 path.unlink(missing_ok=True)
             except OSError:
@@ -194,5 +212,5 @@ class CheckpointWriter:
     def _prune(self) -> None:
         steps = self.step_files()
         for step in steps[: max(0, len(steps) - self.keep)]:
-            for path in (self.paths.step_weights(step), self.paths.step_state(step)):
+            for path in (self.paths.step_weights(step), self.paths.step_raw_weights(step), self.paths.step_state(step)):
                 path.unlink(missing_ok=True)

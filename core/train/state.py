@@ -20,6 +20,12 @@ Keys of the state dict (STATE_FORMAT 1):
   config              core.config.to_dict(RunConfig)
   generator_config    core.config.to_dict(GeneratorConfig) (read by load_generator_from_state)
   card                model card dict (run, step, epoch, data, ...)
+Optional keys (present only for runs that use the feature; STATE_FORMAT stays 1):
+  ema_generator       state_dict of the EMA generator (TrainConfig.ema_decay > 0; core.train.ema)
+  seg_discriminator   state_dict of the segmentation discriminator (DiscriminatorConfig.kind
+                      "segmentation" or "patch+segmentation"; core.models.seg_discriminator)
+  optimizer_D_seg     its Adam state_dict
+A run with kind "segmentation" has no PatchGAN: its "discriminator" and "optimizer_D" are absent.
 """
 
 from __future__ import annotations
