@@ -376,3 +376,30 @@ def test_the_training_thread_and_the_threads_it_starts_yield_the_cpu_to_the_gui(
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
         seen.clear()
     panel.shutdown()
+
+
+def test_default_model_recipe_preset_and_the_issue_18_options_are_form_settings(form, qtbot):
+    from core.errors import ConfigError
+    from core.presets import preset_config
+    from desktop.training.form import _select
+    from desktop.training.presets import CUSTOM, DEFAULT_MODEL
+
+    form.synthetic_radio.setChecked(True)
+    form.set_run_name("recipe")
+    form.apply_preset(DEFAULT_MODEL)
+    recipe = preset_config("default-model")
+    cfg = form.build_config()
+    assert cfg.generator.modulation == recipe.generator.modulation
+    assert cfg.data.painted_share == recipe.data.painted_share
+    assert cfg.data.rare_threshold == recipe.data.rare_threshold
+    # its extra datasets are the recipe's, where they exist beside this checkout
+    assert all(Path(p).is_dir() for p in cfg.data.extra_paths)
+    _select(form.modulation_combo, "clade")
+    form.painted_spin.setValue(0.4)
+    form.rare_spin.setValue(0.25)
+    assert form.preset_combo.currentData() == CUSTOM  # editing leaves the preset
+    cfg = form.build_config()
+    assert (cfg.generator.modulation, cfg.data.painted_share, cfg.data.rare_threshold) == ("clade", 0.4, 0.25)
+    form.encoding_combo.setCurrentIndex(form.encoding_combo.findData("color"))
+    with pytest.raises(ConfigError, match="onehot"):
+        form.build_config()
