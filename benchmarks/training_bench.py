@@ -184,7 +184,7 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     run = SimpleNamespace(
         opt_g=torch.optim.Adam(g.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2)),
         opt_d=torch.optim.Adam(d.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2)),
-        gan_loss=GANLoss(tcfg.gan_mode).to(device), inject_nan_at_step=None, bf16=bf16,
+        gan_loss=GANLoss(tcfg.gan_mode).to(device), inject_nan_at_step=None, bf16=bf16, seg=None,
         cfg=SimpleNamespace(train=tcfg))
     env = SimpleNamespace(distributed=True) if ddp else loop.DistEnv.from_env()
     run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=env, device=device)  # type: ignore[arg-type]
@@ -194,7 +194,7 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     def step() -> None:
         n[0] += 1
         _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]
-        mean_over_ranks(torch.stack(losses).detach().float()).tolist()  # the loop's one sync per step
+        mean_over_ranks(torch.stack(list(losses.values())).detach().float()).tolist()  # the loop's one sync per step
 
     return step
 

@@ -15,6 +15,12 @@ Where the discriminator comes from, for a generator file G:
 - `<stem>.discriminator.safetensors` next to it (how a shipped model carries its critic; write one
   with `export_discriminator`).
 Without one, `load_critic` says why (e.g. best.safetensors has no training state). No Qt here.
+
+A run with DiscriminatorConfig.kind "patch+segmentation" is scored by its PatchGAN, as before. A
+segmentation-discriminator-only run (OASIS, core.models.seg_discriminator) has no PatchGAN: its
+critic is `SegCritic`, whose map is 1 − p(fake) per pixel (softmax over the 20 channels, channel 0
+= fake) — already per pixel, so no receptive-field spreading (receptive_field reported as 1).
+The raw weights of an EMA run (step_N.raw.safetensors) find the critic in step_N.pt too.
 """
 
 from __future__ import annotations
@@ -129,18 +135,46 @@ class Critic:
                           mean=float(probability.mean()))
 
 
+class SegCritic:
+    """A segmentation-only run's discriminator: P(real) = 1 − softmax(logits)[fake] per pixel."""
+
+    def __init__(self, net: nn.Module, device: torch.device, source: Path) -> None:
+        self.net = net.to(device).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.device = device
+        self.source = source
+
+    @torch.no_grad()
+    def score(self, ids: np.ndarray, image: np.ndarray) -> RealismMap:
+        """uint8 H×W label ids (unused: this D sees the photo only) + uint8 H×W×3 image -> map."""
+        from core.models.seg_discriminator import FAKE_CHANNEL, LEVELS
+
+        h, w = image.shape[:2]
+        photo = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()[None] / 127.5 - 1.0
+        mult = 2**LEVELS
+        pad_h, pad_w = (-h) % mult, (-w) % mult
+        if pad_h or pad_w:  # any canvas size: pad to the network's multiple, crop back
+            photo = nn.functional.pad(photo, (0, pad_w, 0, pad_h), mode="replicate")
+        logits = self.net(photo.to(self.device))[0, :, :h, :w].float()
+        p = (1.0 - torch.softmax(logits, dim=0)[FAKE_CHANNEL]).cpu().numpy().astype(np.float32)
+        return RealismMap(probability=p, patch_probability=[p], receptive_field=[1], mean=float(p.mean()))
+
+
 def discriminator_file_for(generator: Path) -> Path | None:
     """The file that holds the discriminator trained with `generator`, if there is one."""
     generator = Path(generator)
     if generator.suffix.lower() == ".pt":
         return generator
+    if generator.name.endswith(".raw.safetensors"):  # an EMA run's raw weights: the same step's .pt
+        generator = generator.with_name(generator.name.removesuffix(".raw.safetensors") + ".safetensors")
     for candidate in (generator.with_suffix(".pt"), generator.with_name(generator.stem + DISCRIMINATOR_SUFFIX)):
         if candidate.is_file():
             return candidate
     return None
 
 
-def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Critic | None, str]:
+def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Critic | SegCritic | None, str]:
     """(Critic, "") or (None, why there is none) for the generator file `generator`."""
     from core.infer import resolve_device
 
@@ -151,6 +185,10 @@ def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Cr
                 if name.startswith("best.") else "")
         return None, f"{name}: no discriminator saved with this generator{hint}"
     try:
+        if source.suffix.lower() == ".pt":
+            seg = _seg_from_state(source)
+            if seg is not None:
+                return SegCritic(seg, resolve_device(device), source), ""
         net, gen_cfg, gan_mode = (_from_state(source) if source.suffix.lower() == ".pt"
                                   else _from_safetensors(source))
         return Critic(net, gen_cfg, gan_mode, resolve_device(device), source), ""
@@ -166,6 +204,18 @@ def _build(disc: dict[str, Any], gen: dict[str, Any], weights: dict[str, torch.T
     net = build_discriminator(d_cfg, g_cfg, init=False)
     net.load_state_dict(weights, strict=True)
     return net, g_cfg
+
+
+def _seg_from_state(path: Path) -> nn.Module | None:
+    """The segmentation discriminator of a run that has no PatchGAN, else None."""
+    from core.models import build_seg_discriminator
+
+    state = load_training_state(path)
+    if "discriminator" in state or "seg_discriminator" not in state or "config" not in state:
+        return None
+    net = build_seg_discriminator(from_dict(DiscriminatorConfig, state["config"]["discriminator"]), init=False)
+    net.load_state_dict(state["seg_discriminator"], strict=True)
+    return net
 
 
 def _from_state(path: Path) -> tuple[nn.Module, GeneratorConfig, str]:
@@ -198,6 +248,9 @@ def export_discriminator(state_path: str | Path, out: str | Path) -> Path:
     from core.atomic import atomic_path
 
     state = load_training_state(state_path)
+    if "discriminator" not in state:
+        raise CheckpointError(Path(state_path), "has no PatchGAN (a segmentation-discriminator-only run); its "
+                                                "critic is read from the training state itself")
     config = state["config"]
     meta = {"discriminator": config["discriminator"], "generator": state.get("generator_config") or config["generator"],
             "gan_mode": config.get("train", {}).get("gan_mode", "vanilla"), "step": state.get("step")}

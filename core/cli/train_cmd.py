@@ -48,6 +48,8 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
     "upsample": ("generator", "upsample"),
+    "d_kind": ("discriminator", "kind"), "seg_ndf": ("discriminator", "seg_ndf"),
+    "lambda_seg": ("train", "lambda_seg"), "seg_labelmix": ("train", "seg_labelmix"),
     "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"), "d_scales": ("discriminator", "scales"),
     "lambda_feat": ("train", "lambda_feat"), "ema_decay": ("train", "ema_decay"),
     "gan_mode": ("train", "gan_mode"), "lambda_l1": ("train", "lambda_l1"), "lr": ("train", "lr"),
@@ -143,12 +145,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="multi-scale PatchGAN (pix2pixHD): N discriminators on the image at ×1, ×1/2, ×1/4 (1 = paper)")
     model.add_argument("--modulation", choices=("none", "clade"),
                        help="clade = class-adaptive modulation: per-class scale/shift in every decoder block")
+    model.add_argument("--d-kind", choices=("patch", "segmentation", "patch+segmentation"),
+                       help="discriminator: the PatchGAN (default), OASIS's segmentation discriminator "
+                            "(per pixel: a class or fake), or both")
+    model.add_argument("--seg-ndf", type=int, metavar="N", help="segmentation discriminator base width (16)")
     model.add_argument("--no-dropout", action="store_true", help="no dropout in the generator")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--gan-mode", choices=("vanilla", "lsgan"))
     opt.add_argument("--lambda-l1", type=float, metavar="X")
     opt.add_argument("--lambda-feat", type=float, metavar="X",
                      help="discriminator feature-matching loss weight (pix2pixHD uses 10; 0 = off, the paper)")
+    opt.add_argument("--lambda-seg", type=float, metavar="X",
+                     help="weight of the segmentation discriminator's term in G's loss (1 = OASIS)")
+    opt.add_argument("--seg-labelmix", type=float, metavar="X",
+                     help="LabelMix weight for the segmentation discriminator (OASIS uses 10; 0 = off)")
     opt.add_argument("--ema-decay", type=float, metavar="X",
                      help="keep an exponential moving average of G's weights with this decay (e.g. 0.999; 0 = off); "
                           "checkpoints then ship the average, the raw weights beside it as *.raw.safetensors")

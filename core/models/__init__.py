@@ -6,10 +6,11 @@ from torch import nn
 
 from core.config import DiscriminatorConfig, GeneratorConfig
 from core.models.discriminator import MultiScaleDiscriminator, PatchDiscriminator
+from core.models.seg_discriminator import SegmentationDiscriminator, build_seg_discriminator
 from core.models.unet import UNetGenerator
 
-__all__ = ["MultiScaleDiscriminator", "PatchDiscriminator", "UNetGenerator", "build_discriminator", "build_generator",
-           "count_parameters", "init_weights"]
+__all__ = ["MultiScaleDiscriminator", "PatchDiscriminator", "SegmentationDiscriminator", "UNetGenerator",
+           "build_discriminator", "build_generator", "build_seg_discriminator", "count_parameters", "init_weights"]
 
 
 def init_weights(net: nn.Module, gain: float = 0.02) -> None:

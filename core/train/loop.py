@@ -8,6 +8,10 @@ One optimizer step, exactly the reference pix2pix order:
     D step: loss_D = 0.5 · (GAN(D(x, fake.detach()), fake) + GAN(D(x, real), real))
     freeze D; G step: loss_G = GAN(D(x, fake), real) + λ · L1(fake, real)
 Reported losses: G_GAN, G_L1 (already multiplied by λ, as the reference logs it), D_real, D_fake.
+With DiscriminatorConfig.kind "segmentation" (OASIS; no PatchGAN) or "patch+segmentation" (both),
+the segmentation discriminator takes its own D step after the PatchGAN's, and G's loss gains
+λ_seg · G_seg (core.train.seg_adversary); its losses are reported as G_seg, D_seg_real,
+D_seg_fake (+ D_seg_mix with LabelMix). A segmentation-only run reports no G_GAN/D_real/D_fake.
 
 Exact resume. A checkpoint is taken at a step boundary after everything the step triggers
 (samples, validation); it holds both nets (BatchNorm running stats included), both optimizers,
@@ -54,6 +58,7 @@ from core.train.data_guard import GuardedSource
 from core.train.device import cuda_only_options, select_device
 from core.train.dist_env import DistEnv
 from core.train.ema import GeneratorEMA
+from core.train.seg_adversary import SegAdversary, palette_classes
 from core.train.distributed import (any_rank, crash_for_test, destroy_process_group, explain_failure,
                                     init_process_group, local_module, mean_over_ranks, planned_total_steps,
                                     rescale_consumed, sync_bn_usable, wrap_ddp, write_run_config)
@@ -69,7 +74,7 @@ from core.train.state import STATE_FORMAT, capture_rng_state, lr_for_epoch, rest
 log = logging.getLogger(__name__)
 
 INJECT_NAN_ENV = "ROADSTUDIO_INJECT_NAN_AT_STEP"
-LOSS_NAMES = ("G_GAN", "G_L1", "D_real", "D_fake")
+LOSS_NAMES = ("G_GAN", "G_L1", "D_real", "D_fake")  # PatchGAN runs; seg-D names: core.train.seg_adversary
 FEAT_LOSS_NAME = "G_feat"  # reported only by runs with lambda_feat > 0
 PAUSE_POLL_S = 0.25
 
@@ -102,18 +107,20 @@ def train(cfg: RunConfig | None, run_dir: str | Path, control: TrainingControl |
     yield from run.events()
 
 
-def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module, *, compile_models: bool,
+def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module | None, *, compile_models: bool,
                 env: DistEnv, device: torch.device | None = None,
-                sync_bn: bool = False) -> tuple[torch.nn.Module, torch.nn.Module]:
+                sync_bn: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """The one place models get wrapped for speed or distribution: torch.compile inside,
     DistributedDataParallel outside when torchrun started several processes
     (core.train.distributed); everything else uses core.checkpoints.unwrap for the plain module."""
     if compile_models:
         generator = torch.compile(generator)  # type: ignore[assignment]
-        discriminator = torch.compile(discriminator)  # type: ignore[assignment]
+        if discriminator is not None:  # None: a segmentation-discriminator-only run
+            discriminator = torch.compile(discriminator)  # type: ignore[assignment]
     if env.distributed and device is not None:
         generator = wrap_ddp(generator, device, sync_bn=sync_bn)
-        discriminator = wrap_ddp(discriminator, device, sync_bn=sync_bn)
+        if discriminator is not None:
+            discriminator = wrap_ddp(discriminator, device, sync_bn=sync_bn)
     return generator, discriminator
 
 
@@ -233,18 +240,24 @@ class _Run:
 
         # Built right after seeding: init draws from the global RNG, so a seed fixes the weights.
         g = build_generator(cfg.generator).to(self.device)
-        d = build_discriminator(cfg.discriminator, cfg.generator).to(self.device)
+        d = (build_discriminator(cfg.discriminator, cfg.generator).to(self.device)
+             if cfg.discriminator.uses_patch else None)
         if self.channels_last:
             g = g.to(memory_format=torch.channels_last)
-            d = d.to(memory_format=torch.channels_last)
+            d = d.to(memory_format=torch.channels_last) if d is not None else None
         t = cfg.train
         self.opt_g = torch.optim.Adam(g.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
-        self.opt_d = torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        self.opt_d = torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)) if d is not None else None
+        # Built after G and D, so their seeded init is the same as in a PatchGAN-only run.
+        self.seg = SegAdversary(cfg, self.device) if cfg.discriminator.uses_segmentation else None
         if state is not None:
             self._restore(state, g, d)
         self.ema = self._make_ema(g, state)
         self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env, device=self.device,
                                      sync_bn=sync_bn)
+        if self.seg is not None:
+            self.seg.wrap(lambda net: wrap_models(net, None, compile_models=compile_models, env=self.env,
+                                                  device=self.device, sync_bn=sync_bn)[0])
         self.gan_loss = GANLoss(t.gan_mode).to(self.device)
 
         self.loader, self.sampler = make_loader(
@@ -317,13 +330,16 @@ class _Run:
                             f"(format {self.cfg.data.format}); check the folder layout with `roadstudio-cli data check`")
         return train_src, val_src
 
-    def _restore(self, state: dict[str, Any], g: torch.nn.Module, d: torch.nn.Module) -> None:
+    def _restore(self, state: dict[str, Any], g: torch.nn.Module, d: torch.nn.Module | None) -> None:
         path = self.paths.last_state
         try:
             g.load_state_dict(state["generator"])
-            d.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["optimizer_G"])
-            self.opt_d.load_state_dict(state["optimizer_D"])
+            if d is not None and self.opt_d is not None:
+                d.load_state_dict(state["discriminator"])
+                self.opt_d.load_state_dict(state["optimizer_D"])
+            if self.seg is not None:
+                self.seg.load_state(state)
             self.pos = _Position(step=int(state["step"]), epoch=int(state["epoch"]),
                                  consumed=int(state["consumed"]),
                                  best_val_l1=None if state["best_val_l1"] is None else float(state["best_val_l1"]),
@@ -346,6 +362,11 @@ class _Run:
                 raise CheckpointError(self.paths.last_state,
                                       f"has no usable EMA generator ({str(exc).splitlines()[0][:200]})") from None
         return ema
+
+    def _discriminator_params(self) -> int:
+        """Parameters of every discriminator the run trains (PatchGAN and/or segmentation)."""
+        patch = count_parameters(unwrap(self.d)) if self.d is not None else 0
+        return patch + (count_parameters(self.seg.plain) if self.seg is not None else 0)
 
     def _eval_generator(self) -> torch.nn.Module:
         """The generator shown and shipped: the EMA one when the run keeps it, else G itself."""
@@ -388,7 +409,7 @@ class _Run:
                       steps_per_epoch=self.steps_per_epoch, start_step=pos.step, start_epoch=pos.epoch,
                       train_pairs=len(self.train_src), val_pairs=len(self.val_src) if self.val_src else 0,
                       generator_params=count_parameters(unwrap(self.g)),
-                      discriminator_params=count_parameters(unwrap(self.d)), world_size=self.env.world_size,
+                      discriminator_params=self._discriminator_params(), world_size=self.env.world_size,
                       ema_decay=self.cfg.train.ema_decay)
         for message in self.warnings:
             yield Warning_(step=pos.step, message=message)
@@ -415,7 +436,9 @@ class _Run:
                 pos.epoch, pos.consumed = pos.epoch + 1, 0
             lr = lr_for_epoch(cfg.train.lr, pos.epoch, cfg.train.epochs, cfg.train.epochs_decay)
             set_lr(self.opt_g, lr)
-            set_lr(self.opt_d, lr)
+            for opt_d in (self.opt_d, self.seg.opt if self.seg is not None else None):
+                if opt_d is not None:
+                    set_lr(opt_d, lr)
             self.sampler.set_epoch(pos.epoch, start=pos.consumed)
             batches = _rng_neutral_iter(self.loader)
             while pos.step < self.total_steps:
@@ -462,15 +485,15 @@ class _Run:
             x = x.contiguous(memory_format=torch.channels_last)
             real = real.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
-        fake, losses = self._optimize(x, real, step_number=pos.step + 1)
+        classes = palette_classes(ids) if self.seg is not None else None  # (N, h, w) seg-D targets
+        fake, losses = self._optimize(x, real, step_number=pos.step + 1, classes=classes)
         if self.ema is not None:
             self.ema.update(unwrap(self.g), pos.step + 1)
         # One device sync per step. Under torchrun: the mean over ranks (the global batch's loss;
         # a NaN on any rank stops every rank at this step).
-        values = mean_over_ranks(torch.stack(losses).detach().float()).tolist()
+        values = mean_over_ranks(torch.stack(list(losses.values())).detach().float()).tolist()
         t2 = time.perf_counter()
-        names = LOSS_NAMES + ((FEAT_LOSS_NAME,) if len(values) > len(LOSS_NAMES) else ())
-        named = dict(zip(names, values, strict=True))
+        named = dict(zip(losses, values, strict=True))
         if not all(math.isfinite(v) for v in values):
             raise _NonFinite(f"non-finite loss at step {pos.step + 1} ("
                              + ", ".join(f"{k}={v:.4g}" for k, v in named.items())
@@ -484,7 +507,7 @@ class _Run:
         yield Step(step=pos.step, epoch=pos.epoch, losses=named, lr=lr, data_time=data_time,
                    step_time=step_time, samples_per_s=n * self.env.world_size / max(1e-9, data_time + step_time))
         yield from self._data_warnings(self.train_src)
-        warning = self.collapse.update(0.5 * (named["D_real"] + named["D_fake"]))
+        warning = self.collapse.update(_discriminator_loss(named))
         if warning:
             yield Warning_(step=pos.step, message=warning)
         if pos.step % cfg.train.sample_every == 0 and self.env.is_main:
@@ -522,45 +545,66 @@ class _Run:
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _optimize(self, x: torch.Tensor, real: torch.Tensor, step_number: int
-                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _optimize(self, x: torch.Tensor, real: torch.Tensor, step_number: int,
+                  classes: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One step of every discriminator, then of G. Returns the fake and the named losses
+        (in the order they are reported)."""
         g, d, gan = self.g, self.d, self.gan_loss
         lambda_feat = self.cfg.train.lambda_feat
         with self._autocast():
             fake = g(x)  # (N, 3, h, w) in [-1, 1]
 
-        # D step on the detached fake (no gradient into G) and the real photo. D returns, per
-        # scale, its activations with the logits last (core.models.discriminator).
-        _set_requires_grad(d, True)
-        self.opt_d.zero_grad(set_to_none=True)
-        with self._autocast():
-            out_fake = d(torch.cat([x, fake.detach()], dim=1), return_features=True)
-        loss_d_fake = gan_loss_over_scales(gan, out_fake, False)
-        with self._autocast():
-            out_real = d(torch.cat([x, real], dim=1), return_features=True)
-        loss_d_real = gan_loss_over_scales(gan, out_real, True)
-        loss_d = 0.5 * (loss_d_fake + loss_d_real)  # halved, so D learns more slowly than G
-        loss_d.backward()
-        self.opt_d.step()
+        if d is not None:
+            assert self.opt_d is not None
+            # D step on the detached fake (no gradient into G) and the real photo. D returns, per
+            # scale, its activations with the logits last (core.models.discriminator).
+            _set_requires_grad(d, True)
+            self.opt_d.zero_grad(set_to_none=True)
+            with self._autocast():
+                out_fake = d(torch.cat([x, fake.detach()], dim=1), return_features=True)
+            loss_d_fake = gan_loss_over_scales(gan, out_fake, False)
+            with self._autocast():
+                out_real = d(torch.cat([x, real], dim=1), return_features=True)
+            loss_d_real = gan_loss_over_scales(gan, out_real, True)
+            loss_d = 0.5 * (loss_d_fake + loss_d_real)  # halved, so D learns more slowly than G
+            loss_d.backward()
+            self.opt_d.step()
+        seg_d_losses = {}
+        if self.seg is not None:
+            assert classes is not None
+            seg_d_losses = self.seg.d_step(real, fake.detach(), classes, self._autocast)
 
         # G step with D frozen: its gradients are not needed and must not accumulate. D is called
         # outside DDP here: DDP would wait for D gradients that a frozen D never produces.
-        _set_requires_grad(d, False)
         self.opt_g.zero_grad(set_to_none=True)
-        with self._autocast():
-            out = local_module(d)(torch.cat([x, fake], dim=1), return_features=True)
-        loss_g_gan = gan_loss_over_scales(gan, out, True)
-        if self.inject_nan_at_step == step_number:
-            loss_g_gan = loss_g_gan * float("nan")  # test hook (see module docstring)
         loss_g_l1 = l1_loss(fake, real) * self.cfg.train.lambda_l1
-        loss_g = loss_g_gan + loss_g_l1
-        losses = [loss_g_gan, loss_g_l1, loss_d_real, loss_d_fake]
-        if lambda_feat > 0:
-            # Real features from the D step (D before this step's update, as pix2pixHD does):
-            # no second pass over the real photo.
-            loss_g_feat = feature_matching_loss(out, out_real) * lambda_feat
-            loss_g = loss_g + loss_g_feat
-            losses.append(loss_g_feat)
+        losses: dict[str, torch.Tensor]
+        if d is not None:
+            _set_requires_grad(d, False)
+            with self._autocast():
+                out = local_module(d)(torch.cat([x, fake], dim=1), return_features=True)
+            loss_g_gan = gan_loss_over_scales(gan, out, True)
+            if self.inject_nan_at_step == step_number:
+                loss_g_gan = loss_g_gan * float("nan")  # test hook (see module docstring)
+            loss_g = loss_g_gan + loss_g_l1
+            losses = {"G_GAN": loss_g_gan, "G_L1": loss_g_l1, "D_real": loss_d_real, "D_fake": loss_d_fake}
+            if lambda_feat > 0:
+                # Real features from the D step (D before this step's update, as pix2pixHD does):
+                # no second pass over the real photo.
+                loss_g_feat = feature_matching_loss(out, out_real) * lambda_feat
+                loss_g = loss_g + loss_g_feat
+                losses[FEAT_LOSS_NAME] = loss_g_feat
+        else:
+            loss_g = loss_g_l1
+            losses = {"G_L1": loss_g_l1}
+        if self.seg is not None:
+            assert classes is not None
+            loss_g_seg = self.seg.g_loss(fake, classes, self._autocast)
+            if d is None and self.inject_nan_at_step == step_number:
+                loss_g_seg = loss_g_seg * float("nan")  # test hook (see module docstring)
+            loss_g = loss_g + loss_g_seg
+            losses["G_seg"] = loss_g_seg
+            losses.update(seg_d_losses)
         loss_g.backward()
         self.opt_g.step()
         return fake, losses
@@ -621,6 +665,7 @@ class _Run:
             "crop_size": list(cfg.data.crop_size), "arch": cfg.generator.arch, "depth": cfg.generator.depth,
             "ngf": cfg.generator.ngf, "norm": cfg.generator.norm, "input_encoding": cfg.generator.input_encoding,
             "upsample": cfg.generator.upsample, "d_scales": cfg.discriminator.scales,
+            "d_kind": cfg.discriminator.kind, "lambda_seg": cfg.train.lambda_seg,
             "gan_mode": cfg.train.gan_mode, "lambda_l1": cfg.train.lambda_l1, "lambda_feat": cfg.train.lambda_feat,
             "ema_decay": cfg.train.ema_decay, **({"weights": "ema"} if self.ema is not None else {}),
             "best_val_l1": self.pos.best_val_l1, "best_realism": self.pos.best_realism,
@@ -638,12 +683,13 @@ class _Run:
     def training_state(self) -> dict[str, Any]:
         """The full state at this step boundary (keys documented in core.train.state)."""
         pos, cfg = self.pos, self.cfg
+        patch = ({"discriminator": unwrap(self.d).state_dict(), "optimizer_D": self.opt_d.state_dict()}
+                 if self.d is not None and self.opt_d is not None else {})
         return {
             "format": STATE_FORMAT,
             "generator": unwrap(self.g).state_dict(),
-            "discriminator": unwrap(self.d).state_dict(),
+            **patch,
             "optimizer_G": self.opt_g.state_dict(),
-            "optimizer_D": self.opt_d.state_dict(),
             "scheduler": {"base_lr": cfg.train.lr, "lr": self.opt_g.param_groups[0]["lr"], "epoch": pos.epoch},
             "step": pos.step,
             "epoch": pos.epoch,
@@ -658,6 +704,7 @@ class _Run:
             "generator_config": to_dict(cfg.generator),
             "card": self._card(),
             **({"ema_generator": self.ema.state_dict()} if self.ema is not None else {}),
+            **(self.seg.state() if self.seg is not None else {}),
         }
 
     def _save(self, reason: str) -> CheckpointSaved:
@@ -689,6 +736,13 @@ def _realism_tracker(cfg: RunConfig, warnings: list[str], *, own_data: bool) -> 
     except UserError as exc:
         warnings.append(f"realism score off: {exc}")
         return None
+
+
+def _discriminator_loss(named: dict[str, float]) -> float:
+    """The D loss the collapse monitor watches: the PatchGAN's, else the segmentation D's."""
+    if "D_real" in named:
+        return 0.5 * (named["D_real"] + named["D_fake"])
+    return 0.5 * (named["D_seg_real"] + named["D_seg_fake"])
 
 
 def _realism_fields(score: dict[str, float]) -> dict[str, float]:

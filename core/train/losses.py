@@ -57,3 +57,34 @@ def feature_matching_loss(fake: list[list[torch.Tensor]], real: list[list[torch.
 
 def l1_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.l1_loss(fake.float(), real.float())
+
+
+# --------------------------------------------------------- segmentation discriminator (OASIS)
+
+
+def class_balanced_ce(logits: torch.Tensor, classes: torch.Tensor, *, fake: bool = False) -> torch.Tensor:
+    """OASIS's class-balanced cross-entropy for a segmentation discriminator.
+
+    logits: (N, C, H, W), channel 0 = "fake" (core.models.seg_discriminator); classes: (N, H, W)
+    palette indices of the label map, 0 = unlabeled. Target: `classes`, or channel 0 everywhere
+    when `fake`. Each pixel is weighted by 1 / (pixels of its class in the batch) and the sum is
+    normalised by the weights' total, so every class present counts the same (the loss is the
+    mean over present classes of their mean CE; rare classes are not drowned by road and sky).
+    Unlabeled pixels weigh 0 — a real photo's unlabeled pixels have no class to learn, and a
+    painted map's have none to render (as OASIS's "don't care" label). Computed in float32.
+    """
+    counts = torch.bincount(classes.reshape(-1), minlength=logits.shape[1]).to(torch.float32)
+    counts[0] = 0.0
+    inverse = torch.where(counts > 0, 1.0 / counts.clamp(min=1.0), torch.zeros_like(counts))
+    weights = inverse[classes]  # (N, H, W)
+    target = torch.zeros_like(classes) if fake else classes
+    per_pixel = torch.nn.functional.cross_entropy(logits.float(), target, reduction="none")
+    # Nothing labelled in the batch: 0 / tiny = 0, no signal (and no device sync to test for it).
+    return (per_pixel * weights).sum() / weights.sum().clamp(min=1e-12)
+
+
+def labelmix_loss(mixed: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """OASIS's LabelMix consistency: D's logits on a photo mixed from real (mask 1) and fake
+    (mask 0) regions should be the same mix of its logits on the real and on the fake photo.
+    All (N, C, H, W) logits; mask (N, 1, H, W) of 0/1."""
+    return torch.nn.functional.mse_loss(mixed.float(), (mask * real.float() + (1.0 - mask) * fake.float()))
