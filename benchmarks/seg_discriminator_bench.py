@@ -1,14 +1,17 @@
-"""Training-step cost of OASIS's segmentation discriminator against the PatchGAN (issue 18).
+"""Training-step cost of the issue-18 variants against the plain PatchGAN step: class-adaptive
+decoder modulation (CLADE), OASIS's segmentation discriminator, and painting-like label maps.
 
     OMP_NUM_THREADS=1 python benchmarks/seg_discriminator_bench.py [--steps N] [--batch B] [--size S]
 
 At the default model's size (core.presets "default-model": depth-7 ngf-16 resize U-Net; two-scale
 ndf-32 70×70 PatchGAN with feature matching) it times core/train/loop.py's own `_Run._optimize`
 (G forward, every discriminator's step, G's step, the loop's one loss sync) on fixed random
-tensors for DiscriminatorConfig.kind "patch" (the baseline), "segmentation" and
-"patch+segmentation", interleaved step by step so machine noise hits all alike. Prints the median
-and p95 step time per kind and its ratio to the PatchGAN step's median (> 1 = slower), and the
-discriminators' parameter counts. Nothing is asserted.
+tensors for: the PatchGAN without CLADE (the baseline), with CLADE, and with CLADE for
+DiscriminatorConfig.kind "segmentation" and "patch+segmentation", interleaved step by step so
+machine noise hits all alike. Prints the median and p95 step time per variant and its ratio to
+the baseline's median (> 1 = slower), and the discriminators' parameter counts; then the cost of
+one painting-like label map (core.data.painting.paint_like on a 128×128 crop, paid by a share of
+the training pairs in the data pipeline). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -34,12 +37,20 @@ from core.train import loop  # noqa: E402
 from core.train.losses import GANLoss  # noqa: E402
 from core.train.seg_adversary import SegAdversary, palette_classes  # noqa: E402
 
-KINDS = ("patch", "segmentation", "patch+segmentation")
+#: variant -> (discriminator kind, decoder modulation)
+VARIANTS: dict[str, tuple[str, str]] = {
+    "patch": ("patch", "none"),
+    "patch + CLADE": ("patch", "clade"),
+    "segmentation + CLADE": ("segmentation", "clade"),
+    "patch+segmentation + CLADE": ("patch+segmentation", "clade"),
+}
 
 
-def bare_step(kind: str, batch: int, size: int) -> tuple[Callable[[], None], int]:
+def bare_step(variant: str, batch: int, size: int) -> tuple[Callable[[], None], int]:
+    kind, modulation = VARIANTS[variant]
     base = preset_config("default-model")
     cfg = base.replace(discriminator=dataclasses.replace(base.discriminator, kind=kind),
+                       generator=dataclasses.replace(base.generator, modulation=modulation),
                        train=dataclasses.replace(base.train, device="cpu", batch_size=batch))
     device = torch.device("cpu")
     torch.manual_seed(0)
@@ -78,11 +89,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--size", type=int, default=128)
     args = parser.parse_args()
-    steps = {kind: bare_step(kind, args.batch, args.size) for kind in KINDS}
+    steps = {variant: bare_step(variant, args.batch, args.size) for variant in VARIANTS}
     for _ in range(3):
         for step, _ in steps.values():
             step()
-    times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    times: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     for _ in range(args.steps):
         for kind, (step, _) in steps.items():
             t0 = time.perf_counter()
@@ -92,11 +103,34 @@ def main() -> None:
     print(f"default-model G and D, batch {args.batch}, {args.size}×{args.size}, {args.steps} timed steps each, "
           f"torch threads {torch.get_num_threads()}")
     base = statistics.median(times["patch"])
-    print(f"| discriminator | D params | step median (ms) | p95 (ms) | × PatchGAN step |")
+    print("| variant | D params | step median (ms) | p95 (ms) | × PatchGAN step |")
     print("|---|---:|---:|---:|---:|")
-    for kind in KINDS:
-        med = statistics.median(times[kind])
-        print(f"| {kind} | {steps[kind][1]:,} | {med * 1e3:.0f} | {p95(times[kind]) * 1e3:.0f} | {med / base:.2f} |")
+    for variant in VARIANTS:
+        med = statistics.median(times[variant])
+        print(f"| {variant} | {steps[variant][1]:,} | {med * 1e3:.0f} | {p95(times[variant]) * 1e3:.0f} | "
+              f"{med / base:.2f} |")
+    paint_times = _paint_times(args.size, args.steps)
+    print(f"\npainting-like label map (paint_like) on a {args.size}×{args.size} crop: median "
+          f"{statistics.median(paint_times) * 1e3:.1f} ms, p95 {p95(paint_times) * 1e3:.1f} ms "
+          f"({statistics.median(paint_times) / base:.2f} of a PatchGAN step, paid by painted_share of the pairs)")
+
+
+def _paint_times(size: int, count: int) -> list[float]:
+    import numpy as np
+
+    from core.data.painting import paint_like
+    from core.labels import PALETTE_IDS
+
+    rng = np.random.default_rng(0)
+    # a street-like map: horizontal bands of classes with ragged, real-map-like noise
+    ids = np.repeat(PALETTE_IDS[rng.integers(1, 20, size // 8)], 8)[:, None].repeat(size, 1).astype(np.uint8)
+    ids[rng.random(ids.shape) < 0.05] = PALETTE_IDS[3]
+    out = []
+    for k in range(count):
+        t0 = time.perf_counter()
+        paint_like(ids, np.random.default_rng(k))
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 if __name__ == "__main__":
