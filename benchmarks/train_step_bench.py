@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     for batch in args.batches:
         print(f"... batch {batch}: {', '.join(names)}", file=sys.stderr, flush=True)
         result["runs"].append(bench_batch(batch, names, warmup=2, repeats=repeats, compile_warmup=3))
+        for name, row in result["runs"][-1]["rows"].items():  # partial results survive an interrupted run
+            print(f"    batch {batch} {name}: {row['median_s']:.3f} s, {row['vs_eager']:.2f}×", file=sys.stderr,
+                  flush=True)
     result["seconds"] = time.perf_counter() - start
     text = markdown(result)
     print(text)
