@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 3)
     steps, infers = (4, 5) if args.quick else (6, 8)
+    sys.path.insert(0, str(REPO))
     start = time.perf_counter()
     results: dict[str, dict[str, list[float]]] = {}
     loads: list[float] = []
@@ -125,13 +126,17 @@ def main(argv: list[str] | None = None) -> int:
                  for m in METRICS}
     unset = "unset (before; libgomp spins first)"
     active_cost = {m: medians[f"busy|{unset}"][m] / medians[f"quiet|{unset}"][m] for m in METRICS}
+    from core.threads import free_core_threads, physical_cores  # noqa: PLC0415
+
+    lines += ["", f"The CLI now (core/threads.py) picks passive waiting and {free_core_threads(physical_cores(), min(loads))}"
+              f"-{free_core_threads(physical_cores(), max(loads))} thread(s) at these load averages "
+              f"({physical_cores()} physical cores)."]
     lines += ["", "One busy core costs (busy ÷ quiet): passive " + ", ".join(f"{m} {v:.2f}×" for m, v in busy_cost.items())
               + "; unset " + ", ".join(f"{m} {v:.2f}×" for m, v in active_cost.items())
               + f". Total {time.perf_counter() - start:.0f} s."]
     text = "\n".join(lines)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(REPO))
     from core.atomic import atomic_write_text  # noqa: PLC0415 - this process never needs torch
 
     atomic_write_text(args.json, json.dumps({"medians": medians, "raw": results, "loads": loads, "markdown": text},

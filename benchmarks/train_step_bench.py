@@ -118,6 +118,7 @@ class Path_:
     flush_denormal: bool
     warmup_times: list[float]
     times: list[float]
+    compiled: bool = False
 
 
 def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> Path_:
@@ -154,7 +155,8 @@ def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> Path_:
         _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]
         torch.stack(losses).detach().float().tolist()  # the loop's one sync per step
 
-    return Path_(variant, step, variant.threads or torch.get_num_threads(), variant.flush_denormal, [], [])
+    return Path_(variant, step, variant.threads or torch.get_num_threads(), variant.flush_denormal, [], [],
+                 compiled=compile_models)
 
 
 def bench_batch(batch: int, names: list[str], warmup: int, repeats: int, compile_warmup: int) -> dict[str, Any]:
@@ -176,7 +178,7 @@ def bench_batch(batch: int, names: list[str], warmup: int, repeats: int, compile
     # Warm-up one path at a time: a compiling path's first steps take tens of seconds, which
     # must not fall into the others' timed steps.
     for path in paths:
-        rounds = compile_warmup if path.variant.compile or path.variant.loop_now else warmup
+        rounds = compile_warmup if path.compiled else warmup
         for _ in range(rounds):
             path.warmup_times.append(timed(path))
     load_start = os.getloadavg()[0]
@@ -194,8 +196,8 @@ def bench_batch(batch: int, names: list[str], warmup: int, repeats: int, compile
         rows[path.variant.name] = {
             "median_s": med, "p95_s": p95(path.times), "vs_eager": base / med, "times_s": path.times,
             "warmup_s": path.warmup_times, "warmup_extra_s": extra,
-            "payback_steps": (extra / saved if saved > 0 else None) if path.variant.compile or path.variant.loop_now
-            else None,
+            "compiled": path.compiled,
+            "payback_steps": (extra / saved if saved > 0 else None) if path.compiled else None,
         }
     return {"batch": batch, "threads": default_threads, "repeats": repeats, "rows": rows,
             "load_start": load_start, "load_end": load_end,
@@ -218,8 +220,9 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for run in result["runs"]:
         for name, row in run["rows"].items():
-            warm = f"{sum(row['warmup_s']):.0f}" if row["payback_steps"] is not None or "compile" in name else ""
-            pay = f"{row['payback_steps']:.0f} steps" if row["payback_steps"] is not None else ""
+            warm = f"{sum(row['warmup_s']):.0f}" if row["compiled"] else ""
+            pay = ("" if not row["compiled"] else "never" if row["payback_steps"] is None
+                   else f"{row['payback_steps']:.0f} steps")
             label = f"**{name}**" if name == "now (loop)" else name
             lines.append(f"| {run['batch']} | {label} | {row['median_s']:.3f} | {row['p95_s']:.3f} | "
                          f"{row['vs_eager']:.2f} | {warm} | {pay} |")

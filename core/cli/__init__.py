@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from core.threads import configure_openmp
 
-# Before any sub-command module imports torch: idle OpenMP threads sleep instead of spinning,
-# unless the user set OMP_WAIT_POLICY (core/threads.py has the measurements and the reasons).
+# Before any sub-command module imports torch: idle OpenMP threads sleep instead of spinning, and
+# the team has one thread per free core, unless the user set OMP_WAIT_POLICY / OMP_NUM_THREADS
+# (core/threads.py has the reasons, docs/performance.md the measurements).
 configure_openmp()
 
 from core import __version__  # noqa: E402

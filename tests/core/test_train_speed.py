@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from core.checkpoints import load_training_state
-from core.threads import configure_openmp, spinning_allowed
+from core.threads import configure_openmp, free_core_threads, physical_cores, spinning_allowed
 from core.train import loop
 from core.train.events import Finished, Step
 from tests.core.test_checkpoint_state import assert_identical
@@ -111,25 +111,43 @@ def test_default_model_preset_trains_channels_last_on_the_cpu_at_every_batch_siz
 
 # ------------------------------------------------------------------------------ OpenMP policy
 
-def test_configure_openmp_sets_passive_waiting_but_never_overrides_the_user() -> None:
+def test_configure_openmp_waits_passively_on_the_free_cores_but_never_overrides_the_user() -> None:
     env: dict[str, str] = {}
-    assert configure_openmp(env) == {"OMP_WAIT_POLICY": "PASSIVE"}
-    assert env == {"OMP_WAIT_POLICY": "PASSIVE"} and not spinning_allowed(env)
+    assert configure_openmp(env, load=lambda: 0.3, cores=lambda: 2) == {"OMP_WAIT_POLICY": "PASSIVE",
+                                                                         "OMP_NUM_THREADS": "2"}
+    assert env == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "2"} and not spinning_allowed(env)
+    busy: dict[str, str] = {}
+    configure_openmp(busy, load=lambda: 1.1, cores=lambda: 2)  # one core held by another process
+    assert busy["OMP_NUM_THREADS"] == "1"
+    swamped: dict[str, str] = {}
+    configure_openmp(swamped, load=lambda: 9.0, cores=lambda: 8)
+    assert swamped["OMP_NUM_THREADS"] == "1"  # never 0 or negative
     mine = {"OMP_WAIT_POLICY": "active", "OMP_NUM_THREADS": "3"}
-    assert configure_openmp(mine) == {}
+    assert configure_openmp(mine, load=lambda: 5.0, cores=lambda: 2) == {}
     assert mine == {"OMP_WAIT_POLICY": "active", "OMP_NUM_THREADS": "3"} and spinning_allowed(mine)
+    only_threads = {"OMP_NUM_THREADS": "2"}
+    assert configure_openmp(only_threads, load=lambda: 1.0, cores=lambda: 2) == {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def test_free_core_threads_counts_this_machines_cores() -> None:
+    cores = physical_cores()
+    assert 1 <= cores <= (os.cpu_count() or 1)
+    assert free_core_threads(cores, 0.0) == cores
+    assert free_core_threads(cores, float(cores + 3)) == 1
 
 
 @pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
 def test_the_cli_sets_the_wait_policy_before_torch_is_imported(given: str | None, expected: str) -> None:
     """Both entry points (`roadstudio-cli` = core.cli:main, `python -m core`) import core.cli,
     which must have chosen the policy before anything loads torch (libgomp reads it once)."""
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
     env["PYTHONPATH"] = str(REPO)
     if given is not None:
         env["OMP_WAIT_POLICY"] = given
     probe = ("import sys, os; import core.cli; before = 'torch' in sys.modules; "
-             "core.cli.build_parser(); print(before, os.environ.get('OMP_WAIT_POLICY'))")
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120,
+             "core.cli.build_parser(); import torch; "
+             "print(before, os.environ.get('OMP_WAIT_POLICY'), os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300,
                          check=True).stdout.split()
-    assert out == ["False", expected]
+    assert out[:2] == ["False", expected]
+    assert out[2] == out[3]  # torch took the chosen thread count
