@@ -181,11 +181,10 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     if channels_last:
         g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
         x, real = x.contiguous(memory_format=torch.channels_last), real.contiguous(memory_format=torch.channels_last)
-    run = SimpleNamespace(
-        opt_g=torch.optim.Adam(g.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2)),
-        opt_d=torch.optim.Adam(d.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2)),
-        gan_loss=GANLoss(tcfg.gan_mode).to(device), inject_nan_at_step=None, bf16=bf16, seg=None,
-        cfg=SimpleNamespace(train=tcfg))
+    opt_g, opt_d = loop.make_optimizers(g, d, tcfg, device)  # the loop's (fused Adam on CPU and CUDA)
+    run = SimpleNamespace(opt_g=opt_g, opt_d=opt_d, gan_loss=GANLoss(tcfg.gan_mode).to(device),
+                          inject_nan_at_step=None, bf16=bf16, device=device, seg=None,
+                          cfg=SimpleNamespace(train=tcfg))
     env = SimpleNamespace(distributed=True) if ddp else loop.DistEnv.from_env()
     run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=env, device=device)  # type: ignore[arg-type]
     run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]

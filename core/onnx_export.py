@@ -32,6 +32,7 @@ from core.config import GeneratorConfig, to_dict
 from core.encoding import encode_labels
 from core.errors import ConfigError, UserError
 from core.labels import PALETTE_IDS
+from core.threads import spinning_allowed
 
 #: ONNX opset: supported by onnx >= 1.13 and onnxruntime >= 1.14, and by torch's TorchScript exporter.
 OPSET = 18
@@ -111,6 +112,10 @@ def ort_session(model_path_or_bytes: str | Path | bytes, threads: int | None = N
     options.log_severity_level = 3  # errors only: the CLI stays quiet
     if threads:
         options.intra_op_num_threads = threads
+    if not spinning_allowed():
+        # Like OpenMP under OMP_WAIT_POLICY=PASSIVE (core/threads.py): ONNX Runtime's own pool
+        # spins between ops by default, which on a busy machine takes the cores other work needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = str(model_path_or_bytes) if isinstance(model_path_or_bytes, Path) else model_path_or_bytes
     return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 

@@ -68,9 +68,12 @@ def _default_model() -> RunConfig:
         ),
         # pix2pixHD's feature matching (λ 10) on top of the paper's λ_L1 100: it steadies the
         # GAN on a small data set and sharpens textures without a pretrained VGG.
+        # channels_last also at batch 1: at this size oneDNN's NHWC convolutions made the CPU step
+        # 1.06-1.17× faster at batch 1 and NCHW cost 20 % at batch 4 (benchmarks/train_step_bench.py,
+        # docs/performance.md); with the loop's fused Adam that is the preset's speed recipe.
         train=TrainConfig(gan_mode="vanilla", lambda_l1=100.0, lambda_feat=10.0, lr=2e-4, batch_size=1, epochs=25,
-                          epochs_decay=25, seed=0, device="auto", checkpoint_every=1000, sample_every=250,
-                          keep_checkpoints=40),
+                          epochs_decay=25, seed=0, device="auto", channels_last=True, checkpoint_every=1000,
+                          sample_every=250, keep_checkpoints=40),
     )
 
 

@@ -14,8 +14,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from core import __version__
-from core.errors import UserError
+from core.threads import configure_openmp
+
+# Before any sub-command module imports torch: idle OpenMP threads sleep instead of spinning, and
+# the team has one thread per free core, unless the user set OMP_WAIT_POLICY / OMP_NUM_THREADS
+# (core/threads.py has the reasons, docs/performance.md the measurements).
+configure_openmp()
+
+from core import __version__  # noqa: E402
+from core.errors import UserError  # noqa: E402
 
 # Sub-command modules, in the order `--help` lists them. A module that is missing is skipped,
 # so the CLI keeps working while parts are developed.

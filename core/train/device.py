@@ -45,8 +45,12 @@ def cuda_only_options(cfg: TrainConfig, device: torch.device) -> tuple[bool, boo
     channels_last is also used on the CPU for batches of 2 or more (or when asked): oneDNN's
     convolutions, forward and backward, ran the step 3-14 % faster on NHWC tensors at batch 4
     (ngf 32/64 on the 2-core dev CPU, docs/performance.md) but gained nothing at batch 1 (0.93-1.09×
-    in five runs); it changes no result beyond float rounding. bf16 and compile stay CUDA-only:
-    bf16 autocast is slower on CPUs without AMX, and an inductor compile costs minutes of a CPU run."""
+    in five runs); it changes no result beyond float rounding. Presets may ask for it at batch 1
+    (default-model does: 1.06-1.17× there). bf16 and compile stay CUDA-only, measured again at the
+    default-model size for issue 18 (benchmarks/train_step_bench.py): bf16 autocast ran the CPU step
+    at 0.37-0.56× even with AVX512-BF16 (no AMX), and torch.compile (inductor, C++) took 208 s to
+    compile and then ran 0.98× eager at batch 1 (1.08× with fused Adam, which eager has too): 77 %
+    of the step is oneDNN convolutions, which inductor calls just as eager does."""
     warnings: list[str] = []
     on_cuda = device.type == "cuda"
     used = []
