@@ -212,6 +212,8 @@ def build_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
         changes[section][field] = value
     if "norm" in given:
         changes["discriminator"]["norm"] = given["norm"]
+    if "extra_data" in given and "extra_repeats" not in given:
+        changes["data"]["extra_repeats"] = ()  # the preset's per-path repeats named its own paths
     try:
         sections = {name: _replace(getattr(base, name), **fields) for name, fields in changes.items()}
         cfg = base.replace(**sections)
