@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         menus["file"].insertAction(self.actions_.save, self.pair_inspector.action)
         self.last_output: np.ndarray | None = None
         self.last_output_ids: np.ndarray | None = None
+        self._loading_heading = "Loading…"
         self.shown_version = -1
         self._shut_down = False
 
@@ -155,11 +156,12 @@ class MainWindow(QMainWindow):
         p = self.preview
         p.preview_shown.connect(self._on_preview_shown)
         p.labels_for_preview.connect(self._on_preview_labels)
-        p.model_loading.connect(lambda path: self.status.set_model(None, loading=Path(path).name))
+        p.model_loading.connect(self._on_preview_model_loading)
+        p.model_stage.connect(self._on_preview_model_stage)
         p.model_loaded.connect(self._on_preview_model_loaded)
         p.model_failed.connect(self._on_preview_model_failed)
         p.failed.connect(lambda text: self.status.showMessage(text, 10000))
-        self.model_menu.load_requested.connect(self.preview.load_model)
+        self.model_menu.load_requested.connect(self.load_model)
 
     # ------------------------------------------------------------------------------ document
 
@@ -170,7 +172,8 @@ class MainWindow(QMainWindow):
         if self.last_output is not None and self.last_output.shape[:2] != doc.shape:
             self.last_output = self.last_output_ids = None  # an image of another size: not this scene
             view.set_output(None)
-            view.set_placeholder("Rendering…" if self.preview.has_model else NO_MODEL_TEXT)
+            view.set_placeholder("Rendering…" if self.preview.has_model
+                                 else self._loading_heading if self.preview.loading else NO_MODEL_TEXT)
         self.preview_panel.set_target(None)  # a pair inspector sets it again after this (its own scene)
         self.preview_panel.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
@@ -230,6 +233,17 @@ class MainWindow(QMainWindow):
         self.shown_version = version
         self.preview_displayed.emit(version)
 
+    def _on_preview_model_loading(self, path: str) -> None:
+        self.status.set_model(None, loading=Path(path).name)
+        default = Path(path) == default_model_path()
+        self._loading_heading = "Loading default model…" if default else f"Loading {Path(path).name}…"
+        if not self.preview.has_model:  # the output pane says what happens instead of "No model"
+            self.preview_panel.view.set_placeholder(self._loading_heading)
+
+    def _on_preview_model_stage(self, stage: str) -> None:
+        if not self.preview.has_model:
+            self.preview_panel.view.set_placeholder(f"{self._loading_heading}\n{stage[:1].upper()}{stage[1:]}…")
+
     def _on_preview_model_loaded(self, info: ModelInfo) -> None:
         self.status.set_model(info)
         self.model_menu.set_model(info)
@@ -239,19 +253,22 @@ class MainWindow(QMainWindow):
 
     def _on_preview_model_failed(self, message: str) -> None:
         self.status.set_model(self.preview.model)
+        if not self.preview.has_model:
+            self.preview_panel.view.set_placeholder(NO_MODEL_TEXT)
         messages.show_error(self, "Cannot load checkpoint", message)
 
     def load_model(self, source: ModelSource) -> None:
+        self._on_preview_model_loading(str(source.path))  # said at once, before the worker starts
         self.preview.load_model(source)
 
     def use_checkpoint(self, path: str) -> None:
         """Slot for the training panel's "Use in canvas"."""
-        self.preview.load_model(ModelSource(path=Path(path)))
+        self.load_model(ModelSource(path=Path(path)))
 
     def load_default_model(self) -> bool:
         path = default_model_path()
         if path.is_file():
-            self.preview.load_model(ModelSource(path=path))
+            self.load_model(ModelSource(path=path))
             return True
         self.status.set_model(None)
         self.status.showMessage(NO_MODEL_TEXT, 15000)
@@ -381,7 +398,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() in CHECKPOINT_SUFFIXES:
             source = self.model_menu.source_for(path)
             if source is not None:
-                self.preview.load_model(source)
+                self.load_model(source)
         else:
             self.open_path(path)
 

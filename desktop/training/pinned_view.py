@@ -19,20 +19,27 @@ from PySide6.QtWidgets import (
 
 from core import provenance
 from core.imageio import read_label_ids, read_rgb
-from core.train.pins import PinnedSample, list_renders, pin_labels, pinned_dir
 from desktop.qimage import rgb_to_qimage
 from desktop.session import write_rendered_png
 from desktop.training.wide_image import ImagePopup
 from desktop.workers import BackgroundTasks
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
+
+
+def _pins():  # noqa: ANN202 - the core.train.pins module
+    """core.train.pins imports torch (its renderer); imported on first use so the app's window
+    does not wait for torch at start-up (issue 20 §3)."""
+    from core.train import pins
+
+    return pins
 FRAME_HEIGHT = 120  # thumbnails this tall; a 256×512 street frame is 240 px wide
 
 
 def _read_strips(run_dir: Path) -> dict[str, list[tuple[int, QImage]]]:
     """Every pin's frames as QImages (QImage is safe to build off the GUI thread)."""
     out: dict[str, list[tuple[int, QImage]]] = {}
-    for name, frames in list_renders(run_dir).items():
+    for name, frames in _pins().list_renders(run_dir).items():
         images = []
         for step, path in frames:
             image = QImage(str(path))
@@ -128,11 +135,11 @@ class PinnedView(QWidget):
         self.status.setText(f"Pinned paintings of {run_dir.name}: reading…")
         self._update_buttons()
         self._tasks.run(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
-                        lambda exc: self.status.setText(f"{pinned_dir(run_dir)}: cannot be read ({exc})"))
+                        lambda exc: self.status.setText(f"{run_dir / 'pinned'}: cannot be read ({exc})"))
 
     def handle_event(self, event: object) -> None:
         """Slot for the panel's event_emitted: a new frame of a pin."""
-        if isinstance(event, PinnedSample) and self._run is not None and Path(event.path).parents[2] == self._run:
+        if type(event).__name__ == "PinnedSample" and self._run is not None and Path(event.path).parents[2] == self._run:
             self._strip(event.name).add_frame(event.step, rgb_to_qimage(event.image))
             self._show_count()
 
@@ -198,7 +205,7 @@ class PinnedView(QWidget):
             return
         ids = np.array(ids, dtype=np.uint8, copy=True)
         name = f"painting_{ids.shape[1]}x{ids.shape[0]}"
-        self._tasks.run(lambda: pin_labels(run, ids, name), self._on_pinned,
+        self._tasks.run(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
                         lambda exc: self.status.setText(str(exc)))
 
     def _on_pinned(self, path: Path) -> None:
@@ -222,12 +229,12 @@ class PinnedView(QWidget):
         Reads the frame files (call off the GUI thread)."""
         if self._run is None:
             return None
-        frames = list_renders(self._run).get(name) or []
+        frames = _pins().list_renders(self._run).get(name) or []
         images = [read_rgb(path) for _, path in frames]
         images = [im for im in images if im.shape == images[0].shape] if images else []
         if not images:
             return None
-        labels = read_label_ids(pinned_dir(self._run) / f"{name}.png")
+        labels = read_label_ids(_pins().pinned_dir(self._run) / f"{name}.png")
         record = provenance.Provenance(kind="pinned_strip", model=None, labels=labels,
                                        layout="frames left to right: steps " + ", ".join(str(s) for s, _ in frames),
                                        extra={"run": self._run.name, "pin": name})
