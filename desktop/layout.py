@@ -52,18 +52,19 @@ def grow_dock_when_first_shown(window: QMainWindow, dock: QDockWidget, *, share:
     _DockGrower(window, dock, share)
 
 
-def _named_splitters(root: QWidget) -> list[QSplitter]:
+def named_splitters(root: QWidget) -> list[QSplitter]:
+    """The QSplitters under `root` whose sizes are remembered (those with an objectName)."""
     return [s for s in root.findChildren(QSplitter) if s.objectName()]
 
 
 def save_splitters(store: QSettings, root: QWidget) -> None:
     """Every named QSplitter under `root`, under layout/<objectName>."""
-    for splitter in _named_splitters(root):
+    for splitter in named_splitters(root):
         store.setValue(f"layout/{splitter.objectName()}", splitter.saveState())
 
 
 def restore_splitters(store: QSettings, root: QWidget) -> None:
-    for splitter in _named_splitters(root):
+    for splitter in named_splitters(root):
         state = store.value(f"layout/{splitter.objectName()}")
         if isinstance(state, QByteArray) and not state.isEmpty():
             splitter.restoreState(state)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
         self.compare = CompareLink(self, menus["view"], device)  # View ▸ Compare A/B (desktop/compare/)
+        self.compare.panel.set_registry(self.training_panel.registry)  # one run list for every view
         self.pair_inspector = PairInspector(self)  # File ▸ Open a training pair…
         menus["file"].insertAction(self.actions_.save, self.pair_inspector.action)
         self.last_output: np.ndarray | None = None
@@ -98,13 +99,23 @@ class MainWindow(QMainWindow):
         self._wire()
         self._show_document(self.session.document)
         self._restore_settings()
+        # Splitters are saved when the user lets go of one (not only on a clean close: a crash
+        # or a killed session keeps the arrangement too).
+        self._layout_save = QTimer(self)
+        self._layout_save.setSingleShot(True)
+        self._layout_save.setInterval(400)
+        self._layout_save.timeout.connect(self.save_layout)
+        for splitter in (self.splitter, *layout.named_splitters(self.training_panel)):
+            splitter.splitterMoved.connect(lambda _pos, _index: self._layout_save.start())
         self._rebuild_recent_menu()
         self.setWindowTitle(self.session.window_title())
 
     # --------------------------------------------------------------------------------- set-up
 
     def _add_training_panel(self, view_menu) -> TrainingPanel:  # noqa: ANN001
-        panel = TrainingPanel(settings.runs_dir_override(), self)
+        # With the settings store: the runs folder, the folders runs were opened from and the
+        # last dataset are remembered across restarts (desktop/training/run_registry.py).
+        panel = TrainingPanel(settings.runs_dir_override(), self, store=settings.settings)
         panel.set_canvas_labels_provider(lambda: np.array(self.session.document.ids))
         dock = QDockWidget("Training", self)
         dock.setObjectName("training_dock")
@@ -260,6 +271,8 @@ class MainWindow(QMainWindow):
     def load_model(self, source: ModelSource) -> None:
         self._on_preview_model_loading(str(source.path))  # said at once, before the worker starts
         self.preview.load_model(source)
+        if source.path != default_model_path():
+            self.training_panel.registry.remember(source.path)  # a run's checkpoint: list the run
 
     def use_checkpoint(self, path: str) -> None:
         """Slot for the training panel's "Use in canvas"."""
@@ -418,7 +431,7 @@ class MainWindow(QMainWindow):
             # First launch: the training dock, when opened, takes about half the height, so its
             # charts and pictures are readable without dragging the dock edge first.
             layout.grow_dock_when_first_shown(self, self.training_dock, share=0.5)
-        layout.restore_splitters(store, self.training_panel.monitor)
+        layout.restore_splitters(store, self.training_panel)
         splitter = store.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
@@ -432,12 +445,19 @@ class MainWindow(QMainWindow):
             opacity = 50
         self.preview_panel.opacity_slider.setValue(opacity)
 
+    def save_layout(self) -> None:
+        """The splitter positions (canvas | output, the monitor's) into the settings now."""
+        store = settings.settings()
+        store.setValue("window/splitter", self.splitter.saveState())
+        layout.save_splitters(store, self.training_panel)
+        store.sync()
+
     def save_settings(self) -> None:
         store = settings.settings()
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
         store.setValue("window/splitter", self.splitter.saveState())
-        layout.save_splitters(store, self.training_panel.monitor)
+        layout.save_splitters(store, self.training_panel)
         store.setValue("view/mode", self.preview_panel.view.mode())
         store.setValue("view/overlay_opacity", self.preview_panel.opacity_slider.value())
         store.sync()

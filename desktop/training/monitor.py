@@ -280,8 +280,11 @@ class MonitorView(QWidget):
     def set_gpu_memory(self, n_bytes: int) -> None:
         self.memory_label.setText(f"GPU memory (peak allocated): {format_bytes(n_bytes)}")
 
-    def load_history(self, history: RunHistory, totals: tuple[int, int] | None = None) -> None:
-        """Show a reopened run: curves, validation table, newest sample (set separately)."""
+    def load_history(self, history: RunHistory, totals: tuple[int, int] | None = None, *,
+                     live: bool = False) -> None:
+        """Show a reopened run: curves, validation table, newest sample (set separately). `live`:
+        another process (roadstudio-cli train) is training it now; the panel re-reads it as it
+        writes."""
         self.reset()
         if history.steps:
             steps = np.asarray(history.steps, dtype=np.float64)
@@ -304,7 +307,9 @@ class MonitorView(QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(self.last_step, max(1, total)))
         end = history.finished
-        if end is None:
+        if end is None and live:
+            state = f"Training in another process: step {self.last_step} (follows live)"
+        elif end is None:
             state = f"Stopped at step {self.last_step} (resumable)" if history.steps else "Not started"
         elif end.get("kind") == "failed":
             state = f"Failed at step {end.get('step')}"
