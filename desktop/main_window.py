@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import (
+    QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+)
 
 from core import __version__, provenance
 from core.resources import resource_path
@@ -72,7 +74,15 @@ class MainWindow(QMainWindow):
         self.palette = ClassPalette(self)
         self.palette_dock = QDockWidget("Classes", self)
         self.palette_dock.setObjectName("palette_dock")
-        self.palette_dock.setWidget(self.palette)
+        # Scrollable: 20 swatches would otherwise set a minimum height that, with the training
+        # dock open on a 768-px screen, pushed the window past the bottom of the screen.
+        palette_scroll = QScrollArea(self)
+        palette_scroll.setWidget(self.palette)
+        palette_scroll.setWidgetResizable(True)
+        palette_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        palette_scroll.setMinimumWidth(self.palette.sizeHint().width() + 16)
+        self.palette_dock.setWidget(palette_scroll)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
         menus["view"].addAction(self.palette_dock.toggleViewAction())
         self.training_panel = self._add_training_panel(menus["view"])
@@ -431,6 +441,7 @@ class MainWindow(QMainWindow):
             # First launch: the training dock, when opened, takes about half the height, so its
             # charts and pictures are readable without dragging the dock edge first.
             layout.grow_dock_when_first_shown(self, self.training_dock, share=0.5)
+        layout.keep_on_screen_when_shown(self, self.training_dock)
         layout.restore_splitters(store, self.training_panel)
         splitter = store.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():

@@ -150,8 +150,9 @@ class SetupForm(QScrollArea):
         self.report_view.setPlaceholderText("The dataset check report appears here.")
         form.addRow(self.report_view)
         self.preview_view = ImageView("preview of a few pairs (label | photo)")
-        self.preview_view.setMinimumHeight(110)
-        self.preview_view.setMaximumHeight(220)
+        # At least 256 px tall (issue 20 §2); the form scrolls, so a tall preview costs nothing.
+        self.preview_view.setMinimumHeight(256)
+        self.preview_view.setMaximumHeight(384)
         form.addRow(self.preview_view)
         return group
 

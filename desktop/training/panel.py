@@ -52,6 +52,7 @@ from desktop.training.pinned_view import PinnedView
 from desktop.training.run_files import CheckpointInfo, RunHistory, list_checkpoints, read_history
 from desktop.training.run_registry import RunRegistry, Store
 from desktop.training.tasks import TaskRunner
+from desktop.training.wide_image import ElidedLabel
 from desktop.training.worker import TrainFn, TrainingSession
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
@@ -155,9 +156,14 @@ class TrainingPanel(QWidget):
         self.pinned.set_labels_provider(self._current_canvas_labels)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(self._build_controls())
+        layout.setContentsMargins(2, 2, 2, 2)
         self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        # Start / Pause / Stop and the status sit beside the tabs, not on a row of their own:
+        # every pixel of height goes to the monitor's pictures (issue 20 §2).
+        controls = QWidget()
+        controls.setLayout(self._build_controls())
+        self.tabs.setCornerWidget(controls, Qt.Corner.TopRightCorner)
         self.tabs.addTab(self.form, "Set-up")
         self.tabs.addTab(self.monitor, "Monitor")
         self.tabs.addTab(self._build_run_tab(), "Run && checkpoints")
@@ -186,6 +192,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ layout
     def _build_controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        row.setContentsMargins(8, 0, 2, 0)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Write the run's config.toml and start training")
         self.pause_button = QPushButton("Pause")
@@ -194,16 +201,14 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.start_run)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_run)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = ElidedLabel(hint_width=520)  # one line; the whole text is its tooltip
         self.cluster_button = QPushButton("Run on a cluster…")
         self.cluster_button.setToolTip("Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
         self.cluster_button.clicked.connect(self._on_cluster_button_clicked)
         self.cluster_dialog: ClusterDialog | None = None
+        row.addWidget(self.status_label, 1)
         for button in (self.start_button, self.pause_button, self.stop_button, self.cluster_button):
             row.addWidget(button)
-        row.addWidget(self.status_label, 1)
         return row
 
     def _build_run_tab(self) -> QWidget:

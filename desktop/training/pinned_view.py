@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
-    QVBoxLayout, QWidget,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
+    QStyle, QVBoxLayout, QWidget,
 )
 
 from core import provenance
@@ -33,7 +33,7 @@ def _pins():  # noqa: ANN202 - the core.train.pins module
     from core.train import pins
 
     return pins
-FRAME_HEIGHT = 120  # thumbnails this tall; a 256×512 street frame is 240 px wide
+FRAME_HEIGHT = 256  # frames this tall (issue 20 §2: >= 256 px); a 256×512 street frame is 512 px wide
 
 
 def _read_strips(run_dir: Path) -> dict[str, list[tuple[int, QImage]]]:
@@ -60,7 +60,10 @@ class FilmStrip(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(FRAME_HEIGHT * 2, FRAME_HEIGHT))
-        self.setFixedHeight(FRAME_HEIGHT + 48)
+        # The frame, its "step N" line and a horizontal scroll bar; nothing more, so one whole
+        # strip fits the tab on a 1366×768 screen.
+        self.setFixedHeight(FRAME_HEIGHT + self.fontMetrics().height() + self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent) + 14)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.frames: dict[int, QImage] = {}
 
@@ -97,6 +100,8 @@ class PinnedView(QWidget):
         self.popup: ImagePopup | None = None
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
         row = QHBoxLayout()
         self.pin_button = QPushButton("Pin the current painting", self)
         self.pin_button.setToolTip("Add the canvas painting to this run's pinned paintings: it is rendered at "
@@ -113,8 +118,10 @@ class PinnedView(QWidget):
         layout.addLayout(row)
         self._rows = QWidget(self)
         self._rows_layout = QVBoxLayout(self._rows)
+        self._rows_layout.setContentsMargins(2, 2, 2, 2)
         self._rows_layout.addStretch(1)
         scroll = QScrollArea(self)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._rows)
         layout.addWidget(scroll, 1)
@@ -158,12 +165,16 @@ class PinnedView(QWidget):
         strip = self.strips.get(name)
         if strip is None:
             box = QWidget(self._rows)
-            column = QVBoxLayout(box)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(QLabel(f"<b>{name}</b>", box))
+            row = QHBoxLayout(box)  # the name beside the strip, not above it: the height is the frames'
+            row.setContentsMargins(0, 0, 0, 0)
+            caption = QLabel(f"<b>{name}</b>", box)
+            caption.setWordWrap(True)
+            caption.setFixedWidth(110)
+            caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            row.addWidget(caption)
             strip = FilmStrip(name, box)
             strip.itemClicked.connect(lambda item, s=strip: self._on_frame_clicked(s, item))
-            column.addWidget(strip)
+            row.addWidget(strip, 1)
             self._rows_layout.insertWidget(self._rows_layout.count() - 1, box)
             self.strips[name] = strip
             if self._selected is None:
