@@ -1,6 +1,6 @@
 """The app's first minute: how long until the window is up, and until the first rendered image.
 
-    python benchmarks/startup_bench.py [--repeats 3] [--quick] [--repo PATH] [--label NAME]
+    python benchmarks/startup_bench.py [--repeats 3] [--quick] [--baseline PATH]
 
 Each launch is a fresh process (`python benchmarks/startup_bench.py --child`) that starts the app
 exactly as `roadstudio` does (desktop.app.open_window: window, sample scene, default model) and
@@ -12,9 +12,10 @@ from the moment the parent started the process, so interpreter start-up is inclu
   as on a first launch after installing;
 - warm: the same home and cache again (what every later launch sees).
 
-`--repo PATH` times another checkout with this same script (e.g. the commit before a change, for a
-before/after table); PATH must hold core/ and desktop/. Prints a markdown table (median of
-`--repeats` launches per row) and the stages of the last warm launch. Never asserted in tests.
+`--baseline PATH` also times another checkout with this same script (e.g. `git archive` of the
+commit before a change, unpacked), its launches interleaved with this checkout's so both see the
+same machine load; PATH must hold core/ and desktop/. Prints a markdown table (median of
+`--repeats` launches per row, with the ratio to the baseline). Never asserted in tests.
 """
 
 from __future__ import annotations
@@ -90,27 +91,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one launch per row")
-    parser.add_argument("--repo", type=Path, default=REPO, help="checkout to time (default: this one)")
-    parser.add_argument("--label", default="", help="name of the checkout in the table")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout to time alongside")
     args = parser.parse_args(argv)
     if args.child:
         return child()
     repeats = 1 if args.quick else max(1, args.repeats)
-    rows: dict[str, list[dict[str, float]]] = {"cold": [], "warm": []}
+    repos = {"this checkout": REPO}
+    if args.baseline is not None:
+        repos = {"baseline": args.baseline.resolve(), **repos}
+    rows: dict[tuple[str, str], list[dict[str, float]]] = {(n, k): [] for n in repos for k in ("cold", "warm")}
+    loads = []
     with tempfile.TemporaryDirectory(prefix="roadstudio-startup-") as tmp:
         for i in range(repeats):
-            home, cache = Path(tmp) / f"home{i}", Path(tmp) / f"cache{i}"
-            for kind in ("cold", "warm"):
-                print(f"... launch {i + 1}/{repeats}, {kind}", file=sys.stderr, flush=True)
-                rows[kind].append(launch(args.repo.resolve(), home, cache))
-    label = args.label or args.repo.resolve().name
-    print(f"Checkout: `{label}` · {repeats} launch(es) per row, median seconds from process start · "
-          f"load average {os.getloadavg()[0]:.2f}\n")
-    print("| start | imports done | window up | model loaded | first image |")
-    print("|---|---|---|---|---|")
-    for kind, runs in rows.items():
-        med = {key: statistics.median(r[key] for r in runs) for key in ("imports", "window", "model_loaded", "image")}
-        print(f"| {kind} | {med['imports']:.2f} | {med['window']:.2f} | {med['model_loaded']:.2f} | {med['image']:.2f} |")
+            for name, repo in repos.items():  # interleaved: both see the same load
+                home, cache = Path(tmp) / f"home-{name}-{i}", Path(tmp) / f"cache-{name}-{i}"
+                for kind in ("cold", "warm"):
+                    print(f"... launch {i + 1}/{repeats}, {name}, {kind}", file=sys.stderr, flush=True)
+                    loads.append(os.getloadavg()[0])
+                    rows[(name, kind)].append(launch(repo, home, cache))
+    print(f"{repeats} launch(es) per row; median seconds from process start; load average during the runs "
+          f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} CPUs\n")
+    print("| checkout | start | imports done | window up | model loaded | first image | first image × baseline |")
+    print("|---|---|---|---|---|---|---|")
+    keys = ("imports", "window", "model_loaded", "image")
+    medians = {row: {k: statistics.median(r[k] for r in runs) for k in keys} for row, runs in rows.items()}
+    for (name, kind), med in medians.items():
+        base = medians.get(("baseline", kind))
+        ratio = f"{med['image'] / base['image']:.2f}" if base is not None else "–"
+        print(f"| {name} | {kind} | {med['imports']:.2f} | {med['window']:.2f} | {med['model_loaded']:.2f} | "
+              f"{med['image']:.2f} | {ratio} |")
     return 0
 
 

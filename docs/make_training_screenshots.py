@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 TABS = {"setup": "form", "monitor": "monitor", "checkpoints": None, "history": "history", "pinned": "pinned"}
 
 
-def wait(app, condition, timeout_s: float = 600.0, what: str = "") -> None:  # noqa: ANN001
+def wait(app, condition, timeout_s: float = 1800.0, what: str = "") -> None:  # noqa: ANN001
     end = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > end:
@@ -38,7 +38,7 @@ def wait(app, condition, timeout_s: float = 600.0, what: str = "") -> None:  # n
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
-    parser.add_argument("--steps", type=int, default=27, help="train this many steps before the screenshots")
+    parser.add_argument("--steps", type=int, default=18, help="train this many steps before the screenshots")
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="roadstudio-shots-"))
     os.environ["ROADSTUDIO_HOME"] = str(home)
@@ -60,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
               "--checkpoint-every", "4", "--device", "cpu", "--run-dir", str(elsewhere)])
 
     window = app_module.open_window(None, device="cpu")
+    try:
+        return _shoot_tabs(app, window, elsewhere, args.out, args.steps, tag)
+    finally:
+        window.shutdown()
+
+
+def _shoot_tabs(app, window, elsewhere: Path, out: Path, steps: int, tag: str) -> int:  # noqa: ANN001
     wait(app, lambda: window.last_output is not None, what="the first image")
     window.training_dock.toggleViewAction().trigger()  # View ▸ Training, as a user opens it
     panel = window.training_panel
@@ -84,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     panel.tabs.setCurrentWidget(form)
     wait(app, lambda: form.preview_view.image() is not None, what="the set-up preview")
     shots: dict[str, Path] = {}
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
     def shoot(name: str) -> None:
         app.processEvents()
-        path = args.out / f"training_{name}_{tag}.png"
+        path = out / f"training_{name}_{tag}.png"
         window.grab().save(str(path))
         shots[name] = path
 
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     wait(app, lambda: panel.run_dir is not None and (panel.run_dir / "config.toml").is_file(), what="the run")
     panel.pinned.pin_button.click()  # the painting on the canvas, rendered at every sample step
     monitor = panel.monitor
-    wait(app, lambda: monitor.last_step >= args.steps and monitor.canvas_view.image() is not None
+    wait(app, lambda: monitor.last_step >= steps and monitor.canvas_view.image() is not None
          and len(monitor.validations) >= 2, what="samples and validations")
     panel.stop_run()
     wait(app, lambda: not panel.is_running, what="the run to stop")
@@ -119,8 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     shoot("pinned")
     for name, path in shots.items():
         print(f"wrote {path}")
-    window.close()
-    window.shutdown()
     return 0
 
 

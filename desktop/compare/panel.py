@@ -52,6 +52,7 @@ class ComparePanel(QWidget):
         self._tasks = BackgroundTasks(self)
         self._runs_dir: Path | None = None
         self._registry: RunRegistry | None = None
+        self._run_entries: list[tuple[str, str, bool]] | None = None
         self._follow_a = True  # the scrubber drives A (False: a B checkpoint chose the run)
         self._run: Path | None = None
         self._select: Path | None = None
@@ -317,6 +318,10 @@ class ComparePanel(QWidget):
         self.set_run(self._run, step_index=None if at_end else self.step_slider.value(), follow_a=self._follow_a)
 
     def _on_runs_listed(self, runs: list[RunSummary]) -> None:
+        entries = [(run.name, str(run.path), run.status == "training") for run in runs]
+        if entries == self._run_entries:
+            return  # nothing the picker shows changed: leave it (and an open popup) alone
+        self._run_entries = entries
         current = self.run_combo.currentData()
         self.run_combo.clear()
         for run in runs:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
@@ -107,7 +107,13 @@ class SetupForm(QScrollArea):
     # ------------------------------------------------------------------ building
     def _build_data_group(self) -> QGroupBox:
         group = QGroupBox("Data")
-        form = QFormLayout(group)
+        # Fields left, the preview right: the preview is in view at the top of the tab, not
+        # below the fold of a short dock (issue 20 §2).
+        columns = QHBoxLayout(group)
+        fields = QWidget()
+        form = QFormLayout(fields)
+        form.setContentsMargins(0, 0, 0, 0)
+        columns.addWidget(fields, 3)
         self.synthetic_radio = QRadioButton("Built-in synthetic streets")
         self.folder_radio = QRadioButton("Dataset folder")
         self.synthetic_radio.setChecked(True)
@@ -150,10 +156,10 @@ class SetupForm(QScrollArea):
         self.report_view.setPlaceholderText("The dataset check report appears here.")
         form.addRow(self.report_view)
         self.preview_view = ImageView("preview of a few pairs (label | photo)")
-        # At least 256 px tall (issue 20 §2); the form scrolls, so a tall preview costs nothing.
-        self.preview_view.setMinimumHeight(256)
+        self.preview_view.setMinimumSize(200, 256)  # at least 256 px tall (issue 20 §2)
         self.preview_view.setMaximumHeight(384)
-        form.addRow(self.preview_view)
+        self.preview_view.setToolTip("A few pairs of the data: label colours | photo")
+        columns.addWidget(self.preview_view, 2, Qt.AlignmentFlag.AlignTop)
         return group
 
     def _build_preset_row(self) -> QWidget:

@@ -145,6 +145,7 @@ class TrainingPanel(QWidget):
         self._labels_provider: LabelsProvider | None = None
         self._canvas_labels: np.ndarray | None = None
         self._stopping = False
+        self._run_combo_entries: list[tuple[str, str]] | None = None  # what the Run picker lists
         self._last_error: str | None = None  # shown instead of the form state until the form changes
         self._keep_error = False
 
@@ -524,6 +525,10 @@ class TrainingPanel(QWidget):
         if self.registry.listed:  # before the first listing "no runs yet" would not be true
             self.history.set_runs(runs)
         current = self._shown_run
+        entries = [(run.name, str(run.path)) for run in runs]
+        if entries == self._run_combo_entries:
+            return  # only lines changed (steps, status): the picker stays as it is (and open)
+        self._run_combo_entries = entries
         self.run_combo.clear()
         for run in runs:
             self.run_combo.addItem(run.name, str(run.path))
