@@ -113,9 +113,9 @@ def _shoot_tabs(app, window, elsewhere: Path, out: Path, steps: int, tag: str) -
     app.processEvents()
     shoot("monitor")
     for name, view in (("sample", monitor.sample_view), ("canvas", monitor.canvas_view)):
-        rect = view.shown_rect()
-        print(f"{tag}: monitor {name} picture drawn {rect.width()}×{rect.height()} px "
-              f"(image {view.image().width()}×{view.image().height()})")
+        rect, image = view.shown_rect(), view.image()
+        size = f"{image.width()}×{image.height()}" if image is not None else "none"
+        print(f"{tag}: monitor {name} picture drawn {rect.width()}×{rect.height()} px (image {size})")
     print(f"{tag}: window {window.width()}×{window.height()}, dock {window.training_dock.height()} px tall")
     panel.tabs.setCurrentIndex(2)
     shoot("checkpoints")

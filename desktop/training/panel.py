@@ -146,6 +146,9 @@ class TrainingPanel(QWidget):
         self._canvas_labels: np.ndarray | None = None
         self._stopping = False
         self._run_combo_entries: list[tuple[str, str]] | None = None  # what the Run picker lists
+        # The run opened from disk (History, Open run folder…) that the monitor re-reads when it
+        # writes; never the run this panel trains (its events feed the monitor directly).
+        self._followed: Path | None = None
         self._last_error: str | None = None  # shown instead of the form state until the form changes
         self._keep_error = False
 
@@ -306,8 +309,10 @@ class TrainingPanel(QWidget):
         return True
 
     def open_run(self, run_dir: Path) -> None:
-        """Show an earlier run's curves, samples and checkpoints (background read)."""
+        """Show an earlier run's curves, samples and checkpoints (background read); when another
+        process trains it, the monitor follows it live."""
         run_dir = Path(run_dir)
+        self._followed = run_dir
         self._tasks.submit("open", lambda: _read_run(run_dir),
                            lambda result: self._show_reopened(run_dir, result),
                            lambda message: self._show_status(message, error=True))
@@ -365,6 +370,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ running
     def _launch(self, cfg: RunConfig, run_dir: Path, *, resume: bool) -> bool:
         self._run_dir = run_dir
+        self._followed = None  # this panel trains it now: its own events feed the monitor
         self._stopping = False
         self._last_error = None
         session = TrainingSession(cfg, run_dir, resume=resume, sources=self._test_sources,
@@ -553,13 +559,13 @@ class TrainingPanel(QWidget):
         it (a CLI run, or one on another machine writing to a shared folder), re-read it: the
         curves, samples and checkpoints follow it live."""
         run_dir = Path(path)
-        if run_dir != self._shown_run or self._run_dir == run_dir:
-            return
+        if run_dir != self._shown_run or run_dir != self._followed or self._run_dir == run_dir:
+            return  # (a run this panel trained keeps its live pictures: the canvas rendering is not on disk)
         self._tasks.submit("live", lambda: _read_run(run_dir),
                            lambda result: self._on_live_read(run_dir, result), lambda message: None)
 
     def _on_live_read(self, run_dir: Path, result: _Reopened) -> None:
-        if run_dir == self._shown_run and self._run_dir != run_dir:
+        if run_dir == self._shown_run == self._followed and self._run_dir != run_dir:
             self._show_reopened(run_dir, result, quiet=True)
             self.run_updated_live.emit(str(run_dir))
 

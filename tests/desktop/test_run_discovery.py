@@ -199,3 +199,26 @@ def test_runs_folder_remembered_folders_dataset_and_splitters_survive_a_restart(
     restored = panel.monitor.splitter
     qtbot.waitUntil(lambda: restored.sizes()[0] > 0, timeout=5000)
     assert abs(restored.sizes()[0] - arranged[0]) <= 0.05 * total
+
+
+def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, tmp_path) -> None:  # noqa: ANN001
+    """The run list notices the files of a run the panel just trained; that must not make the
+    monitor re-read it from disk (the canvas rendering is not on disk and would vanish)."""
+    from tests.desktop.test_training_panel import Recorder, click, make_panel, wait_idle
+
+    panel = make_panel(qtbot, tmp_path, sample_every=2)
+    rec = Recorder(panel)
+    panel.set_canvas_labels(np.full((24, 40), 7, np.uint8))
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: panel.monitor.canvas_view.image() is not None or bool(rec.failures), timeout=WAIT_MS)
+    run_dir = panel.run_dir
+    click(qtbot, panel.stop_button)
+    wait_idle(qtbot, panel)
+    # The run list has read the finished run (its last writes) at least once since.
+    qtbot.waitUntil(lambda: (panel.registry.find(run_dir) or summarize_run(tmp_path)).status == "finished",
+                    timeout=WAIT_MS)
+    with qtbot.waitSignal(panel.registry.runs_changed, timeout=WAIT_MS, raising=False):
+        panel.registry.refresh()
+    qtbot.waitUntil(lambda: not panel._tasks.busy, timeout=WAIT_MS)  # noqa: SLF001 - any re-read has landed
+    assert panel.monitor.canvas_view.image() is not None
+    assert panel.monitor.state_label.text().startswith("Finished")
