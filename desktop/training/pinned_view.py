@@ -167,9 +167,11 @@ class PinnedView(QWidget):
             box = QWidget(self._rows)
             row = QHBoxLayout(box)  # the name beside the strip, not above it: the height is the frames'
             row.setContentsMargins(0, 0, 0, 0)
-            caption = QLabel(f"<b>{name}</b>", box)
+            # Zero-width spaces after "_" let a long file-like name wrap instead of being clipped.
+            caption = QLabel(f"<b>{name.replace('_', '_&#8203;')}</b>", box)
+            caption.setToolTip(name)
             caption.setWordWrap(True)
-            caption.setFixedWidth(110)
+            caption.setFixedWidth(120)
             caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             row.addWidget(caption)
             strip = FilmStrip(name, box)
