@@ -86,3 +86,18 @@ def test_a_tool_switch_keeps_the_status_bar_current(make_window, qtbot, mouse_fo
     window.status.label_class.setText("")  # as if something else had cleared it
     window.canvas.set_tool("fill")
     assert window.status.label_class.text().startswith("23 sky")
+
+
+def test_the_window_does_not_wait_for_torch() -> None:
+    """Importing the main window (all the app needs before show()) leaves torch unimported: the
+    preview worker imports it with the default model, after the window is up (2-3 s of CPU)."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    code = "import sys, desktop.main_window; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(repo)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
