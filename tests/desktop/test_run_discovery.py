@@ -63,6 +63,7 @@ def live_cli_run(tmp_path: Path):  # noqa: ANN201
         proc.stderr.close()
 
 
+@pytest.mark.slow  # a training run (a CLI process, or the panel's); ~25 s on the busy 2-core machine
 def test_a_cli_run_trained_elsewhere_is_found_and_followed_live(qtbot, tmp_path, live_cli_run) -> None:  # noqa: ANN001
     run_dir, proc = live_cli_run
     registry = RunRegistry(tmp_path / "runs", poll_ms=250)
@@ -201,6 +202,7 @@ def test_runs_folder_remembered_folders_dataset_and_splitters_survive_a_restart(
     assert abs(restored.sizes()[0] - arranged[0]) <= 0.05 * total
 
 
+@pytest.mark.slow  # a training run (a CLI process, or the panel's); ~25 s on the busy 2-core machine
 def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, tmp_path) -> None:  # noqa: ANN001
     """The run list notices the files of a run the panel just trained; that must not make the
     monitor re-read it from disk (the canvas rendering is not on disk and would vanish)."""
