@@ -171,6 +171,12 @@ def open_window(open_path: Path | None, checkpoint: Path | None = None, view: st
     window = MainWindow(device=device)
     if view:
         window.set_view_mode(view)
+    # The model loads on the preview worker thread (torch import, weights, first render) while
+    # the window shows itself and the scene opens: asked for first, it is ready sooner.
+    if checkpoint is not None:
+        window.load_model(ModelSource(path=checkpoint))
+    else:
+        window.load_default_model()
     window.show()
     # Unsaved work from a crashed session is offered first, also when a file was named: the
     # next stroke would otherwise overwrite the recovery file.
@@ -182,10 +188,6 @@ def open_window(open_path: Path | None, checkpoint: Path | None = None, view: st
         window.session.load_ids(ids, None)  # a sample is a starting point: Save asks where
         if open_path is not None:
             window.open_path(open_path, confirmed=True)
-    if checkpoint is not None:
-        window.load_model(ModelSource(path=checkpoint))
-    else:
-        window.load_default_model()
     return window
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import (
+    QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+)
 
 from core import __version__, provenance
 from core.resources import resource_path
@@ -72,7 +74,15 @@ class MainWindow(QMainWindow):
         self.palette = ClassPalette(self)
         self.palette_dock = QDockWidget("Classes", self)
         self.palette_dock.setObjectName("palette_dock")
-        self.palette_dock.setWidget(self.palette)
+        # Scrollable: 20 swatches would otherwise set a minimum height that, with the training
+        # dock open on a 768-px screen, pushed the window past the bottom of the screen.
+        palette_scroll = QScrollArea(self)
+        palette_scroll.setWidget(self.palette)
+        palette_scroll.setWidgetResizable(True)
+        palette_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        palette_scroll.setMinimumWidth(self.palette.sizeHint().width() + 16)
+        self.palette_dock.setWidget(palette_scroll)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
         menus["view"].addAction(self.palette_dock.toggleViewAction())
         self.training_panel = self._add_training_panel(menus["view"])
@@ -87,23 +97,35 @@ class MainWindow(QMainWindow):
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
         self.compare = CompareLink(self, menus["view"], device)  # View ▸ Compare A/B (desktop/compare/)
+        self.compare.panel.set_registry(self.training_panel.registry)  # one run list for every view
         self.pair_inspector = PairInspector(self)  # File ▸ Open a training pair…
         menus["file"].insertAction(self.actions_.save, self.pair_inspector.action)
         self.last_output: np.ndarray | None = None
         self.last_output_ids: np.ndarray | None = None
+        self._loading_heading = "Loading…"
         self.shown_version = -1
         self._shut_down = False
 
         self._wire()
         self._show_document(self.session.document)
         self._restore_settings()
+        # Splitters are saved when the user lets go of one (not only on a clean close: a crash
+        # or a killed session keeps the arrangement too).
+        self._layout_save = QTimer(self)
+        self._layout_save.setSingleShot(True)
+        self._layout_save.setInterval(400)
+        self._layout_save.timeout.connect(self.save_layout)
+        for splitter in (self.splitter, *layout.named_splitters(self.training_panel)):
+            splitter.splitterMoved.connect(lambda _pos, _index: self._layout_save.start())
         self._rebuild_recent_menu()
         self.setWindowTitle(self.session.window_title())
 
     # --------------------------------------------------------------------------------- set-up
 
     def _add_training_panel(self, view_menu) -> TrainingPanel:  # noqa: ANN001
-        panel = TrainingPanel(settings.runs_dir_override(), self)
+        # With the settings store: the runs folder, the folders runs were opened from and the
+        # last dataset are remembered across restarts (desktop/training/run_registry.py).
+        panel = TrainingPanel(settings.runs_dir_override(), self, store=settings.settings)
         panel.set_canvas_labels_provider(lambda: np.array(self.session.document.ids))
         dock = QDockWidget("Training", self)
         dock.setObjectName("training_dock")
@@ -155,11 +177,12 @@ class MainWindow(QMainWindow):
         p = self.preview
         p.preview_shown.connect(self._on_preview_shown)
         p.labels_for_preview.connect(self._on_preview_labels)
-        p.model_loading.connect(lambda path: self.status.set_model(None, loading=Path(path).name))
+        p.model_loading.connect(self._on_preview_model_loading)
+        p.model_stage.connect(self._on_preview_model_stage)
         p.model_loaded.connect(self._on_preview_model_loaded)
         p.model_failed.connect(self._on_preview_model_failed)
         p.failed.connect(lambda text: self.status.showMessage(text, 10000))
-        self.model_menu.load_requested.connect(self.preview.load_model)
+        self.model_menu.load_requested.connect(self.load_model)
 
     # ------------------------------------------------------------------------------ document
 
@@ -170,7 +193,8 @@ class MainWindow(QMainWindow):
         if self.last_output is not None and self.last_output.shape[:2] != doc.shape:
             self.last_output = self.last_output_ids = None  # an image of another size: not this scene
             view.set_output(None)
-            view.set_placeholder("Rendering…" if self.preview.has_model else NO_MODEL_TEXT)
+            view.set_placeholder("Rendering…" if self.preview.has_model
+                                 else self._loading_heading if self.preview.loading else NO_MODEL_TEXT)
         self.preview_panel.set_target(None)  # a pair inspector sets it again after this (its own scene)
         self.preview_panel.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
@@ -230,6 +254,17 @@ class MainWindow(QMainWindow):
         self.shown_version = version
         self.preview_displayed.emit(version)
 
+    def _on_preview_model_loading(self, path: str) -> None:
+        self.status.set_model(None, loading=Path(path).name)
+        default = Path(path) == default_model_path()
+        self._loading_heading = "Loading default model…" if default else f"Loading {Path(path).name}…"
+        if not self.preview.has_model:  # the output pane says what happens instead of "No model"
+            self.preview_panel.view.set_placeholder(self._loading_heading)
+
+    def _on_preview_model_stage(self, stage: str) -> None:
+        if not self.preview.has_model:
+            self.preview_panel.view.set_placeholder(f"{self._loading_heading}\n{stage[:1].upper()}{stage[1:]}…")
+
     def _on_preview_model_loaded(self, info: ModelInfo) -> None:
         self.status.set_model(info)
         self.model_menu.set_model(info)
@@ -240,19 +275,24 @@ class MainWindow(QMainWindow):
 
     def _on_preview_model_failed(self, message: str) -> None:
         self.status.set_model(self.preview.model)
+        if not self.preview.has_model:
+            self.preview_panel.view.set_placeholder(NO_MODEL_TEXT)
         messages.show_error(self, "Cannot load checkpoint", message)
 
     def load_model(self, source: ModelSource) -> None:
+        self._on_preview_model_loading(str(source.path))  # said at once, before the worker starts
         self.preview.load_model(source)
+        if source.path != default_model_path():
+            self.training_panel.registry.remember(source.path)  # a run's checkpoint: list the run
 
     def use_checkpoint(self, path: str) -> None:
         """Slot for the training panel's "Use in canvas"."""
-        self.preview.load_model(ModelSource(path=Path(path)))
+        self.load_model(ModelSource(path=Path(path)))
 
     def load_default_model(self) -> bool:
         path = default_model_path()
         if path.is_file():
-            self.preview.load_model(ModelSource(path=path))
+            self.load_model(ModelSource(path=path))
             return True
         self.status.set_model(None)
         self.status.showMessage(NO_MODEL_TEXT, 15000)
@@ -382,7 +422,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() in CHECKPOINT_SUFFIXES:
             source = self.model_menu.source_for(path)
             if source is not None:
-                self.preview.load_model(source)
+                self.load_model(source)
         else:
             self.open_path(path)
 
@@ -402,7 +442,8 @@ class MainWindow(QMainWindow):
             # First launch: the training dock, when opened, takes about half the height, so its
             # charts and pictures are readable without dragging the dock edge first.
             layout.grow_dock_when_first_shown(self, self.training_dock, share=0.5)
-        layout.restore_splitters(store, self.training_panel.monitor)
+        layout.keep_on_screen_when_shown(self, self.training_dock)
+        layout.restore_splitters(store, self.training_panel)
         splitter = store.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
@@ -416,12 +457,19 @@ class MainWindow(QMainWindow):
             opacity = 50
         self.preview_panel.opacity_slider.setValue(opacity)
 
+    def save_layout(self) -> None:
+        """The splitter positions (canvas | output, the monitor's) into the settings now."""
+        store = settings.settings()
+        store.setValue("window/splitter", self.splitter.saveState())
+        layout.save_splitters(store, self.training_panel)
+        store.sync()
+
     def save_settings(self) -> None:
         store = settings.settings()
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
         store.setValue("window/splitter", self.splitter.saveState())
-        layout.save_splitters(store, self.training_panel.monitor)
+        layout.save_splitters(store, self.training_panel)
         store.setValue("view/mode", self.preview_panel.view.mode())
         store.setValue("view/overlay_opacity", self.preview_panel.opacity_slider.value())
         store.sync()

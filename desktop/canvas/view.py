@@ -177,6 +177,7 @@ class CanvasView(QWidget):
         self._tool = make_tool(name, self._ctx)
         self._update_overlay()
         self.tool_changed.emit(name)
+        self.refresh_cursor()
 
     @property
     def current_class(self) -> int:
@@ -293,6 +294,7 @@ class CanvasView(QWidget):
             self.update(self._document_rect_to_widget(rect))
         if not self._dispatching:
             self.document_changed.emit()
+        self.refresh_cursor()  # undo, redo, fill...: the class under a still cursor changed too
 
     def _document_rect_to_widget(self, rect: Rect) -> QRect:
         y0, x0, y1, x1 = rect
@@ -408,6 +410,12 @@ class CanvasView(QWidget):
             if not r.isNull():
                 self.update(r)
         self._outline_rect, self._preview_rect = new_outline, new_preview
+
+    def refresh_cursor(self) -> None:
+        """Say again what is under the cursor (the status bar's position and class), for changes
+        that do not move the mouse: undo / redo, a tool switch from the keyboard."""
+        if self._hover is not None:
+            self._emit_cursor(self._hover)
 
     def _emit_cursor(self, pos: QPointF | None) -> None:
         if pos is None:

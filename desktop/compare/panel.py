@@ -6,7 +6,9 @@
     ┌──────────────────────── CompareView ────────────────────────┐
 
 Run folders and their checkpoint lists are read on a background thread; the scrubber only looks
-up a list and the render cache, so dragging it never blocks the GUI thread.
+up a list and the render cache, so dragging it never blocks the GUI thread. With a RunRegistry
+(set_registry: the main window passes the training panel's), the Run list is the same list the
+training panel's History shows, and it follows runs as they appear and write checkpoints.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from desktop.compare.controller import SIDES, CompareController, Side
 from desktop.compare.view import COMPARE_MODES, CompareMode, CompareView
 from desktop.preview.worker import ModelSource
 from desktop.session import write_rendered_png
-from desktop.training.run_files import CheckpointInfo, RunSummary, list_checkpoints, list_runs
+from desktop.training.run_files import CheckpointInfo, RunSummary, list_checkpoints, list_runs, run_folder_of
+from desktop.training.run_registry import RunRegistry
 from desktop.workers import BackgroundTasks
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth);;All files (*)"
@@ -48,6 +51,9 @@ class ComparePanel(QWidget):
         self._source_for = source_for or (lambda path: ModelSource(path=path))
         self._tasks = BackgroundTasks(self)
         self._runs_dir: Path | None = None
+        self._registry: RunRegistry | None = None
+        self._run_entries: list[tuple[str, str, bool]] | None = None
+        self._follow_a = True  # the scrubber drives A (False: a B checkpoint chose the run)
         self._run: Path | None = None
         self._select: Path | None = None
         self.checkpoints: list[CheckpointInfo] = []  # the scrubber's positions (step files)
@@ -133,6 +139,7 @@ class ComparePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Run", self))
         self.run_combo = QComboBox(self)
+        self.run_combo.setPlaceholderText("choose a run")
         self.run_combo.setMinimumContentsLength(18)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.activated.connect(self._on_run_combo_activated)
@@ -189,16 +196,47 @@ class ComparePanel(QWidget):
         self._errors.pop(side, None)
         self.controller.set_source(side, source)
 
+    def set_registry(self, registry: RunRegistry) -> None:
+        """Show the registry's runs in the Run list (from now on instead of one folder's)."""
+        self._registry = registry
+        registry.runs_changed.connect(self._on_registry_runs_changed)
+        registry.run_updated.connect(self._on_registry_run_updated)
+        self._on_registry_runs_changed()
+
     def set_runs_dir(self, folder: Path) -> None:
-        """Fill the run picker from `folder` (background read)."""
+        """Fill the run picker from `folder` (background read); with a registry, re-read it."""
         self._runs_dir = Path(folder)
+        if self._registry is not None:
+            self._registry.refresh()
+            return
         self._tasks.run(lambda: list_runs(Path(folder)), self._on_runs_listed, lambda exc: None)
 
-    def set_run(self, run_dir: Path, *, step_index: int | None = None, select: Path | None = None) -> None:
+    def open_checkpoint(self, side: Side, path: Path) -> None:
+        """Show checkpoint `path` on `side`; one inside a run selects that run (remembered in the
+        registry) and its step in the scrubber. A's step follows the scrubber; for B the run is
+        selected without moving A."""
+        source = self._source_for(Path(path))
+        if source is None:
+            return
+        self.set_source(side, source)
+
+        def in_run(run: Path | None) -> None:
+            if run is not None:
+                self.set_run(run, select=Path(path), follow_a=side == "A")
+
+        if self._registry is not None:
+            self._registry.remember(Path(path), in_run)
+        else:
+            self._tasks.run(lambda: run_folder_of(Path(path)), in_run, lambda exc: None)
+
+    def set_run(self, run_dir: Path, *, step_index: int | None = None, select: Path | None = None,
+                follow_a: bool = True) -> None:
         """Let the scrubber span `run_dir`'s step checkpoints (background read); A follows it,
-        starting at `step_index`, at the checkpoint file `select`, or at the newest."""
+        starting at `step_index`, at the checkpoint file `select`, or at the newest. With
+        `follow_a` False the scrubber only points at `select` (B's checkpoint) until it is moved."""
         run_dir = Path(run_dir)
         self._select = select
+        self._follow_a = follow_a
         self._run = run_dir
         if self.run_combo.findData(str(run_dir)) < 0:
             self.run_combo.addItem(run_dir.name, str(run_dir))
@@ -272,20 +310,34 @@ class ComparePanel(QWidget):
         if not name:
             return
         store.setValue("model/last_dir", str(Path(name).parent))
-        source = self._source_for(Path(name))
-        if source is not None:
-            self.set_source(side, source)
+        self.open_checkpoint(side, Path(name))
+
+    def _on_registry_runs_changed(self) -> None:
+        if self._registry is not None:
+            self._on_runs_listed(self._registry.runs())
+
+    def _on_registry_run_updated(self, path: str) -> None:
+        """The run the scrubber spans wrote files (a new checkpoint): list its steps again,
+        staying on the chosen step unless it was the newest."""
+        if self._run is None or Path(path) != self._run:
+            return
+        at_end = self.step_slider.value() == self.step_slider.maximum()
+        self.set_run(self._run, step_index=None if at_end else self.step_slider.value(), follow_a=self._follow_a)
 
     def _on_runs_listed(self, runs: list[RunSummary]) -> None:
+        entries = [(run.name, str(run.path), run.status == "training") for run in runs]
+        if entries == self._run_entries:
+            return  # nothing the picker shows changed: leave it (and an open popup) alone
+        self._run_entries = entries
         current = self.run_combo.currentData()
         self.run_combo.clear()
         for run in runs:
-            self.run_combo.addItem(run.name, str(run.path))
+            self.run_combo.addItem(run.name + (" · training" if run.status == "training" else ""), str(run.path))
+            self.run_combo.setItemData(self.run_combo.count() - 1, str(run.path), Qt.ItemDataRole.ToolTipRole)
         if self._run is not None and self.run_combo.findData(str(self._run)) < 0:
             self.run_combo.addItem(self._run.name, str(self._run))
         index = self.run_combo.findData(current)
-        if index >= 0:
-            self.run_combo.setCurrentIndex(index)
+        self.run_combo.setCurrentIndex(index)  # -1 (the placeholder) when no run was chosen
 
     def _on_run_combo_activated(self, index: int) -> None:
         data = self.run_combo.itemData(index)
@@ -316,6 +368,12 @@ class ComparePanel(QWidget):
         chosen = [i for i, c in enumerate(steps) if self._select is not None and c.weights_path == self._select]
         if chosen:
             index = chosen[0]
+        if not self._follow_a:  # B's checkpoint chose the run: point at it, leave A as it is
+            self.step_slider.blockSignals(True)
+            self.step_slider.setValue(index)
+            self.step_slider.blockSignals(False)
+            self.step_label.setText(f"B: step {steps[index].step} ({index + 1} of {len(steps)})")
+            return
         if self.step_slider.value() == index:
             self._on_step_slider_changed(index)
         else:
@@ -324,6 +382,7 @@ class ComparePanel(QWidget):
     def _on_step_slider_changed(self, index: int) -> None:
         if not 0 <= index < len(self.checkpoints):
             return
+        self._follow_a = True  # moved by the user: A follows the scrubber again
         info = self.checkpoints[index]
         self.step_label.setText(f"step {info.step} ({index + 1} of {len(self.checkpoints)})")
         run = self._run.name if self._run else ""

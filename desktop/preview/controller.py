@@ -40,6 +40,7 @@ class PreviewController(QObject):
     preview_shown = Signal(int, object, float)  # version, image, latency (after stale dropping)
     labels_for_preview = Signal(object)  # ids the shown preview was computed from
     model_loading = Signal(str)
+    model_stage = Signal(str)  # what the loading does now (the worker's model_stage)
     model_loaded = Signal(object)  # ModelInfo
     failed = Signal(str)
     model_failed = Signal(str)
@@ -62,6 +63,7 @@ class PreviewController(QObject):
         self._worker.model_failed.connect(self._on_worker_model_failed)
         self._worker.model_loaded.connect(self._on_worker_model_loaded)
         self._worker.model_loading.connect(self.model_loading)
+        self._worker.model_stage.connect(self.model_stage)
         self._worker.backend_used.connect(self._on_worker_backend_used)
         self._thread.start()
 
@@ -108,6 +110,11 @@ class PreviewController(QObject):
     @property
     def has_model(self) -> bool:
         return self.model is not None
+
+    @property
+    def loading(self) -> bool:
+        """A model is being loaded (the preview follows once it is)."""
+        return self._loading
 
     @property
     def in_flight(self) -> bool:

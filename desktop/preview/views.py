@@ -64,6 +64,10 @@ class ComparisonView(QWidget):
         self._placeholder = text
         self.update()
 
+    def placeholder(self) -> str:
+        """The text shown while there is no image (e.g. "Loading default model…")."""
+        return self._placeholder
+
     def set_mode(self, mode: ViewMode) -> None:
         self._mode = mode
         self.setCursor(Qt.CursorShape.SplitHCursor if mode == "swipe" else Qt.CursorShape.ArrowCursor)

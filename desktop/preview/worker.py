@@ -7,13 +7,14 @@ backlog of stale work.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from core.errors import UserError
 from core.provenance import ModelStamp, file_sha256
@@ -64,6 +65,7 @@ class PreviewWorker(QObject):
 
     preview_ready = Signal(int, object, float)  # version, uint8 H×W×3, latency seconds
     model_loading = Signal(str)  # path being loaded
+    model_stage = Signal(str)  # what loading is doing now ("starting PyTorch", ...), for the output pane
     model_loaded = Signal(object)  # ModelInfo
     failed = Signal(str)  # a prediction failed (message for the status bar)
     model_failed = Signal(str)  # model loading failed: "<file>: <reason>"
@@ -73,19 +75,33 @@ class PreviewWorker(QObject):
         super().__init__()
         self._device = device
         self._predictor: Any = None
+        self._upgrade_to: str | None = None  # fast path to set up once the first image is out
 
     @Slot(object)
     def load_model(self, source: ModelSource) -> None:
         self.model_loading.emit(str(source.path))
         start = time.perf_counter()
         try:
+            if "torch" not in sys.modules:
+                # The app imports torch here, off the GUI thread and after the window is up (2-3 s
+                # on a busy 2-core machine): the single largest part of the first minute.
+                self.model_stage.emit("starting PyTorch")
             from core.checkpoints import load_any_generator
+            from core.fast_infer import default_backend
             from core.infer import Predictor
             from core.models import count_parameters
 
+            self.model_stage.emit(f"reading {Path(source.path).name}")
             loaded = load_any_generator(source.path, reference_netG=source.reference_netG,
                                         reference_norm=source.reference_norm)
-            predictor = Predictor(loaded, device=self._device, interactive=True)
+            self.model_stage.emit("preparing the model")
+            # Eager PyTorch first: the first image needs no ONNX export / session (1.5 s and more
+            # before it). The fast path is set up right after the first image (see process()).
+            # Eager and ONNX Runtime render the default model equally fast here (110-240 ms at
+            # 256×512 on this machine), so nothing is lost meanwhile.
+            wanted = default_backend()
+            self._upgrade_to = None if wanted == "eager" else ("onnxruntime" if wanted == "auto" else wanted)
+            predictor = Predictor(loaded, device=self._device, interactive=True, backend="eager")
             info = ModelInfo(path=Path(source.path), name=Path(source.path).name,
                              device=str(predictor.device), config=loaded.config,
                              card=dict(loaded.card or {}),
@@ -126,6 +142,22 @@ class PreviewWorker(QObject):
         if backend:
             self.backend_used.emit(str(backend))  # queued before preview_ready, so it arrives first
         self.preview_ready.emit(request.version, np.ascontiguousarray(image), float(latency))
+        if self._upgrade_to is not None:
+            # After the requests already queued (the next preview of a stroke goes first).
+            QTimer.singleShot(0, self._upgrade_backend)
+
+    @Slot()
+    def _upgrade_backend(self) -> None:
+        """Switch the loaded model to the fast path the start-up skipped (ONNX Runtime unless
+        ROADSTUDIO_INFER_BACKEND says otherwise); on any failure the predictor stays eager."""
+        target, self._upgrade_to = self._upgrade_to, None
+        predictor = self._predictor
+        if target is None or predictor is None:
+            return
+        try:
+            predictor.switch_backend(target)
+        except Exception:  # noqa: BLE001 - a fast path is an optimisation; eager keeps working
+            return
 
 
 def _close(predictor: Any) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -158,6 +158,7 @@ class LineChart(QWidget):
     def __init__(self, title: str = "", max_fps: float = 10.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
+        self.integer_x = True  # the x axis counts training steps: whole-number ticks only
         self._curves: dict[str, _Curve] = {}
         self._smoothing = 0.6
         self._log_y = False
@@ -167,7 +168,7 @@ class LineChart(QWidget):
         self._timer.setInterval(max(1, int(1000 / max_fps)))
         self._timer.timeout.connect(self._on_timer_timeout)
         self._timer.start()
-        self.setMinimumSize(240, 150)
+        self.setMinimumSize(170, 110)  # small minimums: a short dock never forces the window taller
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
@@ -222,31 +223,80 @@ class LineChart(QWidget):
             self.update()
 
     # ------------------------------------------------------------------ painting
+    def _small_font(self) -> QFont:
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        return small
+
+    def header_layout(self) -> tuple[QRectF, list[QRectF], float]:
+        """(title rect, one rect per legend entry, top margin). The legend goes right of the
+        title when it fits there, else on rows of its own below it: it never covers the title."""
+        metrics = QFontMetrics(self._small_font())
+        line = metrics.height() + 2
+        left, right = float(self.MARGIN_LEFT), float(self.width() - self.MARGIN_RIGHT)
+        title = QRectF(left, 2, min(right - left, metrics.horizontalAdvance(self.title) + 4), line) \
+            if self.title else QRectF(left, 2, 0, line)
+        curves = [c for c in self._curves.values() if c.visible and len(c.series)]
+        widths = [metrics.horizontalAdvance(self._legend_text(c)) + 16 for c in curves]
+        entries: list[QRectF] = []
+        if sum(widths) <= right - title.right() - 12:  # one row, right-aligned, beside the title
+            x = right
+            for w in reversed(widths):
+                x -= w
+                entries.insert(0, QRectF(x, 2, w, line))
+            top = 2 + line
+        else:  # rows under the title, left to right
+            x, y = left, 2 + line
+            for w in widths:
+                if x > left and x + w > right:
+                    x, y = left, y + line
+                entries.append(QRectF(x, y, w, line))
+                x += w
+            top = (y + line) if entries else 2 + line
+        return title, entries, max(float(self.MARGIN_TOP), top + 4)
+
+    @staticmethod
+    def _legend_text(curve: _Curve) -> str:
+        return f"{curve.name} {_short_number(float(curve.series.smoothed[-1]))}"
+
+    def x_range(self) -> tuple[float, float] | None:
+        """The x axis's span, None without data. A single step sits in the middle of a span of
+        whole steps around it, not on the edge of a zero-width axis."""
+        curves = [c for c in self._curves.values() if c.visible and len(c.series)]
+        if not curves:
+            return None
+        x_min = min(float(c.series.x[0]) for c in curves)
+        x_max = max(float(c.series.x[-1]) for c in curves)
+        if x_max <= x_min:
+            x_min, x_max = x_min - 1.0, x_max + 1.0
+        return x_min, x_max
+
+    def x_ticks(self) -> list[float]:
+        span = self.x_range()
+        if span is None:
+            return []
+        return _nice_ticks(span[0], span[1], 6, integer=self.integer_x)
+
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         self.paint_count += 1
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().base())
-        plot = QRectF(self.MARGIN_LEFT, self.MARGIN_TOP,
+        title_rect, legend, top = self.header_layout()
+        plot = QRectF(self.MARGIN_LEFT, top,
                       max(10, self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT),
-                      max(10, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM))
+                      max(10, self.height() - top - self.MARGIN_BOTTOM))
         text_color = self.palette().text().color()
         painter.setPen(text_color)
-        small = QFont(self.font())
-        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
-        painter.setFont(small)
+        painter.setFont(self._small_font())
         if self.title:
-            painter.drawText(QRectF(plot.left(), 2, plot.width(), self.MARGIN_TOP - 4),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+            painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
         curves = [c for c in self._curves.values() if c.visible and len(c.series)]
         if not curves:
             painter.setPen(QColor(text_color.red(), text_color.green(), text_color.blue(), 140))
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "no data yet")
             self._draw_frame(painter, plot)
             return
-        x_min = min(float(c.series.x[0]) for c in curves)
-        x_max = max(float(c.series.x[-1]) for c in curves)
-        if x_max <= x_min:
-            x_max = x_min + 1.0
+        x_min, x_max = self.x_range() or (0.0, 1.0)
         y_lo, y_hi = self._y_range(curves)
         self._draw_grid(painter, plot, x_min, x_max, y_lo, y_hi, text_color)
         painter.setClipRect(plot)
@@ -255,7 +305,7 @@ class LineChart(QWidget):
             self._draw_curve(painter, plot, curve, x_min, x_max, y_lo, y_hi)
         painter.setClipping(False)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        self._draw_legend(painter, plot, curves)
+        self._draw_legend(painter, legend, curves)
         self._draw_frame(painter, plot)
 
     def _transform(self, values: np.ndarray) -> np.ndarray:
@@ -346,7 +396,7 @@ class LineChart(QWidget):
             text = f"1e{value:g}" if self._log_y else _short_number(value)
             painter.drawText(QRectF(0, py - 8, self.MARGIN_LEFT - 4, 16),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
-        for value in _nice_ticks(x_min, x_max, 6):
+        for value in _nice_ticks(x_min, x_max, 6, integer=self.integer_x):
             px = plot.left() + (value - x_min) / (x_max - x_min) * plot.width()
             painter.setPen(grid)
             painter.drawLine(QPointF(px, plot.top()), QPointF(px, plot.bottom()))
@@ -354,17 +404,13 @@ class LineChart(QWidget):
             painter.drawText(QRectF(px - 40, plot.bottom() + 2, 80, self.MARGIN_BOTTOM - 4),
                              Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, _short_number(value))
 
-    def _draw_legend(self, painter: QPainter, plot: QRectF, curves: list[_Curve]) -> None:
+    def _draw_legend(self, painter: QPainter, entries: list[QRectF], curves: list[_Curve]) -> None:
         metrics = painter.fontMetrics()
-        x = plot.right()
-        for curve in reversed(curves):
-            last = curve.series.smoothed[-1]
-            text = f"{curve.name} {_short_number(float(last))}"
-            w = metrics.horizontalAdvance(text) + 16
-            x -= w
-            painter.fillRect(QRectF(x, 7, 10, 3), curve.color)
+        for rect, curve in zip(entries, curves):
+            mid = rect.center().y()
+            painter.fillRect(QRectF(rect.left(), mid - 1.5, 10, 3), curve.color)
             painter.setPen(self.palette().text().color())
-            painter.drawText(QPointF(x + 13, 12 + metrics.ascent() / 2 - 1), text)
+            painter.drawText(QPointF(rect.left() + 13, mid + metrics.ascent() / 2 - 1), self._legend_text(curve))
 
     def _draw_frame(self, painter: QPainter, plot: QRectF) -> None:
         frame = QColor(self.palette().text().color())
@@ -374,13 +420,17 @@ class LineChart(QWidget):
         painter.drawRect(plot)
 
 
-def _nice_ticks(lo: float, hi: float, count: int) -> list[float]:
+def _nice_ticks(lo: float, hi: float, count: int, *, integer: bool = False) -> list[float]:
+    """Round tick values in [lo, hi]; `integer`: whole numbers only (an axis of training steps
+    spanning 92..93 gets 92 and 93, not 92.2, 92.4, ...)."""
     span = hi - lo
     if span <= 0 or not math.isfinite(span):
         return []
     raw = span / max(1, count)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)) if step > 1 and step != int(step) else step)
     first = math.ceil(lo / step) * step
     ticks = []
     value = first

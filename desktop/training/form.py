@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
     QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea,
@@ -77,6 +78,8 @@ def _select(box: QComboBox, data: Any) -> None:
 
 class SetupForm(QScrollArea):
     changed = Signal()  # any field or the dataset check changed: re-read `state()`
+    runs_dir_changed = Signal()  # the user edited or browsed to another runs folder
+    dataset_checked = Signal(str, str)  # a dataset folder passed the check: (path, format)
 
     def __init__(self, runs_dir: Path, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +89,7 @@ class SetupForm(QScrollArea):
         self._probe_error: str | None = None
         self._applying = False  # True while a preset fills the fields (do not switch to Custom)
         self._base = RunConfig()
+        self._deferred: str | None = None  # "synthetic" / "folder": a check waiting for showEvent
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
@@ -103,7 +107,13 @@ class SetupForm(QScrollArea):
     # ------------------------------------------------------------------ building
     def _build_data_group(self) -> QGroupBox:
         group = QGroupBox("Data")
-        form = QFormLayout(group)
+        # Fields left, the preview right: the preview is in view at the top of the tab, not
+        # below the fold of a short dock (issue 20 §2).
+        columns = QHBoxLayout(group)
+        fields = QWidget()
+        form = QFormLayout(fields)
+        form.setContentsMargins(0, 0, 0, 0)
+        columns.addWidget(fields, 3)
         self.synthetic_radio = QRadioButton("Built-in synthetic streets")
         self.folder_radio = QRadioButton("Dataset folder")
         self.synthetic_radio.setChecked(True)
@@ -146,9 +156,10 @@ class SetupForm(QScrollArea):
         self.report_view.setPlaceholderText("The dataset check report appears here.")
         form.addRow(self.report_view)
         self.preview_view = ImageView("preview of a few pairs (label | photo)")
-        self.preview_view.setMinimumHeight(110)
-        self.preview_view.setMaximumHeight(220)
-        form.addRow(self.preview_view)
+        self.preview_view.setMinimumSize(200, 256)  # at least 256 px tall (issue 20 §2)
+        self.preview_view.setMaximumHeight(384)
+        self.preview_view.setToolTip("A few pairs of the data: label colours | photo")
+        columns.addWidget(self.preview_view, 2, Qt.AlignmentFlag.AlignTop)
         return group
 
     def _build_preset_row(self) -> QWidget:
@@ -251,6 +262,7 @@ class SetupForm(QScrollArea):
         self.runs_edit = QLineEdit(str(runs_dir))
         self.runs_browse = QPushButton("Browse…")
         self.runs_browse.clicked.connect(self._on_runs_browse_clicked)
+        self.runs_edit.editingFinished.connect(self.runs_dir_changed)
         row = QHBoxLayout()
         row.addWidget(self.runs_edit, 1)
         row.addWidget(self.runs_browse)
@@ -427,6 +439,7 @@ class SetupForm(QScrollArea):
 
     # ------------------------------------------------------------------ dataset check
     def _start_probe(self) -> None:
+        self._deferred = None
         path = self.folder_edit.text().strip()
         self._probe = None
         self._probe_error = None
@@ -451,8 +464,37 @@ class SetupForm(QScrollArea):
         self.check_progress.setRange(0, max(1, total))
         self.check_progress.setValue(done)
 
+    def restore_data_source(self, path: str, fmt: str = "auto") -> None:
+        """The dataset of the last session (from the settings): filled in now, checked the first
+        time the form is shown, so the app's first minute does not read a dataset."""
+        with QSignalBlocker(self.folder_radio), QSignalBlocker(self.synthetic_radio):
+            self.folder_edit.setText(path)
+            _select(self.format_combo, fmt)
+            self.folder_radio.setChecked(True)
+        for widget in (self.folder_edit, self.browse_button, self.format_combo, self.direction_combo):
+            widget.setEnabled(True)
+        self.synthetic_count.setEnabled(False)
+        self.report_view.setVisible(True)
+        self.preview_view.clear_image()
+        self._deferred = "folder"
+        self._probe_pending = True
+        self.check_label.setText("Checks the dataset when the training panel opens")
+        self.changed.emit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        deferred, self._deferred = self._deferred, None
+        if deferred == "folder" and self.folder_radio.isChecked():
+            self._start_probe()
+        elif deferred == "synthetic" and self.synthetic_radio.isChecked():
+            self._start_synthetic_preview()
+
     def _start_synthetic_preview(self) -> None:
-        """A look at the built-in data (a few generated pairs) — never blocks Start."""
+        """A look at the built-in data (a few generated pairs) — never blocks Start. Made when
+        the form is first shown: at start-up the panel is hidden and the model loads."""
+        if not self.isVisible():
+            self._deferred = "synthetic"
+            return
         self._tasks.submit("dataset-probe", lambda: probe_dataset("synthetic", "synthetic", "BtoA"),
                            self._on_synthetic_preview_ready, lambda _message: None)
 
@@ -470,6 +512,8 @@ class SetupForm(QScrollArea):
         self.report_view.setPlainText(result.report)
         if result.preview is not None:
             self.preview_view.set_image(rgb_to_qimage(result.preview))
+        if result.ok and self.folder_radio.isChecked():
+            self.dataset_checked.emit(self.folder_edit.text().strip(), str(self.format_combo.currentData()))
         self.changed.emit()
 
     def _on_probe_failed(self, message: str) -> None:
@@ -526,6 +570,7 @@ class SetupForm(QScrollArea):
         folder = QFileDialog.getExistingDirectory(self, "Runs folder", self.runs_edit.text())
         if folder:
             self.runs_edit.setText(folder)
+            self.runs_dir_changed.emit()
 
     def _on_device_changed(self) -> None:
         cuda = self.device_combo.currentData() == "cuda"

@@ -26,7 +26,7 @@ from desktop.training.charts import LineChart
 from desktop.training.images import rgb_to_qimage
 from desktop.training.progress import RateMeter, format_bytes, format_duration
 from desktop.training.run_files import LOSS_KEYS, RunHistory
-from desktop.training.wide_image import WideImageView
+from desktop.training.wide_image import ElidedLabel, FitImageView, PictureRow
 
 CURVE_COLORS = {"G_GAN": "#2e86de", "G_L1": "#e67e22", "D_real": "#27ae60", "D_fake": "#c0392b"}
 # The realism chart: the renderings' FCN mIoU and, as the ceiling, the real photos' (core.eval.realism).
@@ -88,13 +88,16 @@ class MonitorView(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(self.banner)
         outer.addLayout(self._build_stats())
-        # Numbers left (charts over the validation table), pictures right: the pictures get at
-        # least half the width, so a sample grid is readable in a short dock (issue 13 §6).
+        # Numbers left (charts over the validation table), pictures right, side by side at the
+        # full height of the tab (issue 20 §2: >= 256 px tall from a 1366×768 screen up).
         numbers = QSplitter(Qt.Orientation.Vertical)
+        numbers.setObjectName("monitor_numbers_splitter")
         numbers.addWidget(self._build_charts())
         numbers.addWidget(self._build_validation())
         numbers.setStretchFactor(0, 3)
         numbers.setStretchFactor(1, 1)
+        numbers.setChildrenCollapsible(False)
+        self.numbers_splitter = numbers
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("monitor_splitter")
         self.splitter.addWidget(numbers)
@@ -102,7 +105,7 @@ class MonitorView(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([1000, 1000])  # halves; the user's split is restored by the window
+        self.splitter.setSizes([800, 1200])  # pictures wider: 256 px tall side by side on a 1366 screen
         outer.addWidget(self.splitter, 1)
 
         # Elapsed/ETA tick once a second even between steps (slow steps, pauses).
@@ -112,31 +115,36 @@ class MonitorView(QWidget):
 
     # ------------------------------------------------------------------ building
     def _build_stats(self) -> QGridLayout:
+        # One line: every pixel of height goes to the pictures and charts below.
         grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
         self.progress = QProgressBar()
+        self.progress.setMaximumHeight(20)
         self.progress.setFormat("step %v / %m")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.state_label = QLabel("No run yet")
+        self.state_label = ElidedLabel("No run yet")
         self.state_label.setStyleSheet("font-weight: bold;")
+        self.state_label.setMinimumWidth(160)
         self.epoch_label = QLabel("epoch –")
         self.rate_label = QLabel("– it/s")
         self.elapsed_label = QLabel("elapsed –")
         self.eta_label = QLabel("ETA –")
         self.lr_label = QLabel("lr –")
         self.device_label = QLabel("device –")
-        self.memory_label = QLabel("")
+        self.memory_label = ElidedLabel("")  # pairs, parameters, GPU memory: the rest of the line
         grid.addWidget(self.state_label, 0, 0)
         grid.addWidget(self.progress, 0, 1)
         stats = QHBoxLayout()
-        stats.setSpacing(18)
+        stats.setSpacing(14)
         for label in (self.epoch_label, self.rate_label, self.elapsed_label, self.eta_label, self.lr_label,
                       self.device_label):
             stats.addWidget(label)
-        stats.addStretch(1)
-        grid.addLayout(stats, 1, 0, 1, 2)
-        grid.addWidget(self.memory_label, 2, 0, 1, 2)
-        grid.setColumnStretch(1, 1)
+        stats.addWidget(self.memory_label, 1)
+        grid.addLayout(stats, 0, 2)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 5)
         return grid
 
     def _build_charts(self) -> QWidget:
@@ -177,26 +185,20 @@ class MonitorView(QWidget):
         return box
 
     def _build_images(self) -> QWidget:
-        # Each picture at the column's full width (scrolling when taller); a click enlarges it.
-        self.images_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.images_splitter.setObjectName("monitor_images_splitter")
-        self.images_splitter.setChildrenCollapsible(False)
-        for attr, caption, empty, title in (
-                ("sample", "Samples: input | output | target", "samples appear every few steps",
-                 "Samples: input | output | target"),
+        # Both pictures whole and side by side, as tall as the tab allows; a click enlarges one.
+        # Until a picture arrives its pane assumes the usual shape: a grid of 4 input | output |
+        # target rows of square crops (3:4), a 256×512 street canvas (2:1).
+        self.pictures = PictureRow()
+        for attr, caption, empty, aspect in (
+                ("sample", "Samples: input | output | target", "samples appear every few steps", 0.75),
                 ("canvas", "Your canvas, rendered by the model in training",
-                 "paint on the canvas to see it rendered here", "Your canvas, rendered by the model in training")):
-            box = QWidget()
-            column = QVBoxLayout(box)
-            column.setContentsMargins(0, 0, 0, 0)
-            label = QLabel(caption)
-            view = WideImageView(empty, title)
-            column.addWidget(label)
-            column.addWidget(view, 1)
+                 "paint on the canvas to see it rendered here", 2.0)):
+            label = ElidedLabel(caption)
+            view = FitImageView(empty, caption)
             setattr(self, f"{attr}_caption", label)
             setattr(self, f"{attr}_view", view)
-            self.images_splitter.addWidget(box)
-        return self.images_splitter
+            self.pictures.add(label, view, aspect)
+        return self.pictures
 
     def _build_validation(self) -> QWidget:
         self.validation_table = QTableWidget(0, 7)
@@ -280,8 +282,11 @@ class MonitorView(QWidget):
     def set_gpu_memory(self, n_bytes: int) -> None:
         self.memory_label.setText(f"GPU memory (peak allocated): {format_bytes(n_bytes)}")
 
-    def load_history(self, history: RunHistory, totals: tuple[int, int] | None = None) -> None:
-        """Show a reopened run: curves, validation table, newest sample (set separately)."""
+    def load_history(self, history: RunHistory, totals: tuple[int, int] | None = None, *,
+                     live: bool = False) -> None:
+        """Show a reopened run: curves, validation table, newest sample (set separately). `live`:
+        another process (roadstudio-cli train) is training it now; the panel re-reads it as it
+        writes."""
         self.reset()
         if history.steps:
             steps = np.asarray(history.steps, dtype=np.float64)
@@ -304,7 +309,9 @@ class MonitorView(QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(self.last_step, max(1, total)))
         end = history.finished
-        if end is None:
+        if end is None and live:
+            state = f"Training in another process: step {self.last_step} (follows live)"
+        elif end is None:
             state = f"Stopped at step {self.last_step} (resumable)" if history.steps else "Not started"
         elif end.get("kind") == "failed":
             state = f"Failed at step {end.get('step')}"

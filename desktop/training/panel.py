@@ -15,10 +15,13 @@ slots / methods
     request_close() -> bool        from closeEvent: asks when a run trains; True = OK to close
     shutdown()                     stops a run (checkpoint first) and joins every thread
     runs_dir() -> Path, open_run(path), resume_run(path), start_run(), stop_run(), toggle_pause()
+    registry                       the RunRegistry every run list (history, compare, this tab) shows
+    open_run_folder()              *Open run folder…*: a folder of runs, or one run
 
 The runs folder defaults to Documents/RoadStudio/runs (QStandardPaths), or ./runs where the
-platform has no documents folder; the History tab lists every run in it, also those started with
-`roadstudio-cli train --run-dir <runs folder>/<name>`.
+platform has no documents folder. The History tab lists every run the RunRegistry knows: the runs
+folder, folders runs or checkpoints were opened from, and folders added with *Open run folder…*;
+runs started with `roadstudio-cli train --run-dir <anywhere>` too, live while they train.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from core.config import RunConfig, load_run_config
@@ -46,10 +49,10 @@ from desktop.training.history import HistoryView
 from desktop.training.images import load_qimage
 from desktop.training.monitor import MonitorView
 from desktop.training.pinned_view import PinnedView
-from desktop.training.run_files import (
-    CheckpointInfo, RunHistory, list_checkpoints, list_runs, read_history,
-)
+from desktop.training.run_files import CheckpointInfo, RunHistory, list_checkpoints, read_history
+from desktop.training.run_registry import RunRegistry, Store
 from desktop.training.tasks import TaskRunner
+from desktop.training.wide_image import ElidedLabel
 from desktop.training.worker import TrainFn, TrainingSession
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
@@ -122,11 +125,17 @@ class TrainingPanel(QWidget):
     run_finished = Signal(str)
     event_emitted = Signal(object)
     failed = Signal(str)
+    run_updated_live = Signal(str)  # the shown run (trained elsewhere) was re-read after it wrote
 
     def __init__(self, runs_dir: Path | None = None, parent: QWidget | None = None, *,
-                 train_fn: TrainFn | None = None) -> None:
+                 train_fn: TrainFn | None = None, store: Store | None = None,
+                 registry: RunRegistry | None = None) -> None:
+        """`store`: the settings the runs folder, the remembered run folders and the last dataset
+        are kept in (the main window's); without one nothing is remembered (tests)."""
         super().__init__(parent)
         self.setObjectName("TrainingPanel")
+        self._store = store
+        self.registry = registry or RunRegistry(runs_dir or default_runs_dir(), self, store=store)
         self._tasks = TaskRunner(self)
         self._train_fn = train_fn  # None: core.train.loop.train (tests may wrap it)
         self._test_sources: Any = None
@@ -136,10 +145,14 @@ class TrainingPanel(QWidget):
         self._labels_provider: LabelsProvider | None = None
         self._canvas_labels: np.ndarray | None = None
         self._stopping = False
+        self._run_combo_entries: list[tuple[str, str]] | None = None  # what the Run picker lists
+        # The run opened from disk (History, Open run folder…) that the monitor re-reads when it
+        # writes; never the run this panel trains (its events feed the monitor directly).
+        self._followed: Path | None = None
         self._last_error: str | None = None  # shown instead of the form state until the form changes
         self._keep_error = False
 
-        self.form = SetupForm(runs_dir or default_runs_dir(), self._tasks)
+        self.form = SetupForm(self.registry.runs_dir(), self._tasks)
         self.monitor = MonitorView()
         self.checkpoints = CheckpointsView()
         self.history = HistoryView()
@@ -147,9 +160,14 @@ class TrainingPanel(QWidget):
         self.pinned.set_labels_provider(self._current_canvas_labels)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(self._build_controls())
+        layout.setContentsMargins(2, 2, 2, 2)
         self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        # Start / Pause / Stop and the status sit beside the tabs, not on a row of their own:
+        # every pixel of height goes to the monitor's pictures (issue 20 §2).
+        controls = QWidget()
+        controls.setLayout(self._build_controls())
+        self.tabs.setCornerWidget(controls, Qt.Corner.TopRightCorner)
         self.tabs.addTab(self.form, "Set-up")
         self.tabs.addTab(self.monitor, "Monitor")
         self.tabs.addTab(self._build_run_tab(), "Run && checkpoints")
@@ -159,18 +177,26 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.tabs, 1)
 
         self.form.changed.connect(self._on_form_changed)
-        self.form.runs_edit.editingFinished.connect(self.refresh_history)
+        self.form.runs_dir_changed.connect(self._on_form_runs_dir_changed)
+        self.form.dataset_checked.connect(self._on_form_dataset_checked)
         self.checkpoints.use_in_canvas_requested.connect(self.use_in_canvas_requested)
         self.history.refresh_requested.connect(self.refresh_history)
         self.history.open_requested.connect(lambda p: self.open_run(Path(p)))
         self.history.resume_requested.connect(lambda p: self.resume_run(Path(p)))
+        self.history.open_folder_requested.connect(self.open_run_folder)
+        self.registry.runs_changed.connect(self._on_registry_runs_changed)
+        self.registry.run_updated.connect(self._on_registry_run_updated)
+        self.registry.place_added.connect(lambda _p: self._show_places())
+        self._restore_dataset()
         self.form.set_run_name(self._suggest_name())
         self._update_controls()
-        self.refresh_history()
+        self._show_places()
+        self._on_registry_runs_changed()
 
     # ------------------------------------------------------------------ layout
     def _build_controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        row.setContentsMargins(8, 0, 2, 0)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Write the run's config.toml and start training")
         self.pause_button = QPushButton("Pause")
@@ -179,21 +205,32 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.start_run)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_run)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = ElidedLabel(hint_width=520)  # one line; the whole text is its tooltip
         self.cluster_button = QPushButton("Run on a cluster…")
         self.cluster_button.setToolTip("Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
         self.cluster_button.clicked.connect(self._on_cluster_button_clicked)
         self.cluster_dialog: ClusterDialog | None = None
+        row.addWidget(self.status_label, 1)
         for button in (self.start_button, self.pause_button, self.stop_button, self.cluster_button):
             row.addWidget(button)
-        row.addWidget(self.status_label, 1)
         return row
 
     def _build_run_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
+        picker = QHBoxLayout()
+        picker.addWidget(QLabel("Run"))
+        self.run_combo = QComboBox()  # the same runs as History and compare's Run list
+        self.run_combo.setPlaceholderText("choose a run")
+        self.run_combo.setMinimumContentsLength(24)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.activated.connect(self._on_run_combo_activated)
+        self.open_folder_button = QPushButton("Open run folder…")
+        self.open_folder_button.setToolTip("Add a folder of runs (or one run) to the run lists; it is remembered")
+        self.open_folder_button.clicked.connect(self.open_run_folder)
+        picker.addWidget(self.run_combo, 1)
+        picker.addWidget(self.open_folder_button)
+        layout.addLayout(picker)
         self.run_folder_label = QLabel("No run open.")
         self.run_folder_label.setWordWrap(True)
         self.run_folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -272,8 +309,10 @@ class TrainingPanel(QWidget):
         return True
 
     def open_run(self, run_dir: Path) -> None:
-        """Show an earlier run's curves, samples and checkpoints (background read)."""
+        """Show an earlier run's curves, samples and checkpoints (background read); when another
+        process trains it, the monitor follows it live."""
         run_dir = Path(run_dir)
+        self._followed = run_dir
         self._tasks.submit("open", lambda: _read_run(run_dir),
                            lambda result: self._show_reopened(run_dir, result),
                            lambda message: self._show_status(message, error=True))
@@ -311,6 +350,7 @@ class TrainingPanel(QWidget):
 
     def shutdown(self) -> None:
         """Stop a training run cleanly (the engine writes a checkpoint) and join all threads."""
+        self.registry.shutdown()
         session = self._session
         if session is not None:
             self._stopping = True
@@ -330,6 +370,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ running
     def _launch(self, cfg: RunConfig, run_dir: Path, *, resume: bool) -> bool:
         self._run_dir = run_dir
+        self._followed = None  # this panel trains it now: its own events feed the monitor
         self._stopping = False
         self._last_error = None
         session = TrainingSession(cfg, run_dir, resume=resume, sources=self._test_sources,
@@ -421,6 +462,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ run info
     def _show_run(self, run_dir: Path) -> None:
         self._shown_run = run_dir
+        self._select_in_run_combo(run_dir)
         self.pinned.set_run(run_dir)
         start, resume, tensorboard = cli_commands(run_dir)
         self.run_folder_label.setText(f"Run folder: {run_dir}")
@@ -428,10 +470,13 @@ class TrainingPanel(QWidget):
         self.cli_resume.set_command(resume)
         self.checkpoints.tensorboard.set_command(tensorboard)
 
-    def _show_reopened(self, run_dir: Path, result: _Reopened) -> None:
+    def _show_reopened(self, run_dir: Path, result: _Reopened, *, quiet: bool = False) -> None:
+        """`quiet`: a live re-read of a run trained by another process: the tab stays as it is."""
         self._show_run(run_dir)
         totals = None
-        self.monitor.load_history(result.history, totals)
+        summary = self.registry.find(run_dir)
+        live = summary is not None and summary.status == "training" and self._run_dir != run_dir
+        self.monitor.load_history(result.history, totals, live=live)
         self.monitor.set_sample_image(result.sample, result.sample_step)
         self.checkpoints.set_checkpoints(result.checkpoints, result.history.validations)
         if result.config_error:
@@ -442,10 +487,13 @@ class TrainingPanel(QWidget):
                                              "in here once the run (e.g. its train.sbatch) trains")
         if result.history.bad_lines:
             self.monitor.banner.show_message(f"{result.history.bad_lines} unreadable line(s) in metrics.jsonl skipped")
-        if self._session is None:
+        if self._session is None and not quiet:
             self.tabs.setCurrentWidget(self.monitor)
+        if self._session is None:
             not_started = result.history.started is None and not result.history.steps
-            self._show_status(f"Showing {run_dir.name}" + (" (not started yet)" if not_started else ""))
+            what = " (training in another process; follows live)" if live else \
+                " (not started yet)" if not_started else ""
+            self._show_status(f"Showing {run_dir.name}{what}")
 
     def _refresh_checkpoints(self, run_dir: Path | None = None) -> None:
         folder = run_dir or self._shown_run
@@ -456,10 +504,88 @@ class TrainingPanel(QWidget):
                            lambda message: None)
 
     def refresh_history(self) -> None:
-        folder = self.runs_dir()
-        self.history.set_runs_folder(folder)
-        self._tasks.submit("history", lambda: list_runs(folder), self.history.set_runs,
+        """Re-read every run list now (they also follow the files every few seconds)."""
+        self._show_places()
+        self.registry.refresh()
+
+    def open_run_folder(self, folder: Path | None = None) -> None:
+        """*Open run folder…*: search `folder` (asked for when None) for runs from now on; a run
+        folder itself is opened in the monitor too."""
+        if folder is None:
+            start = str(self.registry.places()[-1] if len(self.registry.places()) > 1 else self.runs_dir())
+            chosen = QFileDialog.getExistingDirectory(self, "Open run folder", start)
+            if not chosen:
+                return
+            folder = Path(chosen)
+        folder = Path(folder)
+        self.registry.add_place(folder)
+        self._tasks.submit("open-folder", lambda: (folder / "config.toml").is_file(),
+                           lambda is_run: self.open_run(folder) if is_run and self._session is None else None,
                            lambda message: self._show_status(message, error=True))
+
+    def _show_places(self) -> None:
+        self.history.set_places(self.registry.places())
+
+    def _on_registry_runs_changed(self) -> None:
+        runs = self.registry.runs()
+        if self.registry.listed:  # before the first listing "no runs yet" would not be true
+            self.history.set_runs(runs)
+        current = self._shown_run
+        entries = [(run.name, str(run.path)) for run in runs]
+        if entries == self._run_combo_entries:
+            return  # only lines changed (steps, status): the picker stays as it is (and open)
+        self._run_combo_entries = entries
+        self.run_combo.clear()
+        for run in runs:
+            self.run_combo.addItem(run.name, str(run.path))
+            self.run_combo.setItemData(self.run_combo.count() - 1, str(run.path), Qt.ItemDataRole.ToolTipRole)
+        if current is not None:
+            self._select_in_run_combo(current)
+
+    def _select_in_run_combo(self, run_dir: Path) -> None:
+        index = self.run_combo.findData(str(run_dir))
+        if index < 0:
+            self.run_combo.addItem(run_dir.name, str(run_dir))
+            index = self.run_combo.count() - 1
+        self.run_combo.setCurrentIndex(index)
+
+    def _on_run_combo_activated(self, index: int) -> None:
+        data = self.run_combo.itemData(index)
+        if data and self._session is None and Path(data) != self._shown_run:
+            self.open_run(Path(data))
+
+    def _on_registry_run_updated(self, path: str) -> None:
+        """A run wrote new files. When it is the one shown and this panel is not the one training
+        it (a CLI run, or one on another machine writing to a shared folder), re-read it: the
+        curves, samples and checkpoints follow it live."""
+        run_dir = Path(path)
+        if run_dir != self._shown_run or run_dir != self._followed or self._run_dir == run_dir:
+            return  # (a run this panel trained keeps its live pictures: the canvas rendering is not on disk)
+        self._tasks.submit("live", lambda: _read_run(run_dir),
+                           lambda result: self._on_live_read(run_dir, result), lambda message: None)
+
+    def _on_live_read(self, run_dir: Path, result: _Reopened) -> None:
+        if run_dir == self._shown_run == self._followed and self._run_dir != run_dir:
+            self._show_reopened(run_dir, result, quiet=True)
+            self.run_updated_live.emit(str(run_dir))
+
+    def _on_form_runs_dir_changed(self) -> None:
+        self.registry.set_runs_dir(self.form.runs_dir())
+        self._show_places()
+
+    def _on_form_dataset_checked(self, path: str, fmt: str) -> None:
+        if self._store is not None:
+            store = self._store()
+            store.setValue("training/last_dataset", path)
+            store.setValue("training/last_dataset_format", fmt)
+
+    def _restore_dataset(self) -> None:
+        if self._store is None:
+            return
+        store = self._store()
+        path = str(store.value("training/last_dataset", "") or "")
+        if path:
+            self.form.restore_data_source(path, str(store.value("training/last_dataset_format", "auto") or "auto"))
 
     # ------------------------------------------------------------------ form and buttons
     def _on_cluster_button_clicked(self) -> None:

@@ -13,26 +13,33 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
-    QVBoxLayout, QWidget,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QScrollArea,
+    QStyle, QVBoxLayout, QWidget,
 )
 
 from core import provenance
 from core.imageio import read_label_ids, read_rgb
-from core.train.pins import PinnedSample, list_renders, pin_labels, pinned_dir
 from desktop.qimage import rgb_to_qimage
 from desktop.session import write_rendered_png
 from desktop.training.wide_image import ImagePopup
 from desktop.workers import BackgroundTasks
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
-FRAME_HEIGHT = 120  # thumbnails this tall; a 256×512 street frame is 240 px wide
+
+
+def _pins():  # noqa: ANN202 - the core.train.pins module
+    """core.train.pins imports torch (its renderer); imported on first use so the app's window
+    does not wait for torch at start-up (issue 20 §3)."""
+    from core.train import pins
+
+    return pins
+FRAME_HEIGHT = 256  # frames this tall (issue 20 §2: >= 256 px); a 256×512 street frame is 512 px wide
 
 
 def _read_strips(run_dir: Path) -> dict[str, list[tuple[int, QImage]]]:
     """Every pin's frames as QImages (QImage is safe to build off the GUI thread)."""
     out: dict[str, list[tuple[int, QImage]]] = {}
-    for name, frames in list_renders(run_dir).items():
+    for name, frames in _pins().list_renders(run_dir).items():
         images = []
         for step, path in frames:
             image = QImage(str(path))
@@ -53,7 +60,10 @@ class FilmStrip(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(FRAME_HEIGHT * 2, FRAME_HEIGHT))
-        self.setFixedHeight(FRAME_HEIGHT + 48)
+        # The frame, its "step N" line and a horizontal scroll bar; nothing more, so one whole
+        # strip fits the tab on a 1366×768 screen.
+        self.setFixedHeight(FRAME_HEIGHT + self.fontMetrics().height() + self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent) + 14)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.frames: dict[int, QImage] = {}
 
@@ -90,6 +100,8 @@ class PinnedView(QWidget):
         self.popup: ImagePopup | None = None
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
         row = QHBoxLayout()
         self.pin_button = QPushButton("Pin the current painting", self)
         self.pin_button.setToolTip("Add the canvas painting to this run's pinned paintings: it is rendered at "
@@ -106,8 +118,10 @@ class PinnedView(QWidget):
         layout.addLayout(row)
         self._rows = QWidget(self)
         self._rows_layout = QVBoxLayout(self._rows)
+        self._rows_layout.setContentsMargins(2, 2, 2, 2)
         self._rows_layout.addStretch(1)
         scroll = QScrollArea(self)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._rows)
         layout.addWidget(scroll, 1)
@@ -128,11 +142,11 @@ class PinnedView(QWidget):
         self.status.setText(f"Pinned paintings of {run_dir.name}: reading…")
         self._update_buttons()
         self._tasks.run(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
-                        lambda exc: self.status.setText(f"{pinned_dir(run_dir)}: cannot be read ({exc})"))
+                        lambda exc: self.status.setText(f"{run_dir / 'pinned'}: cannot be read ({exc})"))
 
     def handle_event(self, event: object) -> None:
         """Slot for the panel's event_emitted: a new frame of a pin."""
-        if isinstance(event, PinnedSample) and self._run is not None and Path(event.path).parents[2] == self._run:
+        if type(event).__name__ == "PinnedSample" and self._run is not None and Path(event.path).parents[2] == self._run:
             self._strip(event.name).add_frame(event.step, rgb_to_qimage(event.image))
             self._show_count()
 
@@ -151,12 +165,18 @@ class PinnedView(QWidget):
         strip = self.strips.get(name)
         if strip is None:
             box = QWidget(self._rows)
-            column = QVBoxLayout(box)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(QLabel(f"<b>{name}</b>", box))
+            row = QHBoxLayout(box)  # the name beside the strip, not above it: the height is the frames'
+            row.setContentsMargins(0, 0, 0, 0)
+            # Zero-width spaces after "_" let a long file-like name wrap instead of being clipped.
+            caption = QLabel(f"<b>{name.replace('_', '_&#8203;')}</b>", box)
+            caption.setToolTip(name)
+            caption.setWordWrap(True)
+            caption.setFixedWidth(120)
+            caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            row.addWidget(caption)
             strip = FilmStrip(name, box)
             strip.itemClicked.connect(lambda item, s=strip: self._on_frame_clicked(s, item))
-            column.addWidget(strip)
+            row.addWidget(strip, 1)
             self._rows_layout.insertWidget(self._rows_layout.count() - 1, box)
             self.strips[name] = strip
             if self._selected is None:
@@ -198,7 +218,7 @@ class PinnedView(QWidget):
             return
         ids = np.array(ids, dtype=np.uint8, copy=True)
         name = f"painting_{ids.shape[1]}x{ids.shape[0]}"
-        self._tasks.run(lambda: pin_labels(run, ids, name), self._on_pinned,
+        self._tasks.run(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
                         lambda exc: self.status.setText(str(exc)))
 
     def _on_pinned(self, path: Path) -> None:
@@ -222,12 +242,12 @@ class PinnedView(QWidget):
         Reads the frame files (call off the GUI thread)."""
         if self._run is None:
             return None
-        frames = list_renders(self._run).get(name) or []
+        frames = _pins().list_renders(self._run).get(name) or []
         images = [read_rgb(path) for _, path in frames]
         images = [im for im in images if im.shape == images[0].shape] if images else []
         if not images:
             return None
-        labels = read_label_ids(pinned_dir(self._run) / f"{name}.png")
+        labels = read_label_ids(_pins().pinned_dir(self._run) / f"{name}.png")
         record = provenance.Provenance(kind="pinned_strip", model=None, labels=labels,
                                        layout="frames left to right: steps " + ", ".join(str(s) for s, _ in frames),
                                        extra={"run": self._run.name, "pin": name})

@@ -31,6 +31,8 @@ class RunSummary:
     modified: float  # mtime of the newest of config.toml / metrics.jsonl, for sorting
     last_step: int | None  # from the newest training state, when known cheaply
     resumable: bool  # a full training state (last.pt) exists
+    status: str = ""  # "training", "finished", "failed", "stopped" or "not started" (run_status)
+    logged_step: int | None = None  # the newest step metrics.jsonl names (moves while it trains)
 
 
 @dataclass(frozen=True)
@@ -61,27 +63,96 @@ def is_run_dir(path: Path) -> bool:
     return (path / CONFIG_NAME).is_file()
 
 
+#: A run whose metrics.jsonl has not changed for this long, and that logged no end, is "stopped"
+#: (killed, or paused for long) rather than "training".
+LIVE_WINDOW_S = 120.0
+_TAIL_BYTES = 8192
+
+
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Every sub-folder of runs_dir holding a config.toml, newest first. A missing folder is empty."""
     try:
         children = [p for p in runs_dir.iterdir() if p.is_dir()]
     except OSError:
         return []
-    runs: list[RunSummary] = []
-    for child in children:
-        if not is_run_dir(child):
-            continue
-        stamps = [_mtime(child / CONFIG_NAME), _mtime(child / METRICS_NAME)]
-        last_state = child / "checkpoints" / "last.pt"
-        runs.append(RunSummary(
-            path=child,
-            name=child.name,
-            modified=max(stamps),
-            last_step=_newest_step(child / "checkpoints"),
-            resumable=last_state.is_file(),
-        ))
+    runs = [summarize_run(child) for child in children if is_run_dir(child)]
     runs.sort(key=lambda r: r.modified, reverse=True)
     return runs
+
+
+def list_runs_in(places: list[Path]) -> list[RunSummary]:
+    """The runs of several places, newest first, each run once. A place is a folder of runs (its
+    sub-folders with a config.toml) or itself a run folder."""
+    found: dict[Path, RunSummary] = {}
+    for place in places:
+        if is_run_dir(place):
+            found.setdefault(place, summarize_run(place))
+        for run in list_runs(place):
+            found.setdefault(run.path, run)
+    return sorted(found.values(), key=lambda r: r.modified, reverse=True)
+
+
+def run_folder_of(path: Path) -> Path | None:
+    """The run a file or folder belongs to: the folder itself, or an ancestor holding a config.toml
+    (a checkpoint is <run>/checkpoints/step_N.safetensors). None when it is in no run."""
+    path = Path(path)
+    for candidate in [path, *path.parents][:4]:  # the run, checkpoints/, a file: never further up
+        if candidate.is_dir() and is_run_dir(candidate):
+            return candidate
+    return None
+
+
+def summarize_run(run_dir: Path) -> RunSummary:
+    """The history list's line for one run: cheap (a few stats and the tail of metrics.jsonl)."""
+    metrics_mtime = _mtime(run_dir / METRICS_NAME)
+    status, logged = run_status(run_dir, metrics_mtime)
+    return RunSummary(
+        path=run_dir,
+        name=run_dir.name,
+        modified=max(_mtime(run_dir / CONFIG_NAME), metrics_mtime),
+        last_step=_newest_step(run_dir / "checkpoints"),
+        resumable=(run_dir / "checkpoints" / "last.pt").is_file(),
+        status=status,
+        logged_step=logged,
+    )
+
+
+def run_status(run_dir: Path, metrics_mtime: float | None = None, now: float | None = None) -> tuple[str, int | None]:
+    """(status, newest logged step) from the last lines of metrics.jsonl, without reading it all."""
+    import time
+
+    path = run_dir / METRICS_NAME
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - _TAIL_BYTES))
+            tail = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "not started", None
+    last_kind, step = None, None
+    for line in reversed(tail.splitlines()[1:] if size > _TAIL_BYTES else tail.splitlines()):
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line, or the cut-off first one
+        if not isinstance(event, dict):
+            continue
+        if last_kind is None:
+            last_kind = event.get("kind")
+        if step is None and isinstance(event.get("step"), int):
+            step = event["step"]
+        if last_kind is not None and step is not None:
+            break
+    if last_kind == "finished":
+        return "finished", step
+    if last_kind == "failed":
+        return "failed", step
+    mtime = metrics_mtime if metrics_mtime is not None else _mtime(path)
+    if last_kind is None and step is None:
+        return "not started", None
+    live = (now if now is not None else time.time()) - mtime < LIVE_WINDOW_S
+    return ("training" if live else "stopped"), step
 
 
 def read_history(run_dir: Path) -> RunHistory:

@@ -57,9 +57,10 @@ def test_a_stroke_triggers_a_preview_equal_to_the_predictor_output(make_window, 
 def test_without_a_model_the_window_says_so(make_window, qtbot) -> None:  # noqa: ANN001
     window = make_window()
     window.show()
-    assert not window.load_default_model() or window.preview.has_model is False
+    assert not window.preview.has_model and not window.preview.loading
     assert "No model loaded" in window.status.model.text()
     assert "Load checkpoint" in window.status.model.text()
+    assert "No model loaded" in window.preview_panel.view.placeholder()
 
 
 @pytest.mark.parametrize("fmt", ["ids", "color"])
