@@ -1,6 +1,6 @@
 """Inference speed: the reference-style path against the app's path, same weights, same run.
 
-    python benchmarks/inference_bench.py [--quick] [--json PATH] [--cache-dir DIR]
+    python -m benchmarks.inference_bench [--quick] [--json PATH] [--cache-dir DIR]
 
 For each model (unet_256 at ngf 64 and 32, and the bundled default model when resources/models
 has one) and canvas (256×256, 256×512) it times, interleaved round-robin so machine noise hits
@@ -26,8 +26,6 @@ takes about a minute per model and size the first time (cached on disk afterward
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
@@ -36,23 +34,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.common import finish, format_load, machine, p95
+from core.checkpoints import LoadedGenerator, load_weights
+from core.config import GeneratorConfig
+from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package
+from core.fast_infer.cache import weights_digest
+from core.fast_infer.ort_runner import build_ort_runner
+from core.infer import Predictor
+from core.models import build_generator
+from core.onnx_export import sample_input
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
-from core.checkpoints import LoadedGenerator, load_weights  # noqa: E402
-from core.config import GeneratorConfig  # noqa: E402
-from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package  # noqa: E402
-from core.fast_infer.cache import weights_digest  # noqa: E402
-from core.fast_infer.ort_runner import build_ort_runner  # noqa: E402
-from core.infer import Predictor  # noqa: E402
-from core.models import build_generator  # noqa: E402
-from core.onnx_export import sample_input  # noqa: E402
 
 
 def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -159,7 +155,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
         ort = build_ort_runner(loaded.model, cfg, digest, cache_dir)
         build_s["onnxruntime"] = time.perf_counter() - t0
         paths["onnxruntime"] = lambda: ort(x)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a path that cannot be built is a note in the table
         notes.append(f"onnxruntime: {type(exc).__name__}: {exc}")
     reason = aoti_unavailable_reason()
     if reason is None:
@@ -171,7 +167,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
             build_s["aoti"] = time.perf_counter() - t0
             aoti = AotiRunner(pkg)
             paths["aoti"] = lambda: aoti(x)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a path that cannot be built is a note in the table
             notes.append(f"aoti: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     else:
         notes.append(f"aoti: {reason}")
@@ -218,7 +214,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']} ({m['torch_threads']} threads, "
         f"{m['isa']}), onnxruntime {m['onnxruntime']}, Python {m['python']}, {m['os']}; "
-        f"load average at start {m['load_average_1min']}, at end {result.get('load_average_end')} "
+        f"load average at start {format_load(m['load_average_1min'])}, "
+        f"at end {format_load(result.get('load_average_end'))} "
         "(above the CPU count, other processes competed for the cores and timings are inflated).",
         "Convolution ceiling: a fp32 4×4/2 conv 256→512 on 128×128 (channels_last), timed interleaved with "
         "each model's paths, so it sees the same load; 'of ceiling' is GFLOP/s divided by it.",
@@ -234,8 +231,8 @@ def markdown(result: dict[str, Any]) -> str:
             setup = f"{row['setup_s']:.1f}" if row["setup_s"] is not None else ""
             lines.append(
                 f"| {r['model']} | {r['height']}×{r['width']} | {label} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} "
-                f"| {row['speedup']:.2f} | {row['max_abs_diff']:.1e} | {row['gflops']:.0f} | {row['ceiling_share']:.0%} "
-                f"| {setup} |")
+                f"| {row['speedup']:.2f} | {row['max_abs_diff']:.1e} | {row['gflops']:.0f} "
+                f"| {row['ceiling_share']:.0%} | {setup} |")
     notes = sorted({n for r in result["runs"] for n in r["notes"]})
     if notes:
         lines += ["", "Notes: " + "; ".join(notes)]
@@ -263,12 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         for shape in shapes:
             print(f"... {name} at {shape[0]}×{shape[1]}", file=sys.stderr, flush=True)
             result["runs"].append(bench_one(name, make, shape, cache_dir, warmup, repeats))
-    result["seconds"] = time.perf_counter() - start
-    result["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    text = markdown(result)
-    print(text)
-    result["markdown"] = text
-    atomic_write_text(args.json, json.dumps(result, indent=2))
+    finish(result, start, markdown, args.json)
     if tmp is not None:
         tmp.cleanup()
     return 0

@@ -24,7 +24,7 @@ def test_gpu_check_dry_run_runs_every_section(tmp_path: Path) -> None:
            if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
     env.update(QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     out = tmp_path / "gpu_check.json"
-    done = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--dry-run", "--json", str(out)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--dry-run", "--json", str(out)], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=840)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "DRY RUN" in done.stdout
