@@ -158,7 +158,8 @@ def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Cr
         return None, f"{source.name}: the discriminator cannot be used ({str(exc).splitlines()[0][:160]})"
 
 
-def _build(disc: dict[str, Any], gen: dict[str, Any], weights: dict[str, torch.Tensor]) -> tuple[nn.Module, GeneratorConfig]:
+def _build(disc: dict[str, Any], gen: dict[str, Any],
+           weights: dict[str, torch.Tensor]) -> tuple[nn.Module, GeneratorConfig]:
     from core.models import build_discriminator
 
     d_cfg = from_dict(DiscriminatorConfig, disc)

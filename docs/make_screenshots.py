@@ -13,24 +13,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from core import imageio  # noqa: E402
-from core.labels import class_by_name  # noqa: E402
-from desktop import settings  # noqa: E402
-from desktop.preview.worker import ModelSource  # noqa: E402
-from desktop.qimage import qimage_to_rgb  # noqa: E402
+from core import imageio
+from core.labels import class_by_name
+from desktop import settings
+from desktop.preview.worker import ModelSource
+from desktop.qimage import qimage_to_rgb
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
 
 
 class Painter:
     """Drives the canvas like a user: tool, class, then mouse events at document coordinates."""
 
-    def __init__(self, app: QApplication, window) -> None:  # noqa: ANN001
+    def __init__(self, app: QApplication, window: MainWindow) -> None:
         self.app, self.window, self.canvas = app, window, window.canvas
 
     def _send(self, kind: QEvent.Type, x: float, y: float, pressed: bool, double: bool = False) -> None:
@@ -94,7 +98,7 @@ def paint_street(p: Painter) -> None:
     p.drag([(340, 110), (350, 110)])
 
 
-def wait_for_preview(app: QApplication, window, timeout: float = 120) -> None:  # noqa: ANN001
+def wait_for_preview(app: QApplication, window: MainWindow, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while window.shown_version < window.session.document.version or window.preview.in_flight:
         if time.time() > deadline:

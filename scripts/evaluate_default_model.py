@@ -38,21 +38,23 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_write_text  # noqa: E402
-from core.checkpoints import load_any_generator, save_weights  # noqa: E402
-from core.config import DataConfig  # noqa: E402
-from core.data.cityscapes import CityscapesSource  # noqa: E402
-from core.data.synthetic import generate_pair  # noqa: E402
-from core.data.transforms import joint_transform  # noqa: E402
-from core.encoding import photo_to_tensor  # noqa: E402
-from core.imageio import read_label_ids, write_png  # noqa: E402
-from core.infer import Predictor  # noqa: E402
-from core.labels import ids_to_color  # noqa: E402
-from core.presets import CITYSCAPES_MINI, HELD_OUT_FRAME  # noqa: E402
-from core.train import metrics  # noqa: E402
+from core.atomic import atomic_write_text
+from core.checkpoints import load_any_generator, save_weights
+from core.config import DataConfig
+from core.data.cityscapes import CityscapesSource
+from core.data.synthetic import generate_pair
+from core.data.transforms import joint_transform
+from core.encoding import photo_to_tensor
+from core.imageio import read_label_ids, write_png
+from core.infer import Predictor
+from core.labels import ids_to_color
+from core.presets import CITYSCAPES_MINI, HELD_OUT_FRAME
+from core.train import metrics
+
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLES = ("city_street", "suburban_road", "highway")
 SYNTHETIC_EVAL_SEED = 2026  # the recipe trains and validates with seed 0: these scenes are unseen
@@ -243,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += [("held_out", held_ids, held_photo)] + camvid
             for name, ids, photo in rows:
                 panels = [ids_to_color(ids), old.predict(ids), predictor.predict(ids)]
-                write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *([photo] if photo is not None else [])))
+                extra = [photo] if photo is not None else []
+                write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *extra))
         results["images"] = sorted(str(p) for p in args.images.glob("default_model_*.png"))
 
     if args.install:

@@ -106,6 +106,10 @@ class Report:
     stalls: list[dict[str, float]] = field(default_factory=list)
 
     @property
+    def stalls_near_checkpoint_load(self) -> int:
+        return sum(1 for x in self.stalls if x["after_checkpoint_load_s"] < 3)
+
+    @property
     def rss_growth_mb(self) -> float:
         return self.rss_peak_after_warmup_mb - self.rss_after_warmup_mb
 
@@ -126,7 +130,7 @@ class Report:
                                                         f"waiting for a CPU {self.stall_runqueue_ms:.0f} ms, "
                                                         f"blocked (GIL, locks) {self.stall_blocked_ms:.0f} ms; "
                                                         f"longest: {self.longest_stall_split}; "
-                                                        f"{sum(1 for x in self.stalls if x['after_checkpoint_load_s'] < 3)} "
+                                                        f"{self.stalls_near_checkpoint_load} "
                                                         f"of them within 3 s of a checkpoint load"),
             ("driven", f"{self.strokes} strokes, {self.undos} undos, {self.redos} redos, {self.view_switches} "
                        f"view switches, {self.checkpoint_loads} checkpoint loads"),
@@ -170,7 +174,8 @@ def _soak(args: argparse.Namespace) -> int:
     report = Report(minutes=args.minutes, warmup_minutes=args.warmup_minutes, rss_start_mb=rss_mb())
     seen: list[str] = report.warnings
 
-    def on_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    def on_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   file: object = None, line: str | None = None) -> None:
         seen.append(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})")
 
     warnings.showwarning = on_warning  # every Python warning printed, from any thread

@@ -61,7 +61,7 @@ def test_variation_renders_exactly_like_predict(predictor: Predictor) -> None:
 
 
 def test_an_iterable_that_raises_propagates(predictor: Predictor) -> None:
-    def items():  # noqa: ANN202
+    def items():
         yield scene(32, 32)
         raise RuntimeError("dataset went away")
 

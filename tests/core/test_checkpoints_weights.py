@@ -38,7 +38,8 @@ def _model(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
 
 
 @pytest.mark.parametrize("cfg", [GeneratorConfig(depth=4, ngf=4),
-                                 GeneratorConfig(depth=5, ngf=3, norm="instance", input_encoding="color", dropout=False),
+                                 GeneratorConfig(depth=5, ngf=3, norm="instance", input_encoding="color",
+                                                 dropout=False),
                                  GeneratorConfig(arch="encoder_decoder", depth=3, ngf=5, norm="none")])
 def test_weights_round_trip_is_bit_exact(tmp_path: Path, cfg: GeneratorConfig) -> None:
     g = _model(cfg)
@@ -66,7 +67,8 @@ def test_training_state_generator_loads_for_inference(tmp_path: Path) -> None:
                                                "step": 9, "epoch": 1, "card": {"run": "r"}})
     loaded = load_any_generator(tmp_path / "last.pt")
     assert loaded.card == {"run": "r", "step": 9, "epoch": 1}
-    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), loaded.model.state_dict().values()))
+    pairs = zip(g.state_dict().values(), loaded.model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
 
 
 class _Evil:

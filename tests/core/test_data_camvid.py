@@ -32,7 +32,7 @@ from core.labels import PALETTE_IDS, class_by_id
 from core.train.events import Finished, Step
 from core.train.loop import train
 from tests.core.test_data_fixtures import make_aligned
-from tests.core.train_helpers import one_torch_thread, tiny_config  # noqa: F401 - fixture
+from tests.core.train_helpers import tiny_config
 
 H, W = 24, 32
 SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"

@@ -63,7 +63,8 @@ def test_refuses_when_nothing_valid_remains(tmp_path: Path) -> None:
     root.mkdir(parents=True)
     (root / "1.jpg").write_text("not an image")
     (root / "2.jpg").write_bytes(b"")
-    with pytest.raises(UserError, match=r"no usable training pairs in train/: 2 found, all bad \(first: .*1.jpg: not an image file\)"):
+    with pytest.raises(UserError, match=r"no usable training pairs in train/: 2 found, all bad "
+                                           r"\(first: .*1.jpg: not an image file\)"):
         open_datasets(DataConfig(path=str(tmp_path / "ds")), seed=0)
 
 

@@ -53,7 +53,8 @@ def test_aligned_source_in_wrong_direction_says_so(tmp_path: Path) -> None:
     from core.errors import BadFileError
 
     root = make_aligned(tmp_path / "ds", {"train": 1})
-    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a Cityscapes colour label map, the right half is: try direction BtoA"):
+    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a Cityscapes colour label map, "
+                                            r"the right half is: try direction BtoA"):
         AlignedSource(root, "AtoB", "train")[0]
 
 

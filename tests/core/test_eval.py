@@ -30,7 +30,7 @@ from core.models import build_generator
 from core.train.events import Validation
 from core.train.loop import train
 
-from .train_helpers import one_torch_thread, tiny_config, tiny_sources  # noqa: F401 - fixture
+from .train_helpers import tiny_config, tiny_sources
 
 SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
 
@@ -283,7 +283,7 @@ class _ScriptedTracker:
 
 
 def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  one_torch_thread: None) -> None:  # noqa: F811
+                                                                  one_torch_thread: None) -> None:
     import core.train.loop as loop
 
     scripted = [0.30, 0.50, 0.40]
@@ -307,7 +307,7 @@ def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path,
 
 
 def test_training_on_given_pairs_has_no_realism_and_keeps_l1_best(tmp_path: Path,
-                                                                   one_torch_thread: None) -> None:  # noqa: F811
+                                                                   one_torch_thread: None) -> None:
     import core.train.loop as loop
 
     warnings: list[str] = []
@@ -359,7 +359,7 @@ def _eval(files: dict[str, Path], *extra: str) -> list[str]:
 
 
 def test_eval_cli_end_to_end(eval_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
-                             one_torch_thread: None) -> None:  # noqa: F811
+                             one_torch_thread: None) -> None:
     out_json = eval_files["tmp"] / "report.json"
     code = main(_eval(eval_files, "--size", "32x48", "--json", str(out_json)))
     captured = capsys.readouterr()
@@ -391,7 +391,7 @@ def test_eval_cli_end_to_end(eval_files: dict[str, Path], capsys: pytest.Capture
 
 
 def test_eval_cli_limit_and_default_size(eval_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
-                                         one_torch_thread: None) -> None:  # noqa: F811
+                                         one_torch_thread: None) -> None:
     out_json = eval_files["tmp"] / "r.json"
     assert main(_eval(eval_files, "--limit", "1", "--json", str(out_json))) == 0
     report = json.loads(out_json.read_text())
@@ -427,7 +427,7 @@ def test_eval_cli_named_errors(eval_files: dict[str, Path], capsys: pytest.Captu
 
 
 def test_training_on_a_real_folder_scores_realism_with_the_bundled_segmenter(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None) -> None:  # noqa: F811
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None) -> None:
     if not realism_mod.segmenter_available():
         pytest.skip("resources/models/segmenter.safetensors is not installed")
     data = tmp_path / "camvid"

@@ -8,7 +8,6 @@ import dataclasses
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -16,14 +15,16 @@ from torch import nn
 from core.checkpoints import load_weights, save_weights
 from core.config import DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig, load_run_config
 from core.errors import ConfigError
-from core.models import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator, build_generator, count_parameters
+from core.models import (
+    MultiScaleDiscriminator, PatchDiscriminator, build_discriminator, build_generator, count_parameters,
+)
 from core.train.events import Finished, Step
 from core.train.loop import train
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import tiny_config, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROAD = 7
 
@@ -190,7 +191,7 @@ def test_pix2pixhd_variant_resumes_bit_identical(tmp_path: Path) -> None:
     from core.checkpoints import load_training_state
 
     cfg = _variant()
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     straight = list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))
     assert isinstance(straight[-1], Finished)
     stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))

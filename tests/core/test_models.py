@@ -130,7 +130,7 @@ def test_init_is_normal_0_02_and_seeded() -> None:
     a = build_generator(GeneratorConfig(depth=5, ngf=16))
     torch.manual_seed(3)
     b = build_generator(GeneratorConfig(depth=5, ngf=16))
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     w = torch.cat([m.weight.detach().flatten() for m in a.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
     assert abs(float(w.mean())) < 1e-3 and float(w.std()) == pytest.approx(0.02, rel=0.05)
     bn = torch.cat([m.weight.detach() for m in a.modules() if isinstance(m, nn.BatchNorm2d)])

@@ -24,18 +24,14 @@ from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Fi
                                Started, Step, Validation, Warning_)
 from core.train.loop import INJECT_NAN_ENV, CollapseMonitor, resume_config, train
 from core.train.state import lr_for_epoch, lr_multiplier
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_pairs, tiny_sources
+from tests.core.train_helpers import of, tiny_config, tiny_pairs, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_all(cfg: RunConfig, run_dir: Path, **kwargs) -> list[Event]:
     kwargs.setdefault("sources", tiny_sources())
     return list(train(cfg, run_dir, **kwargs))
-
-
-def of(events: list[Event], cls: type) -> list:
-    return [e for e in events if isinstance(e, cls)]
 
 
 def test_one_step_gives_finite_losses_and_a_final_checkpoint(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ def test_gpu_check_dry_run_runs_every_section(tmp_path: Path) -> None:
     what = {(r["section"], r["what"], r["batch"]) for r in rows}
     for batch in (1, 2):
         for path in ("reference", "reference + bf16", "reference + channels_last", "reference + compile",
-                     "reference + fused_adam", "reference + bf16 + channels_last + fused_adam + cudnn_benchmark + compile",
+                     "reference + fused_adam",
+                     "reference + bf16 + channels_last + fused_adam + cudnn_benchmark + compile",
                      "ours (loop defaults)", "ours (--bf16 --channels-last)"):
             assert ("training", path, batch) in what, path
     assert {r["section"] for r in rows} == {"training", "inference", "panel", "torchrun"}

@@ -8,7 +8,6 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from desktop.qimage import rgb_to_qimage
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 
 
 def _tall_grid() -> np.ndarray:
@@ -17,14 +16,14 @@ def _tall_grid() -> np.ndarray:
     return rng.integers(0, 255, size=(4 * 64, 3 * 64, 3), dtype=np.uint8)
 
 
-def test_first_launch_uses_most_of_the_screen(make_window, qtbot) -> None:  # noqa: ANN001
+def test_first_launch_uses_most_of_the_screen(make_window, qtbot) -> None:
     window = make_window()
     area = window.screen().availableGeometry()
     assert window.width() >= 0.85 * area.width() and window.height() >= 0.85 * area.height()
     assert area.contains(window.geometry())
 
 
-def test_training_pictures_are_half_the_panel_wide_and_enlarge_on_a_click(make_window, qtbot) -> None:  # noqa: ANN001
+def test_training_pictures_are_half_the_panel_wide_and_enlarge_on_a_click(make_window, qtbot) -> None:
     window = make_window()
     window.resize(1500, 950)  # the 1600×1000 screen of the issue, less its task bar
     window.show()
@@ -49,7 +48,7 @@ def test_training_pictures_are_half_the_panel_wide_and_enlarge_on_a_click(make_w
     qtbot.waitUntil(lambda: not popup.isVisible(), timeout=5000)
 
 
-def test_the_arranged_layout_is_remembered(make_window, qtbot) -> None:  # noqa: ANN001
+def test_the_arranged_layout_is_remembered(make_window, qtbot) -> None:
     window = make_window()
     window.resize(1200, 800)
     window.show()
