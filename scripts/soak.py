@@ -40,8 +40,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 HEARTBEAT_MS = 5
 STALL_LIMIT_S = 0.100
@@ -186,10 +187,11 @@ def _soak(args: argparse.Namespace) -> int:
 
     logging.getLogger().addHandler(Collect(level=logging.WARNING))
 
-    from PySide6.QtCore import (QElapsedTimer, QEvent, QEventLoop, QPointF, Qt, QTimer, QtMsgType,
-                                qInstallMessageHandler)
+    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
+
+    from benchmarks.common import StallMeter
 
     def on_qt_message(kind: QtMsgType, _context: object, message: str) -> None:
         if kind != QtMsgType.QtDebugMsg and kind != QtMsgType.QtInfoMsg:
@@ -257,20 +259,14 @@ def _soak(args: argparse.Namespace) -> int:
     preview.preview_shown.connect(lambda *_: setattr(report, "previews_shown", report.previews_shown + 1))
 
     # --------------------------------------------------------------- heartbeat (stall meter)
-    clock = QElapsedTimer()
-    clock.start()
     lateness: list[float] = []
-    last_beat = [clock.nsecsElapsed()]
     last_sched = [thread_schedstat()]
     warm = [False]
     longest = [0.0]
 
-    def on_heartbeat() -> None:
-        now = clock.nsecsElapsed()
+    def on_heartbeat(gap_ns: int) -> None:
         sched = thread_schedstat()
-        gap_ns = now - last_beat[0]
         late = gap_ns / 1e9 - HEARTBEAT_MS / 1000
-        last_beat[0] = now
         before, last_sched[0] = last_sched[0], sched
         if not warm[0]:
             return
@@ -288,10 +284,9 @@ def _soak(args: argparse.Namespace) -> int:
                 report.longest_stall_split = (f"{gap_ns / 1e6:.0f} ms = {cpu_ms:.0f} computing + {wait_ms:.0f} "
                                               f"waiting for a CPU + {blocked_ms:.0f} blocked")
 
-    heartbeat = QTimer()
-    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-    heartbeat.timeout.connect(on_heartbeat)
-    heartbeat.start(HEARTBEAT_MS)
+    # The meter's own gap list is not kept (counting=False): on_heartbeat keeps what the report needs.
+    heartbeat = StallMeter(HEARTBEAT_MS, precise=True, counting=lambda: False, on_beat=on_heartbeat)
+    heartbeat.start()
 
     # --------------------------------------------------------------- the user
     canvas = window.canvas
