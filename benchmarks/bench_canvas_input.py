@@ -92,7 +92,8 @@ def one_shot(view: CanvasView, doc: LabelDocument) -> None:
     big = int(values[counts.argmax()])
     ys, xs = np.nonzero(ids == big)
     fill = make_tool("fill", ctx)
-    rows = [("fill of the largest class region", lambda: fill.press(xs[len(xs) // 2] + 0.5, ys[len(ys) // 2] + 0.5))]
+    middle = (xs[len(xs) // 2] + 0.5, ys[len(ys) // 2] + 0.5)
+    rows: list[tuple[str, Callable[[], object]]] = [("fill of the largest class region", lambda: fill.press(*middle))]
     rows.append(("undo that fill", doc.undo))
     poly = make_tool("polygon", ctx)
 

@@ -31,7 +31,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from benchmarks.common import StallMeter
+from benchmarks.common import StallMeter, qt_app
 from core.checkpoints import save_weights
 from core.config import GeneratorConfig
 from core.models import build_generator
@@ -108,7 +108,10 @@ def bench_stroke_to_preview(app: QApplication, folder: Path, ngf: int, strokes: 
         send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, *pts[-1], False)
         end = time.perf_counter()
         target = window.session.document.version
-        wait_until(app, lambda target=target: window.shown_version >= target)
+        def reached(target: int = target) -> bool:
+            return window.shown_version >= target
+
+        wait_until(app, reached)
         latencies.append(time.perf_counter() - end)
         inference.append(window.preview.last_latency_s or 0.0)
         wait_until(app, lambda: not window.preview.in_flight)
@@ -202,7 +205,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="canvas_bench_"))
     settings.isolate(folder / "home")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = qt_app()
     settings.configure_application()
     ngfs = (32,) if args.quick else (32, 64)
     strokes = 4 if args.quick else args.strokes

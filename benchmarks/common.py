@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from core.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 
 def machine() -> dict[str, Any]:
@@ -65,6 +69,16 @@ def finish(result: dict[str, Any], started: float, markdown: Callable[[dict[str,
     result["markdown"] = text
     json_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json_path, json.dumps(result, indent=2))
+
+
+def qt_app(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication, or a new one (Qt imported here: see StallMeter)."""
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    return QApplication(argv if argv is not None else sys.argv[:1])
 
 
 class StallMeter:

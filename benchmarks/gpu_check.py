@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -133,14 +133,14 @@ def timed(paths: dict[str, Callable[[], object]], device: torch.device, warmup: 
 
 def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
     from benchmarks.training_bench import Options, ours_bare_step, reference_step
-    from core.config import TrainConfig
+    from core.config import Device, TrainConfig
 
     device = torch.device(scale.device)
     rows: list[Row] = []
     variants = [Options(), Options(bf16=True), Options(channels_last=True), Options(compile=True),
                 Options(fused_adam=True),
                 Options(bf16=True, channels_last=True, compile=True, fused_adam=True, cudnn_benchmark=True)]
-    geometry = {"size": scale.size, "depth": scale.depth, "ndf": scale.ndf}
+    geometry: dict[str, Any] = {"size": scale.size, "depth": scale.depth, "ndf": scale.ndf}
     for i, batch in enumerate(scale.batches):
         if i and deadline is not None and time.perf_counter() > deadline:
             rows.append(Row("training", f"batch {batch}", batch, note="skipped: the time budget is spent"))
@@ -148,13 +148,13 @@ def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
         if device.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
-        paths: dict[str, Callable[[], None]] = {}
+        paths: dict[str, Callable[[], object]] = {}
         for opts in variants:
             paths[opts.label()] = reference_step(scale.ngf, batch, device, opts,
                                                  compile_backend=scale.compile_backend, **geometry)
         paths["ours (loop defaults)"] = ours_bare_step(scale.ngf, batch, device, **geometry)
         # compile is measured on the reference step; one more compile here would not fit the budget
-        loop_opts = TrainConfig(device=scale.device, bf16=True, channels_last=True)
+        loop_opts = TrainConfig(device=cast(Device, scale.device), bf16=True, channels_last=True)
         paths["ours (--bf16 --channels-last)"] = ours_bare_step(scale.ngf, batch, device, loop_opts, **geometry)
         times, setup = timed(paths, device, scale.warmup, scale.repeats)
         ref = statistics.median(times["reference"])

@@ -26,6 +26,7 @@ takes about a minute per model and size the first time (cached on disk afterward
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ from core.fast_infer.ort_runner import build_ort_runner
 from core.infer import Predictor
 from core.models import build_generator
 from core.onnx_export import sample_input
+from core.resources import resource_path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,12 +59,13 @@ def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
 
     def hook(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         nonlocal total
-        k = m.kernel_size[0] * m.kernel_size[1]  # type: ignore[index]
+        assert isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))  # hooked on those only (below)
+        k = m.kernel_size[0] * m.kernel_size[1]
         if isinstance(m, nn.ConvTranspose2d):
             positions = inputs[0].shape[0] * inputs[0].shape[2] * inputs[0].shape[3]
         else:
             positions = out.shape[0] * out.shape[2] * out.shape[3]
-        total += 2 * m.in_channels * m.out_channels * k * positions  # type: ignore[operator]
+        total += 2 * m.in_channels * m.out_channels * k * positions
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
@@ -116,6 +119,7 @@ def trained_like(ngf: int, seed: int = 0, depth: int = 8) -> LoadedGenerator:
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
+                assert m.running_mean is not None and m.running_var is not None  # track_running_stats
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
     return LoadedGenerator(model=model.eval(), config=cfg, card={}, path=Path(f"unet_256 ngf {ngf}"))
@@ -123,9 +127,9 @@ def trained_like(ngf: int, seed: int = 0, depth: int = 8) -> LoadedGenerator:
 
 def models(quick: bool) -> list[tuple[str, Callable[[], LoadedGenerator]]]:
     found: list[tuple[str, Callable[[], LoadedGenerator]]] = []
-    default_dir = REPO / "resources" / "models"
+    default_dir = resource_path("models")
     for path in sorted(default_dir.glob("*.safetensors")) if default_dir.is_dir() else []:
-        found.append((f"default ({path.name})", lambda p=path: load_weights(p)))
+        found.append((f"default ({path.name})", functools.partial(load_weights, path)))
         break
     found.append(("unet_256 ngf 64", lambda: trained_like(64)))
     found.append(("unet_256 ngf 32", lambda: trained_like(32)))
@@ -143,7 +147,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
         expected = ref_model(x)
 
     cl_model = make().model.eval().to(memory_format=torch.channels_last)
-    paths: dict[str, Callable[[], torch.Tensor]] = {
+    paths: dict[str, Callable[[], object]] = {
         "reference": lambda: ref_model(x),
         "eager-cl": lambda: cl_model(x.contiguous(memory_format=torch.channels_last)),
     }
@@ -178,11 +182,11 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
     predictor.forward(x)
     paths["app"] = lambda: predictor.forward(x)
     ids = sample_ids(shape)
-    paths["app end-to-end"] = lambda: predictor.predict(ids)  # type: ignore[assignment,return-value]
+    paths["app end-to-end"] = lambda: predictor.predict(ids)
     app_backend = predictor.last_backend
     notes += [f"app: {n}" for n in predictor.backend_notes]
 
-    paths["ceiling"] = ceiling_conv()  # type: ignore[assignment]
+    paths["ceiling"] = ceiling_conv()
     times = timed(paths, warmup, repeats)
     ceiling = CEILING_FLOPS / statistics.median(times.pop("ceiling")) / 1e9
     paths.pop("ceiling")
@@ -194,7 +198,9 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
                 photo = torch.from_numpy(predictor.predict(ids)).permute(2, 0, 1)[None].float() / 127.5 - 1
                 diff = float((photo - expected).abs().max())
             else:
-                diff = float((paths[path]().float() - expected).abs().max())
+                out = paths[path]()
+                assert isinstance(out, torch.Tensor)  # every path but the end-to-end one returns a tensor
+                diff = float((out.float() - expected).abs().max())
             median = statistics.median(values)
             rows[path] = {
                 "median_ms": median * 1000, "p95_ms": p95(values) * 1000,

@@ -41,18 +41,18 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from benchmarks.common import finish, format_load, machine, p95
-from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
+from core.config import DataConfig, Device, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
 from core.data.base import InMemoryPairs
 from core.labels import PALETTE_IDS
 from core.models import build_discriminator, build_generator
@@ -170,7 +170,7 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     (for `tcfg`, default: TrainConfig's defaults). ddp: wrap the models in DistributedDataParallel
     as the loop does under torchrun (a process group must exist; the loop itself only does it
     for more than one process)."""
-    tcfg = tcfg or TrainConfig(device=device.type, batch_size=batch)
+    tcfg = tcfg or TrainConfig(device=cast(Device, device.type), batch_size=batch)
     bf16, channels_last, compile_models, _ = loop.cuda_only_options(tcfg, device)
     torch.manual_seed(0)
     g, d = models(ngf, device, depth, ndf)
@@ -228,20 +228,20 @@ class EndToEnd:
     data_times: list[float] = field(default_factory=list)  # the loop's own Step.data_time
     compute_times: list[float] = field(default_factory=list)  # the loop's own Step.step_time
 
-    def start(self) -> Iterator[float]:
+    def start(self) -> Generator[float, None, None]:
         cfg = RunConfig(
             name="training-bench",
             generator=GeneratorConfig(arch="unet", depth=8, ngf=self.ngf, norm="batch", input_encoding="color"),
             discriminator=DiscriminatorConfig(n_layers=3, ndf=64),
             data=DataConfig(path="in-memory", load_size=(286, 286), crop_size=(SIZE, SIZE)),
             train=TrainConfig(batch_size=self.batch, epochs=1000, epochs_decay=0, max_steps=self.total_steps + 1,
-                              device=self.device.type, sample_every=self.sample_every,
+                              device=cast(Device, self.device.type), sample_every=self.sample_every,
                               checkpoint_every=self.checkpoint_every))
         source = street_pairs(16)  # several epochs in the window: epoch boundaries are timed too
         gen = loop.train(cfg, self.run_dir, sources=(source, None))
         return self._steps(gen)
 
-    def _steps(self, gen: Iterator[Any]) -> Iterator[float]:
+    def _steps(self, gen: Iterator[Any]) -> Generator[float, None, None]:
         try:
             while True:
                 t0 = time.perf_counter()
@@ -257,7 +257,8 @@ class EndToEnd:
                     return
                 yield time.perf_counter() - t0
         finally:
-            gen.close()  # closes the sinks (metrics.jsonl, TensorBoard); no final checkpoint
+            if isinstance(gen, Generator):  # loop.train is one; its annotation says Iterator
+                gen.close()  # closes the sinks (metrics.jsonl, TensorBoard); no final checkpoint
 
 
 # ------------------------------------------------------------------------------- one configuration

@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import numpy as np
 from PySide6.QtWidgets import QApplication
 
-from benchmarks.common import StallMeter, format_load, load_average
+from benchmarks.common import StallMeter, format_load, load_average, qt_app
 from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
 from core.train.control import TrainingControl
 from core.train.events import Event, Finished, Step
@@ -153,7 +153,7 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = qt_app(sys.argv)
     cfg = bench_config(args.steps, args.device, args.crop)
     direct, threaded, panel, stalls, paints = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="roadstudio-gui-bench-") as tmp:

@@ -62,7 +62,7 @@ def _chain(net: nn.Module) -> list[_Layer]:
     for module in net.modules():
         if isinstance(module, nn.Conv2d):
             k, s, p = module.kernel_size[0], module.stride[0], module.padding[0]
-            layers.append(_Layer(int(k), int(s), int(p)))  # type: ignore[arg-type]
+            layers.append(_Layer(int(k), int(s), int(p)))
     return layers
 
 

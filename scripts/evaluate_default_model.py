@@ -210,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             old = Predictor(load_any_generator(args.compare), "cpu")
             rows: list[tuple[str, np.ndarray, np.ndarray | None]] = [(n, ids, None) for n, ids in sample_ids.items()]
             rows += [("held_out", held_ids, held_photo)] + camvid
-            for name, ids, photo in rows:
+            for name, ids, real in rows:
                 panels = [ids_to_color(ids), old.predict(ids), predictor.predict(ids)]
-                extra = [photo] if photo is not None else []
+                extra = [real] if real is not None else []
                 write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *extra))
         results["images"] = sorted(str(p) for p in args.images.glob("default_model_*.png"))
 

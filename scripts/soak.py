@@ -191,7 +191,7 @@ def _soak(args: argparse.Namespace) -> int:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from benchmarks.common import StallMeter
+    from benchmarks.common import StallMeter, qt_app
 
     def on_qt_message(kind: QtMsgType, _context: object, message: str) -> None:
         if kind != QtMsgType.QtDebugMsg and kind != QtMsgType.QtInfoMsg:
@@ -202,7 +202,7 @@ def _soak(args: argparse.Namespace) -> int:
     from desktop import settings
 
     settings.configure_application()
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = qt_app([sys.argv[0]])
     report.platform = app.platformName()
     settings.isolate(home)
 
@@ -255,7 +255,7 @@ def _soak(args: argparse.Namespace) -> int:
         report.preview_requests += 1
         original_request()
 
-    preview.request = counting_request  # type: ignore[method-assign]
+    preview.request = counting_request
     preview.preview_shown.connect(lambda *_: setattr(report, "previews_shown", report.previews_shown + 1))
 
     # --------------------------------------------------------------- heartbeat (stall meter)

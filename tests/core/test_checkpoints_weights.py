@@ -23,6 +23,7 @@ from core.checkpoints import (
 from core.config import GeneratorConfig, to_dict
 from core.errors import CheckpointError
 from core.models import build_generator
+from tests.core.train_helpers import spread_batchnorm_stats
 
 
 def _model(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
@@ -31,9 +32,7 @@ def _model(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
     with torch.no_grad():  # distinct BatchNorm buffers, so a dropped buffer would show
         for m in g.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.5, 2)
-                m.num_batches_tracked.fill_(17)
+                spread_batchnorm_stats(m, 1, (0.5, 2), batches=17)
     return g
 
 
@@ -72,7 +71,7 @@ def test_training_state_generator_loads_for_inference(tmp_path: Path) -> None:
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("ran code",))
 
 

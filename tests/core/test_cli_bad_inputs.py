@@ -119,7 +119,7 @@ def _other_architecture(shared: dict[str, Path]) -> bytes:
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("this ran code",))
 
 
@@ -144,7 +144,7 @@ def config_case(text: str, phrase: str) -> Case:
     return Case(make, phrase)
 
 
-def run_folder_case(edit: Callable[[Path], None], phrase: str, names: str = "file") -> Case:
+def run_folder_case(edit: Callable[[Path], object], phrase: str, names: str = "file") -> Case:
     """A copy of a real 1-step run, edited by hand, then `train --resume`."""
     def make(d: Path, shared: dict[str, Path]) -> list[str]:
         run = d / "run"
@@ -163,8 +163,8 @@ def _edit_config(old: str, new: str) -> Callable[[Path], None]:
     return edit
 
 
-def _replace(name: str, data: bytes) -> Callable[[Path], None]:
-    return lambda run: _write(run / name, data) and None
+def _replace(name: str, data: bytes) -> Callable[[Path], object]:
+    return lambda run: _write(run / name, data)
 
 
 CASES: dict[str, Case] = {

@@ -104,11 +104,11 @@ def test_synthetic_source() -> None:
 
 def test_sources_pickle_for_dataloader_workers(tmp_path: Path) -> None:
     """Workers receive the source by pickling: paths, not open files."""
-    sources = [AlignedSource(make_aligned(tmp_path / "al", {"train": 1}), "BtoA", "train"),
+    sources: list[PairSource] = [AlignedSource(make_aligned(tmp_path / "al", {"train": 1}), "BtoA", "train"),
                CityscapesSource(make_cityscapes(tmp_path / "cs", {"train": 1})),
                FolderPairsSource(make_folders(tmp_path / "fo", 1)), SyntheticStreets(2, 0, (16, 16))]
     for source in sources:
-        clone = pickle.loads(pickle.dumps(source))
+        clone: PairSource = pickle.loads(pickle.dumps(source))
         np.testing.assert_array_equal(clone[0][0], source[0][0])
 
 

@@ -247,8 +247,12 @@ def test_a_silent_peer_is_named_and_one_that_ended_normally_is_not() -> None:
     store = _DictStore()
     reported: list[str] = []
     verdict = threading.Event()
-    watch = PeerWatch(store, rank=0, world_size=3, timeout_s=0.5,
-                      on_lost=lambda message: (reported.append(message), verdict.set()))
+
+    def on_lost(message: str) -> None:
+        reported.append(message)
+        verdict.set()
+
+    watch = PeerWatch(store, rank=0, world_size=3, timeout_s=0.5, on_lost=on_lost)
     store.add("done/2", 1)  # rank 2 finished its run normally: never "lost"
     watch.start()
     try:

@@ -27,10 +27,10 @@ from core.eval.segmenter import Segmenter, save_segmenter, work_size
 from core.eval.segnet import RoadSegNet, SegNetConfig
 from core.labels import ID_TO_COLOR, PALETTE_COLORS, PALETTE_IDS
 from core.models import build_generator
-from core.train.events import Validation
+from core.train.events import CheckpointSaved, Validation
 from core.train.loop import train
 
-from .train_helpers import tiny_config, tiny_sources
+from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources
 
 SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
 
@@ -90,8 +90,7 @@ def _tiny_segmenter(seed: int = 0, work_area: int = 32 * 48) -> RoadSegNet:
     with torch.no_grad():  # non-trivial running stats, so a round trip that drops them shows
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+                spread_batchnorm_stats(m, 0.5, (0.5, 2.0))
     return model.eval()
 
 
@@ -297,7 +296,7 @@ def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path,
     assert [v.is_best for v in vals] == [True, True, False]  # by realism, whatever L1 did
     assert vals[1].realism_pixel_acc == pytest.approx(0.6) and vals[1].realism_real == 0.9
     assert tracker.pairs_seen == 2 * 3
-    best = [e for e in events if getattr(e, "reason", None) == "best"]
+    best = [e for e in events if isinstance(e, CheckpointSaved) and e.reason == "best"]
     assert [b.step for b in best] == [vals[0].step, vals[1].step]
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert state["best_realism"] == pytest.approx(0.50)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.config import NETG_PRESETS, DiscriminatorConfig, GeneratorConfig
+from core.config import Arch, DiscriminatorConfig, Encoding, GeneratorConfig, NETG_PRESETS, Norm
 from core.models import (
     PatchDiscriminator,
     UNetGenerator,
@@ -66,7 +66,7 @@ def test_discriminator_output_shape(n_layers: int, side: int) -> None:
 @pytest.mark.parametrize("arch", ["unet", "encoder_decoder"])
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
 @pytest.mark.parametrize("encoding", ["onehot", "color"])
-def test_generator_output_shape_and_range(arch: str, norm: str, encoding: str) -> None:
+def test_generator_output_shape_and_range(arch: Arch, norm: Norm, encoding: Encoding) -> None:
     cfg = GeneratorConfig(arch=arch, depth=4, ngf=4, norm=norm, input_encoding=encoding)
     g = build_generator(cfg).eval()
     x = torch.rand(2, cfg.input_nc, 32, 48) * 2 - 1

@@ -96,3 +96,14 @@ def write_aligned_dataset(root: Path, count: int, size: int, suffix: str = ".png
 def aligned_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pix2pix aligned layout, 8 JPEG pairs of 64 px: train/N.jpg, photo left (A), colour label map right (B)."""
     return write_aligned_dataset(tmp_path_factory.mktemp("data") / "streets", 8, size=64, suffix=".jpg", quality=95)
+
+
+def spread_batchnorm_stats(m: torch.nn.modules.batchnorm._BatchNorm, mean: float, var: tuple[float, float],
+                           batches: int | None = None) -> None:
+    """Running statistics away from (0, 1), as after training (so a dropped or mis-folded buffer
+    shows): mean uniform in ±mean, variance uniform in `var`, and `batches` as the batch count."""
+    assert m.running_mean is not None and m.running_var is not None and m.num_batches_tracked is not None
+    m.running_mean.uniform_(-mean, mean)
+    m.running_var.uniform_(*var)
+    if batches is not None:
+        m.num_batches_tracked.fill_(batches)
