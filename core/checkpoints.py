@@ -219,12 +219,7 @@ def describe_unpickling_error(exc: BaseException) -> str:
 
 
 def _read_reference_state(path: Path) -> dict[str, torch.Tensor]:
-    if not path.exists():
-        raise CheckpointError(path, "no such file")
-    if path.is_dir():
-        raise CheckpointError(path, "is a folder, not a .pth file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(path, "the file is empty (0 bytes)")
+    _require_file(path, "a .pth file")
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols of foreign files; the error below says it better
@@ -249,11 +244,11 @@ def _try_state(path: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def _require_file(path: Path) -> None:
+def _require_file(path: Path, what: str = "a checkpoint file") -> None:
     if not path.exists():
         raise CheckpointError(path, "no such file")
     if path.is_dir():
-        raise CheckpointError(path, "is a folder, not a checkpoint file")
+        raise CheckpointError(path, f"is a folder, not {what}")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "the file is empty (0 bytes)")
 
