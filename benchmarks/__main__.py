@@ -6,7 +6,8 @@ Runs every benchmark script in this folder (`*_bench.py`, `bench_*.py`) in its o
 benchmarks/results/<name>.run.json (stdout, exit code, seconds; scripts may write richer JSON of
 their own there). `--quick` is passed to the scripts that accept it. `--write-docs` puts every
 script's latest output into docs/performance.md, one section per script, keeping the sections
-of scripts not run this time and the hand-written text above the first section. A failing script is reported and the others still run.
+of scripts not run this time and the hand-written text above the first section. A failing script
+is reported and the others still run.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from core.atomic import atomic_write_text
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 DOC = REPO / "docs" / "performance.md"
 PER_SCRIPT_TIMEOUT_S = 20 * 60
-
-sys.path.insert(0, str(REPO))
-from core.atomic import atomic_write_text  # noqa: E402
 
 DOC_HEADER = """# Performance
 
@@ -47,11 +47,18 @@ def discover() -> list[Path]:
 
 def bench_name(path: Path) -> str:
     stem = path.stem
-    return stem[: -len("_bench")] if stem.endswith("_bench") else stem[len("bench_"):] if stem.startswith("bench_") else stem
+    if stem.endswith("_bench"):
+        return stem[: -len("_bench")]
+    return stem[len("bench_"):] if stem.startswith("bench_") else stem
+
+
+def module_of(path: Path) -> str:
+    """benchmarks/x_bench.py runs as `python -m benchmarks.x_bench` (no sys.path preambles)."""
+    return f"benchmarks.{path.stem}"
 
 
 def run_script(path: Path, quick: bool) -> dict[str, object]:
-    cmd = [sys.executable, str(path)]
+    cmd = [sys.executable, "-m", module_of(path)]
     if quick and "--quick" in path.read_text(encoding="utf-8", errors="replace"):
         cmd.append("--quick")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
@@ -61,7 +68,8 @@ def run_script(path: Path, quick: bool) -> dict[str, object]:
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=PER_SCRIPT_TIMEOUT_S)
         rc, out, err = done.returncode, done.stdout, done.stderr
     except subprocess.TimeoutExpired as exc:
-        rc, out, err = 124, (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""), "timed out"
+        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        rc, out, err = 124, partial, "timed out"
     return {"name": bench_name(path), "script": path.name, "command": " ".join(cmd[1:]), "rc": rc,
             "seconds": time.perf_counter() - start, "stdout": out, "stderr_tail": err[-4000:],
             "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
@@ -84,7 +92,7 @@ def write_docs(runs: list[dict[str, object]]) -> None:
             footer = text[matches[-1].end():].strip()
     for run in runs:
         if run["rc"] == 0 and str(run["stdout"]).strip():
-            body = f"## {run['name']}\n\n`python benchmarks/{run['script']}` — {run['when']}, " \
+            body = f"## {run['name']}\n\n`python -m benchmarks.{Path(str(run['script'])).stem}` — {run['when']}, " \
                    f"{run['seconds']:.0f} s\n\n{str(run['stdout']).strip()}\n\n"
             sections[str(run["name"])] = body
     parts = [header, ""]
@@ -98,7 +106,7 @@ def write_docs(runs: list[dict[str, object]]) -> None:
 def run_gpu_check(dry_run: bool, docs: bool) -> int:
     """The GPU check in its own process, its table printed (and written to the docs: not a dry run's)."""
     path = HERE / "gpu_check.py"
-    cmd = [sys.executable, str(path)] + (["--dry-run"] if dry_run else [])
+    cmd = [sys.executable, "-m", module_of(path)] + (["--dry-run"] if dry_run else [])
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Batch inference as a user runs it: whole processes, a folder of label maps in, PNGs out.
 
-    python benchmarks/batch_infer_bench.py [--quick] [--counts 24 200] [--repeats N] [--json PATH]
+    python -m benchmarks.batch_infer_bench [--quick] [--counts 24 200] [--repeats N] [--json PATH]
 
 Same weights (unet_256, ngf 64, BatchNorm statistics drawn away from (0, 1) as after training),
 same label-id PNGs at 256×512, each command timed from process start to exit, interleaved
@@ -24,7 +24,6 @@ benchmark). Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -35,19 +34,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from PIL import Image
+
+from benchmarks.common import finish, format_load, machine
+from benchmarks.inference_bench import trained_like
+from core.checkpoints import save_weights
+from core.imageio import write_label_ids_png
+from core.labels import PALETTE_IDS
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from benchmarks.common import machine  # noqa: E402
-from benchmarks.inference_bench import trained_like  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
-from core.checkpoints import save_weights  # noqa: E402
-from core.imageio import write_label_ids_png  # noqa: E402
-from core.labels import PALETTE_IDS  # noqa: E402
 
 SHAPE = (256, 512)
 NGF = 64
@@ -90,7 +87,8 @@ def make_inputs(folder: Path, count: int) -> None:
         ids = np.full(SHAPE, 7, np.uint8)
         ids[: SHAPE[0] // 3] = 23
         blocks = rng.choice(PALETTE_IDS, size=(SHAPE[0] // 32, SHAPE[1] // 32))
-        ids[SHAPE[0] // 3: 2 * SHAPE[0] // 3] = np.kron(blocks, np.ones((32, 32), np.uint8))[SHAPE[0] // 3: 2 * SHAPE[0] // 3]
+        middle = slice(SHAPE[0] // 3, 2 * SHAPE[0] // 3)
+        ids[middle] = np.kron(blocks, np.ones((32, 32), np.uint8))[middle]
         write_label_ids_png(folder / f"map_{i:04d}_labelIds.png", ids)
 
 
@@ -149,7 +147,8 @@ def bench_count(count: int, tmp: Path, weights_pth: Path, weights_st: Path, repe
     return {"count": count, "repeats": repeats, "times_s": times, "cold_s": cold_s,
             "cold_decision": decision(cold_err), "decisions": decisions,
             "reference_s": ref, "ours_s": statistics.median(times["ours"]),
-            "speedup": ref / statistics.median(times["ours"]), "speedup_best": min(times["reference"]) / min(times["ours"]),
+            "speedup": ref / statistics.median(times["ours"]),
+            "speedup_best": min(times["reference"]) / min(times["ours"]),
             "cold_speedup": ref / cold_s, "max_diff_steps": worst, "differing_share": share, "files": files}
 
 
@@ -162,8 +161,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"### Batch inference, whole process (unet_256 ngf {NGF}, {SHAPE[0]}×{SHAPE[1]}, CPU)",
         "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']}, onnxruntime {m['onnxruntime']}, "
-        f"Python {m['python']}; load average at start {m['load_average_1min']:.2f}, at end "
-        f"{result['load_average_end']:.2f} (above the CPU count, other processes competed for the cores).",
+        f"Python {m['python']}; load average at start {format_load(m['load_average_1min'])}, at end "
+        f"{format_load(result['load_average_end'])} (above the CPU count, other processes competed for the cores).",
         "Each command timed from process start to exit (imports, weights, every file read and written), "
         "reference and ours alternating; medians of the rounds; × = reference / ours.",
         "",
@@ -208,13 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         for count in args.counts:
             result["runs"].append(bench_count(count, tmp, tmp / "latest_net_G.pth", tmp / "weights.safetensors",
                                               repeats, env))
-    result["seconds"] = time.perf_counter() - start
-    result["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    text = markdown(result)
-    print(text)
-    result["markdown"] = text
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.json, json.dumps(result, indent=2))
+    finish(result, start, markdown, args.json)
     return 0
 
 

@@ -7,7 +7,7 @@ when ../shared/data is present, else a synthetic one) and times, per move:
             and the dirty-rect recolour of the cached image
   +paint    handler plus the repaint it schedules (processEvents flushes the widget update)
 
-Run:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas_input.py [--moves 200]
+Run:  QT_QPA_PLATFORM=offscreen python -m benchmarks.bench_canvas_input [--moves 200]
 Prints a table of p50 / p95 / max in milliseconds. Nothing is asserted.
 """
 
@@ -18,17 +18,18 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from desktop.canvas import LabelDocument  # noqa: E402
-from desktop.canvas.view import CanvasView  # noqa: E402
+from desktop.canvas import LabelDocument
+from desktop.canvas.view import CanvasView
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes-mini" / "gtFine"
 
@@ -71,7 +72,7 @@ def stroke_timings(view: CanvasView, moves: int, with_paint: bool) -> np.ndarray
     return np.array(times)  # (moves, 2): wall seconds, GUI-thread CPU seconds
 
 
-def timed(fn) -> tuple[float, float]:
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
     """(wall ms, GUI-thread CPU ms) of fn plus the repaint it causes."""
     t0, c0 = time.perf_counter(), time.thread_time()
     fn()
@@ -84,13 +85,15 @@ def one_shot(view: CanvasView, doc: LabelDocument) -> None:
     from desktop.canvas.tools import make_tool
 
     view.fit()
-    ctx = view._ctx  # the view's own context, so the document listener path is the real one
+    # The view's own context, so the document listener path is the real one.
+    ctx = view._ctx  # noqa: SLF001 - a benchmark of the view's internals
     ids = doc.ids
     values, counts = np.unique(ids, return_counts=True)
     big = int(values[counts.argmax()])
     ys, xs = np.nonzero(ids == big)
     fill = make_tool("fill", ctx)
-    rows = [("fill of the largest class region", lambda: fill.press(xs[len(xs) // 2] + 0.5, ys[len(ys) // 2] + 0.5))]
+    middle = (xs[len(xs) // 2] + 0.5, ys[len(ys) // 2] + 0.5)
+    rows: list[tuple[str, Callable[[], object]]] = [("fill of the largest class region", lambda: fill.press(*middle))]
     rows.append(("undo that fill", doc.undo))
     poly = make_tool("polygon", ctx)
 

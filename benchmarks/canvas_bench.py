@@ -1,6 +1,6 @@
 """Speed of the painting screen (issue 4). Prints a markdown table; asserts nothing.
 
-    python benchmarks/canvas_bench.py [--strokes 12] [--stall-seconds 10] [--quick]
+    python -m benchmarks.canvas_bench [--strokes 12] [--stall-seconds 10] [--quick]
 
 Measures, offscreen, with real QMouseEvents on the real main window:
   1. stroke end -> preview of that stroke on screen (p50/p95), 256×512 canvas, unet_256-style
@@ -19,23 +19,28 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+import torch
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
-from core.checkpoints import save_weights  # noqa: E402
-from core.config import GeneratorConfig  # noqa: E402
-from core.models import build_generator  # noqa: E402
-from desktop import files, settings  # noqa: E402
-from desktop.default_scene import default_scene  # noqa: E402
-from desktop.preview.worker import ModelSource  # noqa: E402
+from benchmarks.common import StallMeter, qt_app
+from core.checkpoints import save_weights
+from core.config import GeneratorConfig
+from core.models import build_generator
+from desktop import files, settings
+from desktop.default_scene import default_scene
+from desktop.preview.worker import ModelSource
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
 
 
 def pct(values: list[float], q: float) -> float:
@@ -43,7 +48,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def send_mouse(widget, kind: QEvent.Type, x: float, y: float, pressed: bool) -> None:  # noqa: ANN001
+def send_mouse(widget: QWidget, kind: QEvent.Type, x: float, y: float, pressed: bool) -> None:
     button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
     buttons = Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton
     pos = QPointF(x, y)
@@ -51,7 +56,7 @@ def send_mouse(widget, kind: QEvent.Type, x: float, y: float, pressed: bool) -> 
                                                Qt.KeyboardModifier.NoModifier))
 
 
-def wait_until(app: QApplication, predicate, timeout_s: float = 120.0) -> None:  # noqa: ANN001
+def wait_until(app: QApplication, predicate: Callable[[], bool], timeout_s: float = 120.0) -> None:
     deadline = time.perf_counter() + timeout_s
     while not predicate():
         if time.perf_counter() > deadline:
@@ -66,7 +71,7 @@ def make_model(folder: Path, ngf: int) -> Path:
     return save_weights(folder / f"unet256_ngf{ngf}.safetensors", build_generator(cfg), cfg)
 
 
-def new_window(app: QApplication, ids: np.ndarray, model: Path | None):  # noqa: ANN001, ANN201
+def new_window(app: QApplication, ids: np.ndarray, model: Path | None) -> MainWindow:
     from desktop.main_window import MainWindow
 
     window = MainWindow(device="cpu")
@@ -81,7 +86,7 @@ def new_window(app: QApplication, ids: np.ndarray, model: Path | None):  # noqa:
     return window
 
 
-def stroke_points(window, i: int, n: int = 12) -> list[tuple[float, float]]:  # noqa: ANN001
+def stroke_points(window: MainWindow, i: int, n: int = 12) -> list[tuple[float, float]]:
     c = window.canvas
     y = c.height() * (0.2 + 0.6 * ((i * 7) % 10) / 10)
     return [(c.width() * (0.1 + 0.8 * k / (n - 1)), y) for k in range(n)]
@@ -103,7 +108,10 @@ def bench_stroke_to_preview(app: QApplication, folder: Path, ngf: int, strokes: 
         send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, *pts[-1], False)
         end = time.perf_counter()
         target = window.session.document.version
-        wait_until(app, lambda: window.shown_version >= target)
+        def reached(target: int = target) -> bool:
+            return window.shown_version >= target
+
+        wait_until(app, reached)
         latencies.append(time.perf_counter() - end)
         inference.append(window.preview.last_latency_s or 0.0)
         wait_until(app, lambda: not window.preview.in_flight)
@@ -141,20 +149,8 @@ def bench_mouse_move(app: QApplication, folder: Path, model: Path | None, moves:
 def bench_stall(app: QApplication, folder: Path, ngf: int, seconds: float) -> dict[str, float]:
     ids, _, _ = default_scene()
     window = new_window(app, ids, make_model(folder, ngf))
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def beat() -> None:
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e9)
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-    heartbeat.timeout.connect(beat)
-    heartbeat.start(5)
+    meter = StallMeter(5, precise=True)
+    meter.start()
     seed = [0]
     previews = [0]
 
@@ -169,11 +165,11 @@ def bench_stall(app: QApplication, folder: Path, ngf: int, seconds: float) -> di
     while time.perf_counter() < end:
         app.processEvents()
         time.sleep(0.001)
-    heartbeat.stop()
+    meter.stop()
     window.preview.preview_shown.disconnect(next_preview)
     window.shutdown()
     window.close()
-    extra = [g - 0.005 for g in gaps[1:]]
+    extra = [(g - meter.interval_ms) / 1000 for g in meter.gaps_ms[1:]]
     return {"max": max(extra), "p99": pct(extra, 99), "previews": previews[0]}
 
 
@@ -209,7 +205,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="canvas_bench_"))
     settings.isolate(folder / "home")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = qt_app()
     settings.configure_application()
     ngfs = (32,) if args.quick else (32, 64)
     strokes = 4 if args.quick else args.strokes
@@ -219,7 +215,8 @@ def main() -> int:
     for ngf in ngfs:
         r = bench_stroke_to_preview(app, folder, ngf, strokes)
         rows.append((f"stroke end → preview shown, 256×512, unet_256 ngf {ngf} (p50 / p95)",
-                     f"{r['p50'] * 1000:.0f} ms / {r['p95'] * 1000:.0f} ms (inference alone p50 {r['inf50'] * 1000:.0f} ms)"))
+                     f"{r['p50'] * 1000:.0f} ms / {r['p95'] * 1000:.0f} ms "
+                     f"(inference alone p50 {r['inf50'] * 1000:.0f} ms)"))
     for label, model in (("no model", None), ("previews running (ngf 32)", make_model(folder, 32))):
         r = bench_mouse_move(app, folder, model)
         rows.append((f"GUI thread per mouse-move, 1024×2048, {label}: CPU time p50 / p95 / max",

@@ -1,6 +1,6 @@
 """Scrubbing the compare panel's step slider: does the GUI thread ever stall?
 
-    python benchmarks/compare_scrub_bench.py [--run RUN_DIR] [--checkpoints 8] [--passes 2] [--mode side]
+    python -m benchmarks.compare_scrub_bench [--run RUN_DIR] [--checkpoints 8] [--passes 2] [--mode side]
 
 Without --run, a run folder of default-model-sized generators (depth 7, ngf 16; random weights)
 is written to a temporary folder. The slider is moved one checkpoint every 40 ms by key events
@@ -21,9 +21,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def _make_run(folder: Path, count: int) -> Path:
@@ -53,11 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("side", "swipe", "diff"), default="side")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from benchmarks.common import machine, p95
+    from benchmarks.common import StallMeter, machine, p95
     from desktop.compare.controller import CompareController
     from desktop.compare.panel import ComparePanel
     from desktop.preview.worker import ModelSource
@@ -89,20 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_policy.freeze_startup_objects()  # as the main window does once its first model has loaded
 
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def beat() -> None:
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e6)
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
-    heartbeat.start()
+    meter = StallMeter(5)
+    meter.start()
     slider = panel.step_slider
     slider.setFocus()
     moves: list[float] = []
@@ -124,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     while any(controller.busy(s) for s in ("A", "B")) and time.monotonic() < settle:
         app.processEvents()
         time.sleep(0.005)
-    heartbeat.stop()
+    meter.stop()
+    gaps = meter.gaps_ms
     diff_ms = panel.view.diff_ms
     info = machine()
     print(f"machine: {info['cpu']}, {info['logical_cpus']} CPUs, load {info['load_average_1min']:.1f}, "
@@ -140,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{max(move_cpu):.2f} |")
     if latencies:
         ms = [v * 1000 for v in latencies]
-        print(f"| load + render of one step in the worker (256×512) | {np.median(ms):.0f} | {p95(ms):.0f} | {max(ms):.0f} |")
+        print(f"| load + render of one step in the worker (256×512) | {np.median(ms):.0f} | {p95(ms):.0f} "
+              f"| {max(ms):.0f} |")
     if diff_ms is not None:
         print(f"| difference map, background thread (last) | {diff_ms:.1f} | | |")
     panel.shutdown()

@@ -1,6 +1,6 @@
 """Dataset throughput: pairs/s for each source, and the loader against a training step.
 
-    python benchmarks/data_bench.py [--repeats 5] [--quick]
+    python -m benchmarks.data_bench [--repeats 5] [--quick]
 
 Sources (decode + label conversion, no transforms), each timed over the same pairs `--repeats`
 times, median reported:
@@ -22,28 +22,28 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import torch  # noqa: E402
+import torch
+
+from benchmarks.common import format_load, load_average
+from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig
+from core.data.aligned import AlignedSource
+from core.data.cityscapes import CityscapesSource
+from core.data.folders import FolderPairsSource
+from core.data.loader import PairDataset
+from core.data.synthetic import SyntheticStreets, generate_pair
+from core.encoding import encode_labels
+from core.imageio import write_label_ids_png
+from core.models import build_discriminator, build_generator
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig  # noqa: E402
-from core.data.aligned import AlignedSource  # noqa: E402
-from core.data.cityscapes import CityscapesSource  # noqa: E402
-from core.data.folders import FolderPairsSource  # noqa: E402
-from core.data.loader import PairDataset  # noqa: E402
-from core.data.synthetic import SyntheticStreets, generate_pair  # noqa: E402
-from core.encoding import encode_labels  # noqa: E402
-from core.imageio import write_label_ids_png  # noqa: E402
-from core.models import build_discriminator, build_generator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -61,7 +61,15 @@ def timed(fn: Callable[[], int], repeats: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def pass_over(source, count: int | None = None) -> Callable[[], int]:  # noqa: ANN001
+class Indexed(Protocol):
+    """A pair source or a dataset: what pass_over reads."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> object: ...
+
+
+def pass_over(source: Indexed, count: int | None = None) -> Callable[[], int]:
     n = len(source) if count is None else min(count, len(source))
 
     def run() -> int:
@@ -140,16 +148,18 @@ def main() -> None:
 
     cfg = DataConfig()  # default transforms: resize 286×286, random crop 256×256, flip
     synthetic_ds = PairDataset(SyntheticStreets(count, 0, cfg.load_size), cfg, seed=0, train=True)
-    rows.append(("loader: synthetic", "generated at 286×286 + transforms", *timed(pass_over(synthetic_ds), args.repeats)))
+    rows.append(("loader: synthetic", "generated at 286×286 + transforms",
+                 *timed(pass_over(synthetic_ds), args.repeats)))
     if (SHARED / "cityscapes-mini-aligned").is_dir():
         aligned_ds = PairDataset(aligned, cfg, seed=0, train=True)
         rows.append(("loader: aligned", "decode + snap + transforms", *timed(pass_over(aligned_ds), args.repeats)))
     rows.append(("train step, ngf 8", "G+D fwd/bwd, batch 1, 256×256", *train_step_rate(8, args.repeats)))
     if not args.quick:
-        rows.append(("train step, ngf 64", "G+D fwd/bwd, batch 1, 256×256", *train_step_rate(64, max(1, args.repeats // 2))))
+        rows.append(("train step, ngf 64", "G+D fwd/bwd, batch 1, 256×256",
+                     *train_step_rate(64, max(1, args.repeats // 2))))
 
     print(f"\nmedian of {args.repeats} runs, one thread ({os.cpu_count()} CPUs on this machine, "
-          f"load average {os.getloadavg()[0]:.1f})\n")
+          f"load average {format_load(load_average())})\n")
     print("| what | details | per second (wall) | per second (CPU time) | ms each (CPU) |")
     print("|---|---|---:|---:|---:|")
     for name, details, wall, cpu in rows:

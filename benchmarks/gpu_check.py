@@ -1,7 +1,7 @@
 """One command that proves the GPU paths and prints one table (issue 14).
 
     python -m benchmarks --gpu [--dry-run] [--write-docs]      (or scripts/gpu_check.sh)
-    python benchmarks/gpu_check.py [--dry-run] [--json PATH] [--budget-s 480]
+    python -m benchmarks.gpu_check [--dry-run] [--json PATH] [--budget-s 480]
 
 On one CUDA GPU (about 8 minutes), for the paper's unet_256 (ngf 64) + 70×70 PatchGAN:
 
@@ -31,25 +31,24 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the training benchmark: no spinning OpenMP threads
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+
+from benchmarks.common import StallMeter, finish, machine, p95
+from core.atomic import atomic_write_text
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-
-from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -134,14 +133,14 @@ def timed(paths: dict[str, Callable[[], object]], device: torch.device, warmup: 
 
 def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
     from benchmarks.training_bench import Options, ours_bare_step, reference_step
-    from core.config import TrainConfig
+    from core.config import Device, TrainConfig
 
     device = torch.device(scale.device)
     rows: list[Row] = []
     variants = [Options(), Options(bf16=True), Options(channels_last=True), Options(compile=True),
                 Options(fused_adam=True),
                 Options(bf16=True, channels_last=True, compile=True, fused_adam=True, cudnn_benchmark=True)]
-    geometry = {"size": scale.size, "depth": scale.depth, "ndf": scale.ndf}
+    geometry: dict[str, Any] = {"size": scale.size, "depth": scale.depth, "ndf": scale.ndf}
     for i, batch in enumerate(scale.batches):
         if i and deadline is not None and time.perf_counter() > deadline:
             rows.append(Row("training", f"batch {batch}", batch, note="skipped: the time budget is spent"))
@@ -149,13 +148,13 @@ def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
         if device.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
-        paths: dict[str, Callable[[], None]] = {}
+        paths: dict[str, Callable[[], object]] = {}
         for opts in variants:
             paths[opts.label()] = reference_step(scale.ngf, batch, device, opts,
                                                  compile_backend=scale.compile_backend, **geometry)
         paths["ours (loop defaults)"] = ours_bare_step(scale.ngf, batch, device, **geometry)
         # compile is measured on the reference step; one more compile here would not fit the budget
-        loop_opts = TrainConfig(device=scale.device, bf16=True, channels_last=True)
+        loop_opts = TrainConfig(device=cast(Device, scale.device), bf16=True, channels_last=True)
         paths["ours (--bf16 --channels-last)"] = ours_bare_step(scale.ngf, batch, device, loop_opts, **geometry)
         times, setup = timed(paths, device, scale.warmup, scale.repeats)
         ref = statistics.median(times["reference"])
@@ -170,7 +169,6 @@ def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
 # ------------------------------------------------------------------------------------ inference
 
 def inference_rows(scale: Scale) -> list[Row]:
-    import numpy as np
 
     from benchmarks.inference_bench import sample_ids, trained_like
     from core.infer import Predictor
@@ -252,7 +250,6 @@ def panel_child(scale: Scale, out: Path) -> int:
     """In its own process (offscreen Qt): the panel trains for scale.panel_seconds, then stops."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from core.train.events import Step
@@ -263,7 +260,7 @@ def panel_child(scale: Scale, out: Path) -> int:
     device = torch.device(scale.device)
     step_times: list[float] = []
 
-    def timed_train(*args: Any, **kwargs: Any):  # noqa: ANN202 - the worker's event generator
+    def timed_train(*args: Any, **kwargs: Any) -> Iterator[Any]:  # the worker's event generator
         for event in train(*args, **kwargs):
             if isinstance(event, Step):
                 step_times.append(time.perf_counter())
@@ -277,23 +274,12 @@ def panel_child(scale: Scale, out: Path) -> int:
         ids[:90] = 23
         ids[150:190, 260:360] = 26
         panel.set_canvas_labels(ids)
-        clock = QElapsedTimer()
-        gaps: list[int] = []
-        last = [0]
-
-        def tick() -> None:
-            now = clock.elapsed()
-            if len(step_times) > 1:  # while steps flow (model build and CUDA start-up are not GUI stalls)
-                gaps.append(now - last[0])
-            last[0] = now
-
-        heartbeat = QTimer()
-        heartbeat.setInterval(5)
-        heartbeat.timeout.connect(tick)
-        clock.start()
-        heartbeat.start()
+        # Counted while steps flow (model build and CUDA start-up are not GUI stalls).
+        meter = StallMeter(5, counting=lambda: len(step_times) > 1)
+        meter.start()
         cfg = panel_config(scale)
-        panel._launch(cfg, Path(tmp) / cfg.name, resume=False)  # the form's own path is tested elsewhere
+        # Launch a config directly, as the form's Start button does (the form is tested elsewhere).
+        panel._launch(cfg, Path(tmp) / cfg.name, resume=False)  # noqa: SLF001 - no public 'start this config'
         started = time.perf_counter()
         first: float | None = None
         while panel.is_running:
@@ -310,10 +296,12 @@ def panel_child(scale: Scale, out: Path) -> int:
         while panel.is_running:
             app.processEvents()
             time.sleep(0.005)
-        heartbeat.stop()
+        meter.stop()
         panel.shutdown()
         rate = (len(timed_steps) - 1) / (timed_steps[-1] - timed_steps[0]) if len(timed_steps) > 1 else 0.0
-        result = {"steps": len(timed_steps), "steps_per_s": rate, "longest_stall_ms": max(gaps) if gaps else None,
+        longest = meter.longest_ms
+        result = {"steps": len(timed_steps), "steps_per_s": rate,
+                  "longest_stall_ms": round(longest) if longest is not None else None,
                   "gpu_mib": peak_mib(device), "startup_s": (first - started) if first else None,
                   "batch": cfg.train.batch_size}
     atomic_write_text(out, json.dumps(result))
@@ -322,7 +310,7 @@ def panel_child(scale: Scale, out: Path) -> int:
 
 def panel_rows(scale: Scale, tmp: Path) -> list[Row]:
     out = tmp / "panel.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--panel-child", str(out)]
+    cmd = [sys.executable, "-m", "benchmarks.gpu_check", "--panel-child", str(out)]
     if scale.dry_run:
         cmd.append("--dry-run")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
@@ -377,7 +365,7 @@ def torchrun_rows(scale: Scale, tmp: Path) -> list[Row]:
     rows: list[Row] = []
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1"]
     out = tmp / "ddp.json"
-    cmd = launcher + [str(Path(__file__).resolve()), "--ddp-child", str(out)] + (["--dry-run"] if scale.dry_run else [])
+    cmd = launcher + ["-m", "benchmarks.gpu_check", "--ddp-child", str(out)] + (["--dry-run"] if scale.dry_run else [])
     t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, env=_torchrun_env(), capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t0
@@ -408,7 +396,8 @@ def torchrun_rows(scale: Scale, tmp: Path) -> list[Row]:
         step_s = [e["step_time"] + e["data_time"] for e in events if e.get("kind") == "step"][1:]
         median = statistics.median(step_s) if step_s else float("nan")
         finished = [e for e in events if e.get("kind") == "finished"]
-        rows.append(Row("torchrun", f"1 process, roadstudio-cli train {'(tiny)' if scale.dry_run else '--preset paper'}",
+        what = f"1 process, roadstudio-cli train {'(tiny)' if scale.dry_run else '--preset paper'}"
+        rows.append(Row("torchrun", what,
                         None, median * 1000, p95(step_s) * 1000 if step_s else None, f"{1 / median:.2f} steps/s",
                         None, None, None, f"{len(step_s) + 1} steps, finished: "
                         f"{finished[-1]['reason'] if finished else 'no'}; whole launch {wall:.0f} s"))
@@ -427,7 +416,8 @@ def _fmt(value: float | None, spec: str) -> str:
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     scale = result["scale"]
-    title = "### GPU check" + (" — DRY RUN on the CPU (tiny sizes; the numbers mean nothing)" if scale["dry_run"] else "")
+    dry = " — DRY RUN on the CPU (tiny sizes; the numbers mean nothing)" if scale["dry_run"] else ""
+    title = "### GPU check" + dry
     lines = [title, ""]
     if result.get("no_gpu_note"):
         lines += [result["no_gpu_note"], ""]
@@ -454,7 +444,8 @@ def markdown(result: dict[str, Any]) -> str:
     if big and not scale["dry_run"]:
         best = max(big, key=lambda r: r["vs_reference"])
         lines += ["", f"Target ≥ 3× the reference-style fp32 step at batch {max(scale['batches'])}: best "
-                      f"{best['vs_reference']:.2f}× ({best['what']}) — {'met' if best['vs_reference'] >= 3 else 'not met'}."]
+                      f"{best['vs_reference']:.2f}× ({best['what']}) — "
+                      f"{'met' if best['vs_reference'] >= 3 else 'not met'}."]
     lines += ["", f"Total {result['seconds']:.0f} s (budget {result['budget_s']:.0f} s)."]
     return "\n".join(lines)
 
@@ -463,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true", help="the same code paths on the CPU, tiny sizes")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "gpu_check.json")
-    parser.add_argument("--budget-s", type=float, default=480.0, help="skip sections that would end later (default 480)")
+    parser.add_argument("--budget-s", type=float, default=480.0,
+                        help="skip sections that would end later (default 480)")
     parser.add_argument("--only", nargs="+", choices=("training", "inference", "panel", "torchrun"), default=None)
     parser.add_argument("--panel-child", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--ddp-child", type=Path, default=None, help=argparse.SUPPRESS)
@@ -506,12 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["rows"] += [asdict(r) for r in run(Path(tmp))]
             except Exception as exc:  # noqa: BLE001 - one failing section must not hide the others
                 result["rows"].append(asdict(Row(name, "section failed", note=f"{type(exc).__name__}: {exc}"[:300])))
-    result["seconds"] = time.perf_counter() - start
-    text = markdown(result)
-    print(text)
-    result["markdown"] = text
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.json, json.dumps(result, indent=2))
+    finish(result, start, markdown, args.json)
     failed = [r for r in result["rows"] if "FAILED" in r["note"] or r["what"] == "section failed"]
     return 1 if failed else 0
 

@@ -1,6 +1,6 @@
 """Inference speed: the reference-style path against the app's path, same weights, same run.
 
-    python benchmarks/inference_bench.py [--quick] [--json PATH] [--cache-dir DIR]
+    python -m benchmarks.inference_bench [--quick] [--json PATH] [--cache-dir DIR]
 
 For each model (unet_256 at ngf 64 and 32, and the bundled default model when resources/models
 has one) and canvas (256×256, 256×512) it times, interleaved round-robin so machine noise hits
@@ -26,8 +26,7 @@ takes about a minute per model and size the first time (cached on disk afterward
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import functools
 import statistics
 import sys
 import tempfile
@@ -36,23 +35,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.common import finish, format_load, machine, p95
+from core.checkpoints import LoadedGenerator, load_weights
+from core.config import GeneratorConfig
+from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package
+from core.fast_infer.cache import weights_digest
+from core.fast_infer.ort_runner import build_ort_runner
+from core.infer import Predictor
+from core.models import build_generator
+from core.onnx_export import sample_input
+from core.resources import resource_path
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
-from core.checkpoints import LoadedGenerator, load_weights  # noqa: E402
-from core.config import GeneratorConfig  # noqa: E402
-from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package  # noqa: E402
-from core.fast_infer.cache import weights_digest  # noqa: E402
-from core.fast_infer.ort_runner import build_ort_runner  # noqa: E402
-from core.infer import Predictor  # noqa: E402
-from core.models import build_generator  # noqa: E402
-from core.onnx_export import sample_input  # noqa: E402
 
 
 def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -61,12 +59,13 @@ def conv_flops(model: nn.Module, x: torch.Tensor) -> int:
 
     def hook(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         nonlocal total
-        k = m.kernel_size[0] * m.kernel_size[1]  # type: ignore[index]
+        assert isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))  # hooked on those only (below)
+        k = m.kernel_size[0] * m.kernel_size[1]
         if isinstance(m, nn.ConvTranspose2d):
             positions = inputs[0].shape[0] * inputs[0].shape[2] * inputs[0].shape[3]
         else:
             positions = out.shape[0] * out.shape[2] * out.shape[3]
-        total += 2 * m.in_channels * m.out_channels * k * positions  # type: ignore[operator]
+        total += 2 * m.in_channels * m.out_channels * k * positions
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
@@ -120,6 +119,7 @@ def trained_like(ngf: int, seed: int = 0, depth: int = 8) -> LoadedGenerator:
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
+                assert m.running_mean is not None and m.running_var is not None  # track_running_stats
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
     return LoadedGenerator(model=model.eval(), config=cfg, card={}, path=Path(f"unet_256 ngf {ngf}"))
@@ -127,9 +127,9 @@ def trained_like(ngf: int, seed: int = 0, depth: int = 8) -> LoadedGenerator:
 
 def models(quick: bool) -> list[tuple[str, Callable[[], LoadedGenerator]]]:
     found: list[tuple[str, Callable[[], LoadedGenerator]]] = []
-    default_dir = REPO / "resources" / "models"
+    default_dir = resource_path("models")
     for path in sorted(default_dir.glob("*.safetensors")) if default_dir.is_dir() else []:
-        found.append((f"default ({path.name})", lambda p=path: load_weights(p)))
+        found.append((f"default ({path.name})", functools.partial(load_weights, path)))
         break
     found.append(("unet_256 ngf 64", lambda: trained_like(64)))
     found.append(("unet_256 ngf 32", lambda: trained_like(32)))
@@ -147,7 +147,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
         expected = ref_model(x)
 
     cl_model = make().model.eval().to(memory_format=torch.channels_last)
-    paths: dict[str, Callable[[], torch.Tensor]] = {
+    paths: dict[str, Callable[[], object]] = {
         "reference": lambda: ref_model(x),
         "eager-cl": lambda: cl_model(x.contiguous(memory_format=torch.channels_last)),
     }
@@ -159,7 +159,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
         ort = build_ort_runner(loaded.model, cfg, digest, cache_dir)
         build_s["onnxruntime"] = time.perf_counter() - t0
         paths["onnxruntime"] = lambda: ort(x)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a path that cannot be built is a note in the table
         notes.append(f"onnxruntime: {type(exc).__name__}: {exc}")
     reason = aoti_unavailable_reason()
     if reason is None:
@@ -171,7 +171,7 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
             build_s["aoti"] = time.perf_counter() - t0
             aoti = AotiRunner(pkg)
             paths["aoti"] = lambda: aoti(x)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a path that cannot be built is a note in the table
             notes.append(f"aoti: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     else:
         notes.append(f"aoti: {reason}")
@@ -182,11 +182,11 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
     predictor.forward(x)
     paths["app"] = lambda: predictor.forward(x)
     ids = sample_ids(shape)
-    paths["app end-to-end"] = lambda: predictor.predict(ids)  # type: ignore[assignment,return-value]
+    paths["app end-to-end"] = lambda: predictor.predict(ids)
     app_backend = predictor.last_backend
     notes += [f"app: {n}" for n in predictor.backend_notes]
 
-    paths["ceiling"] = ceiling_conv()  # type: ignore[assignment]
+    paths["ceiling"] = ceiling_conv()
     times = timed(paths, warmup, repeats)
     ceiling = CEILING_FLOPS / statistics.median(times.pop("ceiling")) / 1e9
     paths.pop("ceiling")
@@ -198,7 +198,9 @@ def bench_one(name: str, make: Callable[[], LoadedGenerator], shape: tuple[int, 
                 photo = torch.from_numpy(predictor.predict(ids)).permute(2, 0, 1)[None].float() / 127.5 - 1
                 diff = float((photo - expected).abs().max())
             else:
-                diff = float((paths[path]().float() - expected).abs().max())
+                out = paths[path]()
+                assert isinstance(out, torch.Tensor)  # every path but the end-to-end one returns a tensor
+                diff = float((out.float() - expected).abs().max())
             median = statistics.median(values)
             rows[path] = {
                 "median_ms": median * 1000, "p95_ms": p95(values) * 1000,
@@ -218,7 +220,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']} ({m['torch_threads']} threads, "
         f"{m['isa']}), onnxruntime {m['onnxruntime']}, Python {m['python']}, {m['os']}; "
-        f"load average at start {m['load_average_1min']}, at end {result.get('load_average_end')} "
+        f"load average at start {format_load(m['load_average_1min'])}, "
+        f"at end {format_load(result.get('load_average_end'))} "
         "(above the CPU count, other processes competed for the cores and timings are inflated).",
         "Convolution ceiling: a fp32 4×4/2 conv 256→512 on 128×128 (channels_last), timed interleaved with "
         "each model's paths, so it sees the same load; 'of ceiling' is GFLOP/s divided by it.",
@@ -234,8 +237,8 @@ def markdown(result: dict[str, Any]) -> str:
             setup = f"{row['setup_s']:.1f}" if row["setup_s"] is not None else ""
             lines.append(
                 f"| {r['model']} | {r['height']}×{r['width']} | {label} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} "
-                f"| {row['speedup']:.2f} | {row['max_abs_diff']:.1e} | {row['gflops']:.0f} | {row['ceiling_share']:.0%} "
-                f"| {setup} |")
+                f"| {row['speedup']:.2f} | {row['max_abs_diff']:.1e} | {row['gflops']:.0f} "
+                f"| {row['ceiling_share']:.0%} | {setup} |")
     notes = sorted({n for r in result["runs"] for n in r["notes"]})
     if notes:
         lines += ["", "Notes: " + "; ".join(notes)]
@@ -263,12 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         for shape in shapes:
             print(f"... {name} at {shape[0]}×{shape[1]}", file=sys.stderr, flush=True)
             result["runs"].append(bench_one(name, make, shape, cache_dir, warmup, repeats))
-    result["seconds"] = time.perf_counter() - start
-    result["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    text = markdown(result)
-    print(text)
-    result["markdown"] = text
-    atomic_write_text(args.json, json.dumps(result, indent=2))
+    finish(result, start, markdown, args.json)
     if tmp is not None:
         tmp.cleanup()
     return 0

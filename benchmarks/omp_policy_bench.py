@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -114,30 +113,32 @@ def main(argv: list[str] | None = None) -> int:
         "| machine | setting | train s/step | × | infer eager ms | × | infer ONNX Runtime ms | × |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for key, row in medians.items():
+    for key, med in medians.items():
         state, name = key.split("|")
         base = medians[f"{state}|passive, default threads"]
         cells = []
         for m in METRICS:
             scale, fmt = (1, "{:.3f}") if m == "train" else (1000, "{:.0f}")
-            cells += [fmt.format(row[m] * scale), f"{base[m] / row[m]:.2f}"]
+            cells += [fmt.format(med[m] * scale), f"{base[m] / med[m]:.2f}"]
         lines.append(f"| {state} | {name} | " + " | ".join(cells) + " |")
     busy_cost = {m: medians["busy|passive, default threads"][m] / medians["quiet|passive, default threads"][m]
                  for m in METRICS}
     unset = "unset (before; libgomp spins first)"
     active_cost = {m: medians[f"busy|{unset}"][m] / medians[f"quiet|{unset}"][m] for m in METRICS}
-    from core.threads import free_core_threads, physical_cores  # noqa: PLC0415
+    from core.threads import free_core_threads, physical_cores
 
-    lines += ["", f"The CLI now (core/threads.py) picks passive waiting and {free_core_threads(physical_cores(), min(loads))}"
-              f"-{free_core_threads(physical_cores(), max(loads))} thread(s) at these load averages "
+    fewest, most = free_core_threads(physical_cores(), max(loads)), free_core_threads(physical_cores(), min(loads))
+    lines += ["", f"The CLI now (core/threads.py) picks passive waiting and {most}"
+              f"-{fewest} thread(s) at these load averages "
               f"({physical_cores()} physical cores)."]
-    lines += ["", "One busy core costs (busy ÷ quiet): passive " + ", ".join(f"{m} {v:.2f}×" for m, v in busy_cost.items())
+    lines += ["", "One busy core costs (busy ÷ quiet): passive "
+              + ", ".join(f"{m} {v:.2f}×" for m, v in busy_cost.items())
               + "; unset " + ", ".join(f"{m} {v:.2f}×" for m, v in active_cost.items())
               + f". Total {time.perf_counter() - start:.0f} s."]
     text = "\n".join(lines)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    from core.atomic import atomic_write_text  # noqa: PLC0415 - this process never needs torch
+    from core.atomic import atomic_write_text
 
     atomic_write_text(args.json, json.dumps({"medians": medians, "raw": results, "loads": loads, "markdown": text},
                                             indent=2))

@@ -20,25 +20,26 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before importing torch (see training_bench)
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
+import argparse
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
 
-import torch  # noqa: E402
+import torch
 
-from benchmarks.common import machine, p95  # noqa: E402
-from core.encoding import encode_labels  # noqa: E402
-from core.models import build_discriminator, build_generator, count_parameters  # noqa: E402
-from core.presets import preset_config  # noqa: E402
-from core.train import loop  # noqa: E402
-from core.train.losses import GANLoss  # noqa: E402
-from core.train.seg_adversary import SegAdversary, palette_classes  # noqa: E402
+from benchmarks.common import machine, p95
+from core.config import DiscriminatorKind, Modulation
+from core.encoding import encode_labels
+from core.models import build_discriminator, build_generator, count_parameters
+from core.presets import preset_config
+from core.train import loop
+from core.train.losses import GANLoss
+from core.train.seg_adversary import SegAdversary, palette_classes
 
 #: variant -> (discriminator kind, decoder modulation)
-VARIANTS: dict[str, tuple[str, str]] = {
+VARIANTS: dict[str, tuple[DiscriminatorKind, Modulation]] = {
     "patch": ("patch", "none"),
     "patch + CLADE": ("patch", "clade"),
     "segmentation + CLADE": ("segmentation", "clade"),
@@ -62,7 +63,7 @@ def bare_step(variant: str, batch: int, size: int) -> tuple[Callable[[], None], 
         opt_g=torch.optim.Adam(g.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
         opt_d=torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)) if d is not None else None,
         seg=SegAdversary(cfg, device) if cfg.discriminator.uses_segmentation else None)
-    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]
+    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]  # noqa: SLF001 - times the loop's own step, not a copy of it
     gen = torch.Generator().manual_seed(1)
     # Blocky label maps (palette classes on 16 px blocks), as street scenes have regions.
     from core.labels import PALETTE_IDS
@@ -76,7 +77,7 @@ def bare_step(variant: str, batch: int, size: int) -> tuple[Callable[[], None], 
 
     def step() -> None:
         n[0] += 1
-        _, losses = loop._Run._optimize(run, x, real, step_number=n[0], classes=classes)  # type: ignore[arg-type]
+        _, losses = loop._Run._optimize(run, x, real, step_number=n[0], classes=classes)  # type: ignore[arg-type]  # noqa: SLF001 - times the loop's own step, not a copy of it
         torch.stack(list(losses.values())).detach().float().tolist()  # the loop's one sync per step
 
     params = (count_parameters(d) if d is not None else 0) + (count_parameters(run.seg.plain) if run.seg else 0)

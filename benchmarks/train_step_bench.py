@@ -32,16 +32,16 @@ import os
 # variants' and other processes' time on a shared machine). Must precede importing torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -111,7 +111,7 @@ def batch_tensors(cfg: RunConfig, seed: int = 1) -> tuple[torch.Tensor, torch.Te
 
 
 @dataclass
-class Path_:
+class PathSpec:
     variant: Variant
     step: Callable[[], None]
     threads: int
@@ -121,7 +121,7 @@ class Path_:
     compiled: bool = False
 
 
-def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> Path_:
+def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> PathSpec:
     tcfg = cfg.train
     adam, compile_models = variant.adam, variant.compile
     # Before issue 18 the CPU used channels_last from batch 2 on (core/train/device.py then).
@@ -147,15 +147,15 @@ def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> Path_:
                           inject_nan_at_step=None, bf16=variant.bf16, cfg=cfg, device=device)
     run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=loop.DistEnv.from_env(),
                                     device=device)
-    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]
+    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]  # noqa: SLF001 - times the loop's own step, not a copy of it
     n = [0]
 
     def step() -> None:
         n[0] += 1
-        _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]
-        torch.stack(losses).detach().float().tolist()  # the loop's one sync per step
+        _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]  # noqa: SLF001 - times the loop's own step, not a copy of it
+        torch.stack(list(losses.values())).detach().float().tolist()  # the loop's one sync per step
 
-    return Path_(variant, step, variant.threads or torch.get_num_threads(), variant.flush_denormal, [], [],
+    return PathSpec(variant, step, variant.threads or torch.get_num_threads(), variant.flush_denormal, [], [],
                  compiled=compile_models)
 
 
@@ -165,7 +165,7 @@ def bench_batch(batch: int, names: list[str], warmup: int, repeats: int, compile
     default_threads = torch.get_num_threads()
     paths = [build_path(VARIANTS[name], cfg, device) for name in names]
 
-    def timed(path: Path_) -> float:
+    def timed(path: PathSpec) -> float:
         torch.set_num_threads(path.threads)
         torch.set_flush_denormal(path.flush_denormal)
         t0 = time.perf_counter()

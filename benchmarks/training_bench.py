@@ -1,6 +1,6 @@
 """Training speed: the reference-style pix2pix step against ours, bare and end to end, same run.
 
-    python benchmarks/training_bench.py [--quick] [--json PATH]
+    python -m benchmarks.training_bench [--quick] [--json PATH]
 
 For unet_256 (depth 8, BatchNorm, colour input) at ngf 64 and 32, batch 1 and 4, 256×256, it times
 three paths, interleaved step by step so machine noise hits all of them alike:
@@ -34,37 +34,34 @@ import os
 # machine spinning workers steal time from the other process's work). Must precede importing torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.common import finish, format_load, machine, p95
+from core.config import DataConfig, Device, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
+from core.data.base import InMemoryPairs
+from core.labels import PALETTE_IDS
+from core.models import build_discriminator, build_generator
+from core.train import loop
+from core.train.distributed import mean_over_ranks
+from core.train.events import Failed, Step
+from core.train.losses import GANLoss
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
-from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig  # noqa: E402
-from core.data.base import InMemoryPairs  # noqa: E402
-from core.labels import PALETTE_IDS  # noqa: E402
-from core.models import build_discriminator, build_generator  # noqa: E402
-from core.train import loop  # noqa: E402
-from core.train.distributed import mean_over_ranks  # noqa: E402
-from core.train.events import Failed, Step  # noqa: E402
-from core.train.losses import GANLoss  # noqa: E402
 
 SIZE = 256
 
@@ -173,7 +170,7 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
     (for `tcfg`, default: TrainConfig's defaults). ddp: wrap the models in DistributedDataParallel
     as the loop does under torchrun (a process group must exist; the loop itself only does it
     for more than one process)."""
-    tcfg = tcfg or TrainConfig(device=device.type, batch_size=batch)
+    tcfg = tcfg or TrainConfig(device=cast(Device, device.type), batch_size=batch)
     bf16, channels_last, compile_models, _ = loop.cuda_only_options(tcfg, device)
     torch.manual_seed(0)
     g, d = models(ngf, device, depth, ndf)
@@ -187,12 +184,14 @@ def ours_bare_step(ngf: int, batch: int, device: torch.device, tcfg: TrainConfig
                           cfg=SimpleNamespace(train=tcfg))
     env = SimpleNamespace(distributed=True) if ddp else loop.DistEnv.from_env()
     run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=env, device=device)  # type: ignore[arg-type]
-    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]
+    # The loop's own optimisation step on a stand-in run object (a namespace, hence the arg-type
+    # ignores): the step alone, without data loading.
+    run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]  # noqa: SLF001 - as above
     n = [0]
 
     def step() -> None:
         n[0] += 1
-        _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]
+        _, losses = loop._Run._optimize(run, x, real, step_number=n[0])  # type: ignore[arg-type]  # noqa: SLF001 - as above
         mean_over_ranks(torch.stack(list(losses.values())).detach().float()).tolist()  # the loop's one sync per step
 
     return step
@@ -228,20 +227,20 @@ class EndToEnd:
     data_times: list[float] = field(default_factory=list)  # the loop's own Step.data_time
     compute_times: list[float] = field(default_factory=list)  # the loop's own Step.step_time
 
-    def start(self) -> Iterator[float]:
+    def start(self) -> Generator[float, None, None]:
         cfg = RunConfig(
             name="training-bench",
             generator=GeneratorConfig(arch="unet", depth=8, ngf=self.ngf, norm="batch", input_encoding="color"),
             discriminator=DiscriminatorConfig(n_layers=3, ndf=64),
             data=DataConfig(path="in-memory", load_size=(286, 286), crop_size=(SIZE, SIZE)),
             train=TrainConfig(batch_size=self.batch, epochs=1000, epochs_decay=0, max_steps=self.total_steps + 1,
-                              device=self.device.type, sample_every=self.sample_every,
+                              device=cast(Device, self.device.type), sample_every=self.sample_every,
                               checkpoint_every=self.checkpoint_every))
         source = street_pairs(16)  # several epochs in the window: epoch boundaries are timed too
         gen = loop.train(cfg, self.run_dir, sources=(source, None))
         return self._steps(gen)
 
-    def _steps(self, gen: Iterator[Any]) -> Iterator[float]:
+    def _steps(self, gen: Iterator[Any]) -> Generator[float, None, None]:
         try:
             while True:
                 t0 = time.perf_counter()
@@ -257,7 +256,8 @@ class EndToEnd:
                     return
                 yield time.perf_counter() - t0
         finally:
-            gen.close()  # closes the sinks (metrics.jsonl, TensorBoard); no final checkpoint
+            if isinstance(gen, Generator):  # loop.train is one; its annotation says Iterator
+                gen.close()  # closes the sinks (metrics.jsonl, TensorBoard); no final checkpoint
 
 
 # ------------------------------------------------------------------------------- one configuration
@@ -323,10 +323,6 @@ def bench_config(ngf: int, batch: int, device: torch.device, warmup: int, repeat
                                               if device.type == "cuda" else None)}
 
 
-def _load(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def loop_speed_options(device: torch.device) -> str:
     """Which of the loop's speed options it uses on this device with the default TrainConfig,
     at batch 1 and 4 (channels_last on the CPU depends on the batch size)."""
@@ -345,13 +341,15 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']} ({m['torch_threads']} threads, "
         f"{m['isa']}, OMP_WAIT_POLICY={m['omp_wait_policy']}), GPU: {m['gpu'] or 'none'}, Python {m['python']}, "
-        f"{m['os']}; load average at start {_load(m['load_average_1min'])}, at end {_load(result.get('load_average_end'))} "
+        f"{m['os']}; load average at start {format_load(m['load_average_1min'])}, "
+        f"at end {format_load(result.get('load_average_end'))} "
         "(above the CPU count, other processes competed for the cores and timings are inflated).",
         "Paths are interleaved step by step. *reference*: the reference code's step on pre-made tensors; "
         "*ours bare*: core/train/loop.py's `_optimize` on the same tensors; *ours e2e*: `core.train.loop.train` "
         "with data loading, events, metrics.jsonl, TensorBoard, one sample grid and one checkpoint in the window.",
         "",
-        "| ngf | batch | path | median s/step | p95 s | steps/s (median) | steps/s (mean) | × reference | peak RSS MiB |",
+        "| ngf | batch | path | median s/step | p95 s | steps/s (median) | steps/s (mean) | × reference "
+        "| peak RSS MiB |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["runs"]:
@@ -370,7 +368,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"compute {1000 * r['e2e_compute_time_median_s']:.0f} ms" for r in result["runs"]) + "."]
     ratios = [(r["ngf"], r["batch"], r["paths"]["ours e2e"]["vs_reference"]) for r in result["runs"]]
     short = [f"ngf {n} batch {b}: {v:.2f}×" for n, b, v in ratios if v < 1.0]
-    lines += ["", f"Speed options the loop applies here (core/train/device.py): {result.get('loop_speed_options', 'n/a')}; "
+    options = result.get("loop_speed_options", "n/a")
+    lines += ["", f"Speed options the loop applies here (core/train/device.py): {options}; "
               "the reference step runs as the reference code does (fp32, NCHW), and *ours e2e* adds data loading "
               "and bookkeeping to *ours bare*."]
     lines += ["", "Target (issues 8 and 14), ours end to end ≥ 1.0× the bare reference-style step (medians): "
@@ -399,13 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             for ngf in ngfs:
                 print(f"... ngf {ngf}, batch {batch}", file=sys.stderr, flush=True)
                 result["runs"].append(bench_config(ngf, batch, device, warmup, repeats, Path(tmp)))
-    result["seconds"] = time.perf_counter() - start
-    result["load_average_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    text = markdown(result)
-    print(text)
-    result["markdown"] = text
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.json, json.dumps(result, indent=2))
+    finish(result, start, markdown, args.json)
     return 0
 
 

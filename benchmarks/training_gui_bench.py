@@ -9,7 +9,7 @@ Measures, on the same small config (synthetic streets, CPU unless --device says 
   * the loss chart's paint time with 100k points per curve.
 Prints a markdown table; asserts nothing.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/training_gui_bench.py [--steps 60] [--repeats 2]
+    QT_QPA_PLATFORM=offscreen python -m benchmarks.training_gui_bench [--steps 60] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # OpenMP threads that spin-wait at barriers make the *main* thread up to ~14x slower on a CPU
@@ -29,16 +31,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # both paths on equal terms. Run with OMP_WAIT_POLICY=active to see the spinning effect.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtWidgets import QApplication
 
-from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig  # noqa: E402
-from core.train.control import TrainingControl  # noqa: E402
-from core.train.events import Finished, Step  # noqa: E402
-from core.train.loop import train  # noqa: E402
-from desktop.training import TrainingPanel  # noqa: E402
-from desktop.training.charts import LineChart  # noqa: E402
+from benchmarks.common import StallMeter, format_load, load_average, qt_app
+from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
+from core.train.control import TrainingControl
+from core.train.events import Event, Finished, Step
+from core.train.loop import train
+from desktop.training import TrainingPanel
+from desktop.training.charts import LineChart
 
 WARMUP_STEPS = 5  # first steps pay for allocator warm-up and thread start; not counted
 
@@ -94,8 +96,8 @@ def run_panel(app: QApplication, cfg: RunConfig, runs_dir: Path) -> tuple[float,
     # queued signals in batches, so receipt times would overstate the rate).
     times: list[float] = []
 
-    def timed_train(*args: object, **kwargs: object):  # noqa: ANN202
-        for event in train(*args, **kwargs):  # type: ignore[arg-type]
+    def timed_train(*args: Any, **kwargs: Any) -> Iterator[Event]:
+        for event in train(*args, **kwargs):
             if isinstance(event, Step) and event.step >= WARMUP_STEPS:
                 times.append(time.perf_counter())
             yield event
@@ -111,31 +113,20 @@ def run_panel(app: QApplication, cfg: RunConfig, runs_dir: Path) -> tuple[float,
             done.append(True)
 
     panel.event_emitted.connect(on_event)
-    clock = QElapsedTimer()
-    gaps: list[int] = []
-    last = [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        if times:  # only while steps flow (model build and data set-up are not a GUI concern)
-            gaps.append(now - last[0])
-        last[0] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(tick)
-    clock.start()
-    heartbeat.start()
-    panel._launch(cfg, runs_dir / cfg.name, resume=False)  # the form's config path is tested elsewhere
+    # Counted only while steps flow (model build and data set-up are not a GUI concern).
+    meter = StallMeter(5, counting=lambda: bool(times))
+    meter.start()
+    # Launch a config directly, as the form's Start button does (the form is tested elsewhere).
+    panel._launch(cfg, runs_dir / cfg.name, resume=False)  # noqa: SLF001 - no public 'start this config'
     while not done or panel.is_running:
         app.processEvents()
         time.sleep(0.001)
-    heartbeat.stop()
+    meter.stop()
     paints = panel.monitor.l1_chart.paint_count
     panel.shutdown()
     panel.deleteLater()
     app.processEvents()
-    return rate(times), float(max(gaps) if gaps else 0), paints
+    return rate(times), meter.longest_ms or 0.0, paints
 
 
 def chart_paint_ms(app: QApplication) -> float:
@@ -162,7 +153,7 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = qt_app(sys.argv)
     cfg = bench_config(args.steps, args.device, args.crop)
     direct, threaded, panel, stalls, paints = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="roadstudio-gui-bench-") as tmp:
@@ -176,8 +167,7 @@ def main() -> int:
     paint = chart_paint_ms(app)
     import torch
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nLoad average at the end: {load:.1f}")
+    print(f"\nLoad average at the end: {format_load(load_average())}")
     print(f"\nTraining from the panel vs the engine directly — {args.steps} steps "
           f"(first {WARMUP_STEPS} not timed), depth-6 U-Net ngf 16, {args.crop}×{args.crop}, batch 4, "
           f"synthetic streets, canvas preview 256×512 every 10 steps, device {args.device}, "

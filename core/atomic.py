@@ -47,9 +47,8 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     """Open a temp file for writing; it replaces `path` only when the block succeeds."""
     if "b" in mode:
         encoding = None
-    with atomic_path(path) as tmp:
-        with open(tmp, mode, encoding=encoding) as fh:
-            yield fh
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding) as fh:
+        yield fh
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -1,4 +1,4 @@
-"""Checkpoint files.
+"""Checkpoint files: this module owns loading every kind of generator file.
 
 * Weights (`.safetensors`): the generator's tensors, with the GeneratorConfig and a model card
   (step, epoch, run name, data) as JSON strings in the safetensors metadata. For sharing and
@@ -7,8 +7,10 @@
   optimizers, scheduler, step, epoch, RNG states, data position. Contains only tensors and
   plain Python values and is loaded with `torch.load(weights_only=True)`, which refuses pickles
   that carry code.
+* Reference pix2pix generators (`latest_net_G.pth`): a plain state dict, read here with the same
+  refusal of code-carrying pickles; core.reference_import renames its keys to our layout.
 
-All writes are atomic (temp file + os.replace).
+`load_any_generator` takes any of the three. All writes are atomic (temp file + os.replace).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ from core.atomic import atomic_path
 from core.config import GeneratorConfig, from_dict, to_dict
 from core.errors import CheckpointError, ConfigError
 from core.models import UNetGenerator, build_generator
+from core.reference_import import detect_reference_layout, generator_from_reference_state, reference_depth
 
 FORMAT_VERSION = "1"
 META_KEY_CONFIG = "roadstudio.generator"
@@ -172,15 +176,11 @@ def load_any_generator(path: str | Path, *, reference_netG: str | None = None,
         return load_weights(path)
     if suffix in (".pt", ".pth"):
         if reference_netG is not None:
-            from core.reference_import import import_reference_generator
-
             return import_reference_generator(path, reference_netG, reference_norm)
         state = _try_state(path)
         if state is not None and "generator" in state:
             return load_generator_from_state(path)
         if state is not None:
-            from core.reference_import import detect_reference_layout
-
             layout = detect_reference_layout(state)
             if layout is None:
                 raise CheckpointError(path, "not a generator checkpoint (neither a Road Studio training "
@@ -193,6 +193,49 @@ def load_any_generator(path: str | Path, *, reference_netG: str | None = None,
                                 "expected .safetensors, .pt or .pth")
 
 
+def import_reference_generator(path: str | Path, netG: str = "unet_256", norm: str = "batch") -> LoadedGenerator:
+    """Load a reference `latest_net_G.pth` as a LoadedGenerator (CPU, eval mode, color input)."""
+    path = Path(path)
+    reference_depth(netG, norm)  # a bad netG / norm is named before the file is read
+    model, config, card = generator_from_reference_state(_read_reference_state(path), netG, norm, source=path)
+    return LoadedGenerator(model=model, config=config, card=card, path=path)
+
+
+def sniff_reference_file(path: str | Path) -> tuple[str, str] | None:
+    """(netG, norm) when `path` holds a reference pix2pix U-Net generator, else None.
+    Never raises for unreadable files (the caller's loader reports those precisely)."""
+    try:
+        state = _read_reference_state(Path(path))
+    except CheckpointError:
+        return None
+    return detect_reference_layout(state)
+
+
+def describe_unpickling_error(exc: BaseException) -> str:
+    """A one-line reason for a refused `torch.load(weights_only=True)` of a reference file (never
+    torch's advice to load it unsafely)."""
+    return describe_refused_pickle(
+        exc, other="not a PyTorch weights file, or one that holds more than tensors; refused")
+
+
+def _read_reference_state(path: Path) -> dict[str, torch.Tensor]:
+    _require_file(path, "a .pth file")
+    try:
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols of foreign files; the error below says it better
+            warnings.simplefilter("ignore")
+            state: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(path, describe_unpickling_error(exc)) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(path, f"not a readable PyTorch weights file ({type(exc).__name__})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(path, "not a plain state dict of tensors (a reference latest_net_G.pth is one)")
+    return state
+
+
 def _try_state(path: Path) -> dict[str, Any] | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -201,11 +244,11 @@ def _try_state(path: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def _require_file(path: Path) -> None:
+def _require_file(path: Path, what: str = "a checkpoint file") -> None:
     if not path.exists():
         raise CheckpointError(path, "no such file")
     if path.is_dir():
-        raise CheckpointError(path, "is a folder, not a checkpoint file")
+        raise CheckpointError(path, f"is a folder, not {what}")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "the file is empty (0 bytes)")
 

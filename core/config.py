@@ -369,7 +369,7 @@ def from_dict(cls: type, data: dict[str, Any], section: str = "") -> Any:
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ConfigError(f"[{name}] must be a table")
             kwargs[name] = from_dict(hint, value, section=name)

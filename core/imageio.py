@@ -17,6 +17,7 @@ Conversions, decided once here:
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,7 @@ def _open_image(path: str | Path) -> Image.Image:
     if size == 0:
         raise BadFileError(p, "empty file (0 bytes)")
     try:
-        with open(p, "rb") as fh:
+        with open(p, "rb") as fh:  # noqa: SIM117 - the comment below is about the inner block
             # Pillow warns between MAX_IMAGE_PIXELS and twice that and raises above; both mean
             # "too large" here (a label map or photo that big is a mistake or an attack).
             with warnings.catch_warnings():
@@ -118,7 +119,7 @@ def _too_large_reason(fh, exc: Exception) -> str:  # noqa: ANN001 - a binary fil
                 continue
             w, h = header.size
             return f"image too large ({w}×{h} pixels, limit {limit})"
-    except Exception:  # noqa: BLE001 - the size is only a detail of the message
+    except Exception:  # noqa: BLE001, S110 - the size is only a detail of the message
         pass
     return f"image too large ({exc}; limit {limit} pixels)"
 
@@ -147,10 +148,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
     (as image viewers and annotation tools show phone photos). Raises BadFileError."""
     p = Path(path)
     image = _open_image(p)
-    try:
+    # A broken EXIF block is not worth rejecting the photo for: use the stored pixels.
+    with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError, TypeError):
         image = ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
-        pass  # a broken EXIF block is not worth rejecting the photo for: use the stored pixels
     return _image_to_rgb(image, p)
 
 
@@ -313,9 +313,8 @@ def _palette_is_colour(image: Image.Image) -> bool:
     if grey.all():
         return False  # a grey ramp: indices are the ids
     cityscapes = ids_to_color(used.astype(np.uint8)).astype(np.int32)
-    if np.array_equal(entries, cityscapes) and ID_IS_VALID[used].all():
-        return False  # ids with the Cityscapes colours as palette: indices are the ids
-    return True
+    # ids with the Cityscapes colours as palette: indices are the ids
+    return not (np.array_equal(entries, cityscapes) and ID_IS_VALID[used].all())
 
 
 def write_png(path: str | Path, array: np.ndarray) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -130,7 +130,7 @@ class _SeededDropout:
         self._handles: list[Any] = []
 
     def _hook(self, module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-        p = float(module.p)  # type: ignore[attr-defined]
+        p = float(cast(nn.Dropout, module).p)  # hooked on dropout modules only
         keep = torch.rand(output.shape, generator=self._gen, device=output.device) >= p
         return output * keep.to(output.dtype) / (1.0 - p)
 
@@ -173,7 +173,7 @@ class Predictor:
         self.fast = FastPath(model, self.config, self.device, backend or default_backend(),
                              cache_dir=cache_dir, background_build=background_build, threads=threads,
                              interactive=interactive)
-        self.model: nn.Module = model.to(memory_format=self._memory_format)  # type: ignore[call-overload]
+        self.model: nn.Module = model.to(memory_format=self._memory_format)
         self.multiple = self.config.size_multiple  # U-Net and encoder-decoder alike
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in self.model.modules())
         self.last_latency_s: float | None = None

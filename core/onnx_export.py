@@ -99,7 +99,8 @@ def export_onnx_bytes(model: nn.Module, example: torch.Tensor, *, opset: int = O
         # InstanceNorm checks its channel count in Python; that is a constant of the model, so
         # the tracer's "treated as a constant" warning is harmless here.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        torch.onnx.export(model, (example,), buf, dynamo=False, opset_version=opset,
+        # torch documents file-like objects for `f`; its annotation names paths only
+        torch.onnx.export(model, (example,), buf, dynamo=False, opset_version=opset,  # type: ignore[arg-type]
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes=axes, do_constant_folding=True)
     return buf.getvalue()

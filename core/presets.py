@@ -112,7 +112,8 @@ PRESETS: dict[str, Preset] = {
                "The bundled default model: U-Net ngf 16 with a resize decoder, two-scale PatchGAN with feature "
                "matching, on CamVid train+val and Cityscapes frames (one kept out), 50 epochs.", _default_model),
         Preset("quick-cpu", "Quick look on CPU",
-               "unet_128 with ngf 32 on 128×128 synthetic scenes, batch 4, 640 steps: a few minutes on a laptop CPU.", _quick_cpu),
+               "unet_128 with ngf 32 on 128×128 synthetic scenes, batch 4, 640 steps: a few minutes on a laptop CPU.",
+               _quick_cpu),
         Preset("paper", "Paper pix2pix",
                "Isola et al. 2017: unet_256 ngf 64, 70×70 PatchGAN, λ 100, 100+100 epochs, batch 1, "
                "286→256 crops, batch norm, vanilla GAN, lr 2e-4.", _paper),

@@ -68,7 +68,7 @@ def _chain(net: nn.Module) -> list[_Layer]:
     for module in net.modules():
         if isinstance(module, nn.Conv2d):
             k, s, p = module.kernel_size[0], module.stride[0], module.padding[0]
-            layers.append(_Layer(int(k), int(s), int(p)))  # type: ignore[arg-type]
+            layers.append(_Layer(int(k), int(s), int(p)))
     return layers
 
 
@@ -196,7 +196,8 @@ def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Cr
         return None, f"{source.name}: the discriminator cannot be used ({str(exc).splitlines()[0][:160]})"
 
 
-def _build(disc: dict[str, Any], gen: dict[str, Any], weights: dict[str, torch.Tensor]) -> tuple[nn.Module, GeneratorConfig]:
+def _build(disc: dict[str, Any], gen: dict[str, Any],
+           weights: dict[str, torch.Tensor]) -> tuple[nn.Module, GeneratorConfig]:
     from core.models import build_discriminator
 
     d_cfg = from_dict(DiscriminatorConfig, disc)

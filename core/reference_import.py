@@ -13,23 +13,23 @@ so the key prefix of level L is `model.model.` (L = 0), `model.model.1.model.` (
 (`down[L]`, `up[L]`); this module renames the keys. The reference uses conv biases only with
 InstanceNorm (affine=False, no running stats, hence no norm keys); its outermost ConvT always has
 a bias. Such models take the `color` input encoding and use dropout (pix2pix trains with it).
+
+This module only converts state dicts and imports nothing of Road Studio's file loading: reading a
+`latest_net_G.pth` (refusing pickles that carry code) is core.checkpoints' job, which owns loading
+every kind of generator file (`import_reference_generator`, `load_any_generator`).
 """
 
 from __future__ import annotations
 
-import pickle
 import re
-import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from core.checkpoints import LoadedGenerator, describe_refused_pickle
 from core.config import NETG_PRESETS, GeneratorConfig, Norm
 from core.errors import CheckpointError, ConfigError
-from core.models import build_generator
+from core.models import UNetGenerator, build_generator
 
 RefNetG = Literal["unet_256", "unet_128"]
 REFERENCE_NETGS: tuple[str, ...] = ("unet_256", "unet_128")
@@ -141,66 +141,42 @@ def _strip_module_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     return dict(state)
 
 
-def describe_unpickling_error(exc: BaseException) -> str:
-    """A one-line reason for a refused `torch.load(weights_only=True)` (never torch's advice to
-    load it unsafely)."""
-    return describe_refused_pickle(
-        exc, other="not a PyTorch weights file, or one that holds more than tensors; refused")
-
-
-def _load_reference_file(path: Path) -> dict[str, torch.Tensor]:
-    if not path.exists():
-        raise CheckpointError(path, "no such file")
-    if path.is_dir():
-        raise CheckpointError(path, "is a folder, not a .pth file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(path, "the file is empty (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            # torch warns about pickle protocols of foreign files; the error below says it better
-            warnings.simplefilter("ignore")
-            state: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(path, describe_unpickling_error(exc)) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(path, f"not a readable PyTorch weights file ({type(exc).__name__})") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(path, "not a plain state dict of tensors (a reference latest_net_G.pth is one)")
-    return state
-
-
-def import_reference_generator(path: str | Path, netG: str = "unet_256", norm: str = "batch") -> LoadedGenerator:
-    """Load a reference `latest_net_G.pth` as a LoadedGenerator (CPU, eval mode, color input)."""
-    path = Path(path)
+def reference_depth(netG: str, norm: str) -> int:
+    """The U-Net depth of a reference netG; ConfigError for a netG or norm we cannot import."""
     if netG not in REFERENCE_NETGS:
         raise ConfigError(f"netG = {netG!r} is not one of {', '.join(REFERENCE_NETGS)}")
     if norm not in REFERENCE_NORMS:
         raise ConfigError(f"norm = {norm!r} is not one of {', '.join(REFERENCE_NORMS)}")
-    depth = NETG_PRESETS[netG][1]
-    state = _load_reference_file(path)
-    converted = convert_reference_state_dict(state, depth, norm, source=path)  # type: ignore[arg-type]
+    return NETG_PRESETS[netG][1]
+
+
+def generator_from_reference_state(state: dict[str, torch.Tensor], netG: str, norm: str, *,
+                                   source: Path) -> tuple[UNetGenerator, GeneratorConfig, dict[str, Any]]:
+    """Our generator (CPU, eval mode, colour input), its config and card from a reference state
+    dict; CheckpointError naming `source` when the weights do not fit. Reading the file is
+    core.checkpoints' job (import_reference_generator)."""
+    depth = reference_depth(netG, norm)
+    converted = convert_reference_state_dict(state, depth, norm, source=source)  # type: ignore[arg-type]  # norm checked above
     first, last = converted.get("down.0.conv.weight"), converted.get("up.0.conv.weight")
     if first is None or last is None or first.ndim != 4 or last.ndim != 4:
-        raise CheckpointError(path, "the outermost convolutions are missing or malformed")
+        raise CheckpointError(source, "the outermost convolutions are missing or malformed")
     ngf, input_nc = int(first.shape[0]), int(first.shape[1])
     output_nc = int(last.shape[1])  # ConvTranspose2d weight: (in, out, kh, kw)
     if input_nc != 3:
-        raise CheckpointError(path, f"the generator takes {input_nc} input channels; Road Studio imports "
-                                    "label-to-photo models with 3-channel colour label input")
-    config = GeneratorConfig(arch="unet", depth=depth, ngf=ngf, norm=norm,  # type: ignore[arg-type]
+        raise CheckpointError(source, f"the generator takes {input_nc} input channels; Road Studio imports "
+                                      "label-to-photo models with 3-channel colour label input")
+    config = GeneratorConfig(arch="unet", depth=depth, ngf=ngf, norm=norm,  # type: ignore[arg-type]  # checked above
                              dropout=True, input_encoding="color", output_nc=output_nc)
     model = build_generator(config, init=False)
     try:
         model.load_state_dict(converted, strict=True)
     except RuntimeError as exc:
         first_lines = " ".join(str(exc).strip().splitlines()[:2])
-        raise CheckpointError(path, f"weights do not fit a {netG} generator: {first_lines[:300]}") from None
+        raise CheckpointError(source, f"weights do not fit a {netG} generator: {first_lines[:300]}") from None
     model.eval()
     card = {"source": "reference pix2pix (junyanz/pytorch-CycleGAN-and-pix2pix)",
-            "imported_from": path.name, "imported_as": f"{netG}, {norm} norm"}
-    return LoadedGenerator(model=model, config=config, card=card, path=path)
+            "imported_from": source.name, "imported_as": f"{netG}, {norm} norm"}
+    return model, config, card
 
 
 def detect_reference_layout(state: dict[str, torch.Tensor]) -> tuple[str, str] | None:
@@ -216,13 +192,3 @@ def detect_reference_layout(state: dict[str, torch.Tensor]) -> tuple[str, str] |
         return None
     norm = "batch" if f"{level_prefix(1)}2.weight" in state else "instance"
     return names[depth], norm
-
-
-def sniff_reference_file(path: str | Path) -> tuple[str, str] | None:
-    """(netG, norm) when `path` holds a reference pix2pix U-Net generator, else None.
-    Never raises for unreadable files (the caller's loader reports those precisely)."""
-    try:
-        state = _load_reference_file(Path(path))
-    except CheckpointError:
-        return None
-    return detect_reference_layout(state)

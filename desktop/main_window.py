@@ -96,9 +96,19 @@ class MainWindow(QMainWindow):
 
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
-        self.compare = CompareLink(self, menus["view"], device)  # View ▸ Compare A/B (desktop/compare/)
+        # View ▸ Compare A/B (desktop/compare/): given the parts it needs, not the window.
+        self.compare = CompareLink(self, menus["view"], device, splitter=self.splitter,
+                                   preview_panel=self.preview_panel, scene=self.scene_for_compare,
+                                   source_for=self.model_menu.source_for, runs_dir=self.training_panel.runs_dir)
+        self.preview.model_loaded.connect(self.compare.on_canvas_model_loaded)
+        self.canvas.stroke_finished.connect(self.compare.on_painting_changed)
+        self.session.document_replaced.connect(lambda _doc: self.compare.on_painting_changed())
+        self.tool_bar.variation_changed.connect(self.compare.controller.set_variation)
+        self.training_panel.event_emitted.connect(self.compare.on_training_event)
         self.compare.panel.set_registry(self.training_panel.registry)  # one run list for every view
-        self.pair_inspector = PairInspector(self)  # File ▸ Open a training pair…
+        # File ▸ Open a training pair…
+        self.pair_inspector = PairInspector(self, session=self.session, preview_panel=self.preview_panel,
+                                            status=self.status, training_dataset=self._training_dataset)
         menus["file"].insertAction(self.actions_.save, self.pair_inspector.action)
         self.last_output: np.ndarray | None = None
         self.last_output_ids: np.ndarray | None = None
@@ -233,6 +243,11 @@ class MainWindow(QMainWindow):
     def _scene_for_preview(self) -> tuple[int, np.ndarray]:
         doc = self.session.document
         return doc.version, np.asarray(doc.ids)
+
+    def _training_dataset(self) -> tuple[str, str]:
+        """(folder, direction) of the dataset chosen in the training panel (for the pair inspector)."""
+        form = self.training_panel.form
+        return form.folder_edit.text().strip(), str(form.direction_combo.currentData())
 
     def scene_for_compare(self) -> tuple[int, np.ndarray]:
         """(document version, live ids) for the compare panel, which copies what it sends."""

@@ -4,10 +4,15 @@ target) shown under the model's output in the same view (side, overlay, swipe).
 The label map becomes an untitled scene: painting on it never touches the dataset, and Save asks
 for a new file. Reading the dataset (layout detection, decoding, colour snapping) runs on a
 background thread; a bad folder or pair is a message naming the file.
+
+The inspector never sees the main window as a whole: it gets the scene session, the preview
+panel (which shows the photo as the target), the status bar and where the training panel's
+dataset is, and nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
-    QWidget,
+    QStatusBar, QWidget,
 )
 
 from core.errors import UserError
@@ -25,7 +30,8 @@ from desktop import messages
 from desktop.workers import BackgroundTasks
 
 if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
+    from desktop.preview.views import PreviewPanel
+    from desktop.session import SceneSession
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,18 @@ class PairInspector(QObject):
     opened = Signal(object)  # OpenedPair, after the canvas shows it
     failed = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, parent: QWidget, *, session: SceneSession, preview_panel: PreviewPanel, status: QStatusBar,
+                 training_dataset: Callable[[], tuple[str, str]]) -> None:
+        """`training_dataset()`: (folder, direction) chosen in the training panel, the likely pair."""
+        super().__init__(parent)
+        self._parent = parent
+        self._session = session
+        self._preview_panel = preview_panel
+        self._status = status
+        self._training_dataset = training_dataset
         self._tasks = BackgroundTasks(self)
         self._last = ("", "BtoA")
-        self.action = QAction("Open a &training pair…", window)
+        self.action = QAction("Open a &training pair…", parent)
         self.action.setStatusTip("Open pair N of a dataset: its label map in the canvas, its photo beside the output")
         self.action.triggered.connect(lambda: self.ask())
 
@@ -119,31 +131,29 @@ class PairInspector(QObject):
         if folder is None and not self._last[0]:
             # The dataset chosen in the training panel (whose check report and preview grid the
             # user just looked at) is the likely one.
-            form = self._window.training_panel.form
-            folder, direction = form.folder_edit.text().strip(), str(form.direction_combo.currentData())
-        dialog = PairDialog(self._window, folder if folder is not None else self._last[0],
+            folder, direction = self._training_dataset()
+        dialog = PairDialog(self._parent, folder if folder is not None else self._last[0],
                             direction or self._last[1])
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.open(*dialog.values())
 
     def open(self, folder: str, split: str, index: int, direction: str = "BtoA") -> None:
-        if not self._window.session.confirm_discard():
+        if not self._session.confirm_discard():
             return
         self._last = (folder, direction)
-        self._window.status.showMessage(f"Reading pair {index} of {Path(folder).name}/{split}…", 8000)
+        self._status.showMessage(f"Reading pair {index} of {Path(folder).name}/{split}…", 8000)
         self._tasks.run(lambda: open_pair(folder, split, index, direction), self._on_pair_read, self._on_pair_failed)
 
     def _on_pair_read(self, pair: OpenedPair) -> None:
-        window = self._window
-        window.session.load_ids(pair.ids, None)  # untitled: Save never writes into the dataset
-        window.preview_panel.set_target(pair.photo, pair.caption())
-        window.status.showMessage(f"Opened {pair.where} (pair {pair.index} of {pair.split}); edits stay in "
-                                  "this scene until you save it as a new file", 10000)
+        self._session.load_ids(pair.ids, None)  # untitled: Save never writes into the dataset
+        self._preview_panel.set_target(pair.photo, pair.caption())
+        self._status.showMessage(f"Opened {pair.where} (pair {pair.index} of {pair.split}); edits stay in "
+                                 "this scene until you save it as a new file", 10000)
         self.opened.emit(pair)
 
     def _on_pair_failed(self, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, UserError) else f"could not open the pair ({type(exc).__name__}: {exc})"
-        messages.show_error(self._window, "Cannot open the training pair", message)
+        messages.show_error(self._parent, "Cannot open the training pair", message)
         self.failed.emit(message)
 
     def shutdown(self) -> None:

@@ -13,24 +13,29 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from core import imageio  # noqa: E402
-from core.labels import class_by_name  # noqa: E402
-from desktop import settings  # noqa: E402
-from desktop.preview.worker import ModelSource  # noqa: E402
-from desktop.qimage import qimage_to_rgb  # noqa: E402
+from core import imageio
+from core.labels import class_by_name
+from desktop import settings
+from desktop.preview.worker import ModelSource
+from desktop.qimage import qimage_to_rgb
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
+    from desktop.palette import ClassPalette
 
 
 class Painter:
     """Drives the canvas like a user: tool, class, then mouse events at document coordinates."""
 
-    def __init__(self, app: QApplication, window) -> None:  # noqa: ANN001
+    def __init__(self, app: QApplication, window: MainWindow) -> None:
         self.app, self.window, self.canvas = app, window, window.canvas
 
     def _send(self, kind: QEvent.Type, x: float, y: float, pressed: bool, double: bool = False) -> None:
@@ -43,7 +48,9 @@ class Painter:
 
     def use(self, tool: str, cls: str, size: int | None = None) -> None:
         self.window.tool_bar.tool_actions[tool].trigger()
-        self.window.palette.button_for(class_by_name(cls).id).click()
+        # MainWindow.palette (the class palette) shadows QWidget.palette(), which mypy sees here
+        palette: ClassPalette = self.window.palette  # type: ignore[assignment]  # see above
+        palette.button_for(class_by_name(cls).id).click()
         if size:
             self.canvas.set_brush_size(size)
 
@@ -94,7 +101,7 @@ def paint_street(p: Painter) -> None:
     p.drag([(340, 110), (350, 110)])
 
 
-def wait_for_preview(app: QApplication, window, timeout: float = 120) -> None:  # noqa: ANN001
+def wait_for_preview(app: QApplication, window: MainWindow, timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while window.shown_version < window.session.document.version or window.preview.in_flight:
         if time.time() > deadline:

@@ -124,7 +124,7 @@ def _shoot_tabs(app, window, elsewhere: Path, out: Path, steps: int, tag: str) -
     shoot("history")
     panel.tabs.setCurrentWidget(panel.pinned)
     shoot("pinned")
-    for name, path in shots.items():
+    for path in shots.values():
         print(f"wrote {path}")
     return 0
 

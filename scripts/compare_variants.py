@@ -28,11 +28,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_write_text  # noqa: E402
-from core.presets import CAMVID  # noqa: E402
+from core.atomic import atomic_write_text
+from core.presets import CAMVID
+
+REPO = Path(__file__).resolve().parent.parent
 
 ARMS: dict[str, tuple[str, int, float]] = {
     "transpose_d1_feat0": ("transpose", 1, 0.0),

@@ -35,24 +35,25 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_write_text  # noqa: E402
-from core.checkpoints import load_any_generator, save_weights  # noqa: E402
-from core.config import DataConfig  # noqa: E402
-from core.data.cityscapes import CityscapesSource  # noqa: E402
-from core.data.synthetic import generate_pair  # noqa: E402
-from core.data.transforms import joint_transform  # noqa: E402
-from core.encoding import photo_to_tensor  # noqa: E402
-from core.imageio import read_label_ids, write_png  # noqa: E402
-from core.infer import Predictor  # noqa: E402
-from core.labels import ids_to_color  # noqa: E402
-from core.presets import CITYSCAPES_MINI, HELD_OUT_FRAME  # noqa: E402
-from core.train import metrics  # noqa: E402
+from core.atomic import atomic_write_text
+from core.checkpoints import load_any_generator, save_weights
+from core.config import DataConfig
+from core.data.cityscapes import CityscapesSource
+from core.data.synthetic import generate_pair
+from core.data.transforms import joint_transform
+from core.encoding import photo_to_tensor
+from core.imageio import read_label_ids, write_png
+from core.infer import Predictor
+from core.labels import ids_to_color
+from core.presets import CITYSCAPES_MINI, HELD_OUT_FRAME
+from core.train import metrics
+
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLES = ("city_street", "suburban_road", "highway")
 SYNTHETIC_EVAL_SEED = 2026  # the recipe trains and validates with seed 0: these scenes are unseen
@@ -76,45 +77,13 @@ def resize_pair(labels: np.ndarray, photo: np.ndarray, size: tuple[int, int]) ->
     return ids.numpy(), image.permute(1, 2, 0).numpy()
 
 
-def ssim_separable(fake01: torch.Tensor, real01: torch.Tensor) -> float:
-    """metrics.ssim computed with the Gaussian window as two 1-D passes: the same number (the
-    window is an outer product; checked against metrics.ssim on the first image), ~17× faster on
-    a CPU, where float64 11×11 depthwise convs are slow (8 s for one 256×512 image)."""
-    x, y = fake01.double(), real01.double()
-    channels = x.shape[1]
-    coords = torch.arange(metrics.SSIM_WINDOW, dtype=torch.float64) - (metrics.SSIM_WINDOW - 1) / 2.0
-    g = torch.exp(-(coords**2) / (2.0 * metrics.SSIM_SIGMA**2))
-    g = g / g.sum()
-    across = g.view(1, 1, 1, -1).expand(channels, 1, 1, g.numel()).contiguous()
-    down = g.view(1, 1, -1, 1).expand(channels, 1, g.numel(), 1).contiguous()
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.conv2d(t, across, groups=channels), down, groups=channels)
-
-    mu_x, mu_y = blur(x), blur(y)
-    sigma_xx = blur(x * x) - mu_x * mu_x
-    sigma_yy = blur(y * y) - mu_y * mu_y
-    sigma_xy = blur(x * y) - mu_x * mu_y
-    c1, c2 = 0.01**2, 0.03**2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)) / (
-        (mu_x**2 + mu_y**2 + c1) * (sigma_xx + sigma_yy + c2))
-    return float(ssim_map.mean(dim=(-2, -1)).mean())
-
-
-_ssim_checked = False
-
-
 def scores(fakes: list[np.ndarray], reals: list[np.ndarray]) -> dict[str, float]:
     """Mean L1 / PSNR / SSIM over pairs of uint8 RGB images (image by image: bounded memory)."""
-    global _ssim_checked
     totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
     for fake_rgb, real_rgb in zip(fakes, reals, strict=True):
         fake, real = photo_to_tensor(fake_rgb)[None], photo_to_tensor(real_rgb)[None]
         f01, r01 = metrics.to_unit(fake), metrics.to_unit(real)
-        value = ssim_separable(f01, r01)
-        if not _ssim_checked:
-            assert abs(value - metrics.ssim(f01, r01)) < 1e-9, "separable SSIM disagrees with core.train.metrics"
-            _ssim_checked = True
+        value = metrics.ssim(f01, r01)
         totals["l1"] += metrics.l1(fake, real)
         totals["psnr"] += metrics.psnr(f01, r01)
         totals["ssim"] += value
@@ -241,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             old = Predictor(load_any_generator(args.compare), "cpu")
             rows: list[tuple[str, np.ndarray, np.ndarray | None]] = [(n, ids, None) for n, ids in sample_ids.items()]
             rows += [("held_out", held_ids, held_photo)] + camvid
-            for name, ids, photo in rows:
+            for name, ids, real in rows:
                 panels = [ids_to_color(ids), old.predict(ids), predictor.predict(ids)]
-                write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *([photo] if photo is not None else [])))
+                extra = [real] if real is not None else []
+                write_png(args.images / f"old_vs_new_{name}.png", side_by_side(*panels, *extra))
         results["images"] = sorted(str(p) for p in args.images.glob("default_model_*.png"))
 
     if args.install:

@@ -167,22 +167,41 @@ def _class_scene(name: str, seed: int) -> np.ndarray:
         s.facades(True)
         s.facades(False)
     near = H - 6
+    def poles() -> None:
+        for k in range(3):
+            s.pole(s.side_x(near - k * 25, k % 2 == 0, 0.4), near - k * 25, 1.5 - 0.3 * k)
+
+    def trees() -> None:
+        for k in range(3):
+            s.tree(s.side_x(near - k * 30, k % 2 == 1, 0.5), near - k * 30, 1.2 - 0.3 * k)
+
+    def people() -> None:
+        for k in range(3):
+            s.person(s.side_x(near - 10 - k * 30, k % 2 == 0, 0.5), near - 10 - k * 30, 1.6 - 0.4 * k)
+
+    def both_sides(draw: Callable[[bool], None]) -> Callable[[], None]:
+        def run() -> None:
+            for left in (True, False):
+                draw(left)
+        return run
+
+    def tall_buildings() -> None:
+        s.facades(True)
+        s.facades(False, height=0.9 * H)
+
     special: dict[str, Callable[[], None]] = {
         "road": lambda: s.vehicle("car", 0.45, s.horizon + 0.4 * (H - s.horizon), 0.8),
         "sidewalk": lambda: s.person(s.side_x(near - 20, False, 0.5), near - 20, 1.3),
-        "building": lambda: (s.facades(True), s.facades(False, height=0.9 * H)),
-        "wall": lambda: (s.wall(True), s.wall(False)),
-        "fence": lambda: (s.fence(True), s.fence(False)),
-        "pole": lambda: [s.pole(s.side_x(near - k * 25, k % 2 == 0, 0.4), near - k * 25, 1.5 - 0.3 * k)
-                         for k in range(3)],
+        "building": tall_buildings,
+        "wall": both_sides(s.wall),
+        "fence": both_sides(s.fence),
+        "pole": poles,
         "traffic light": lambda: s.pole(s.side_x(near, False, 0.4), near, 1.5, head="traffic light"),
         "traffic sign": lambda: s.pole(s.side_x(near, True, 0.4), near, 1.5, head="traffic sign"),
-        "vegetation": lambda: [s.tree(s.side_x(near - k * 30, k % 2 == 1, 0.5), near - k * 30, 1.2 - 0.3 * k)
-                               for k in range(3)],
+        "vegetation": trees,
         "terrain": lambda: s.tree(s.side_x(near - 30, True, 0.6), near - 30, 0.8),
         "sky": lambda: None,
-        "person": lambda: [s.person(s.side_x(near - 10 - k * 30, k % 2 == 0, 0.5), near - 10 - k * 30,
-                                    1.6 - 0.4 * k) for k in range(3)],
+        "person": people,
         "rider": lambda: s.two_wheeler("bicycle", s.road_x(near - 20, -0.3), near - 20, 1.6),
         "car": lambda: s.vehicle("car", -0.35, near - 10, 1.0),
         "truck": lambda: s.vehicle("truck", 0.3, near - 30, 1.0),
@@ -217,7 +236,7 @@ def _street_scene(k: int, seed: int) -> np.ndarray:
         s.fence(rng.random() < 0.5)
     if rng.random() < 0.5:
         s.hedge(rng.random() < 0.5)
-    for j in range(rng.randint(1, 3)):  # trees along the street
+    for _j in range(rng.randint(1, 3)):  # trees along the street
         y = s.horizon + (0.3 + 0.6 * rng.random()) * (H - s.horizon)
         s.tree(s.side_x(y, rng.random() < 0.5, 0.6), y, 0.4 + s.depth(y))
     y = s.horizon + 0.8 * (H - s.horizon)
@@ -258,7 +277,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/painted_set"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    counts = {name: 0 for name in BRUSH_CLASSES}
+    counts = dict.fromkeys(BRUSH_CLASSES, 0)
     for stem, ids in make_scenes().items():
         write_label_ids_png(args.out / f"{stem}.png", ids)
         for name in BRUSH_CLASSES:

@@ -40,8 +40,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 HEARTBEAT_MS = 5
 STALL_LIMIT_S = 0.100
@@ -106,6 +107,10 @@ class Report:
     stalls: list[dict[str, float]] = field(default_factory=list)
 
     @property
+    def stalls_near_checkpoint_load(self) -> int:
+        return sum(1 for x in self.stalls if x["after_checkpoint_load_s"] < 3)
+
+    @property
     def rss_growth_mb(self) -> float:
         return self.rss_peak_after_warmup_mb - self.rss_after_warmup_mb
 
@@ -126,7 +131,7 @@ class Report:
                                                         f"waiting for a CPU {self.stall_runqueue_ms:.0f} ms, "
                                                         f"blocked (GIL, locks) {self.stall_blocked_ms:.0f} ms; "
                                                         f"longest: {self.longest_stall_split}; "
-                                                        f"{sum(1 for x in self.stalls if x['after_checkpoint_load_s'] < 3)} "
+                                                        f"{self.stalls_near_checkpoint_load} "
                                                         f"of them within 3 s of a checkpoint load"),
             ("driven", f"{self.strokes} strokes, {self.undos} undos, {self.redos} redos, {self.view_switches} "
                        f"view switches, {self.checkpoint_loads} checkpoint loads"),
@@ -170,7 +175,8 @@ def _soak(args: argparse.Namespace) -> int:
     report = Report(minutes=args.minutes, warmup_minutes=args.warmup_minutes, rss_start_mb=rss_mb())
     seen: list[str] = report.warnings
 
-    def on_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    def on_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   file: object = None, line: str | None = None) -> None:
         seen.append(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})")
 
     warnings.showwarning = on_warning  # every Python warning printed, from any thread
@@ -181,10 +187,11 @@ def _soak(args: argparse.Namespace) -> int:
 
     logging.getLogger().addHandler(Collect(level=logging.WARNING))
 
-    from PySide6.QtCore import (QElapsedTimer, QEvent, QEventLoop, QPointF, Qt, QTimer, QtMsgType,
-                                qInstallMessageHandler)
+    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
+
+    from benchmarks.common import StallMeter, qt_app
 
     def on_qt_message(kind: QtMsgType, _context: object, message: str) -> None:
         if kind != QtMsgType.QtDebugMsg and kind != QtMsgType.QtInfoMsg:
@@ -195,7 +202,7 @@ def _soak(args: argparse.Namespace) -> int:
     from desktop import settings
 
     settings.configure_application()
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = qt_app([sys.argv[0]])
     report.platform = app.platformName()
     settings.isolate(home)
 
@@ -248,24 +255,18 @@ def _soak(args: argparse.Namespace) -> int:
         report.preview_requests += 1
         original_request()
 
-    preview.request = counting_request  # type: ignore[method-assign]
+    preview.request = counting_request
     preview.preview_shown.connect(lambda *_: setattr(report, "previews_shown", report.previews_shown + 1))
 
     # --------------------------------------------------------------- heartbeat (stall meter)
-    clock = QElapsedTimer()
-    clock.start()
     lateness: list[float] = []
-    last_beat = [clock.nsecsElapsed()]
     last_sched = [thread_schedstat()]
     warm = [False]
     longest = [0.0]
 
-    def on_heartbeat() -> None:
-        now = clock.nsecsElapsed()
+    def on_heartbeat(gap_ns: int) -> None:
         sched = thread_schedstat()
-        gap_ns = now - last_beat[0]
         late = gap_ns / 1e9 - HEARTBEAT_MS / 1000
-        last_beat[0] = now
         before, last_sched[0] = last_sched[0], sched
         if not warm[0]:
             return
@@ -283,10 +284,9 @@ def _soak(args: argparse.Namespace) -> int:
                 report.longest_stall_split = (f"{gap_ns / 1e6:.0f} ms = {cpu_ms:.0f} computing + {wait_ms:.0f} "
                                               f"waiting for a CPU + {blocked_ms:.0f} blocked")
 
-    heartbeat = QTimer()
-    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-    heartbeat.timeout.connect(on_heartbeat)
-    heartbeat.start(HEARTBEAT_MS)
+    # The meter's own gap list is not kept (counting=False): on_heartbeat keeps what the report needs.
+    heartbeat = StallMeter(HEARTBEAT_MS, precise=True, counting=lambda: False, on_beat=on_heartbeat)
+    heartbeat.start()
 
     # --------------------------------------------------------------- the user
     canvas = window.canvas

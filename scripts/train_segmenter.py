@@ -39,16 +39,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script from a checkout: the repository root on the path, so core/ imports.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_path, atomic_write_text  # noqa: E402
-from core.data.detect import detect_layout, open_split  # noqa: E402
-from core.eval.classes import CLASS_NAMES, IGNORE, NUM_CLASSES, ids_to_classes  # noqa: E402
-from core.eval.scores import confusion, scores_from_confusion  # noqa: E402
-from core.eval.segmenter import Segmenter, save_segmenter, work_size  # noqa: E402
-from core.eval.segnet import RoadSegNet, SegNetConfig, count_parameters  # noqa: E402
-from core.presets import HELD_OUT_FRAME  # noqa: E402
+from core.atomic import atomic_path, atomic_write_text
+from core.data.detect import detect_layout, open_split
+from core.eval.classes import CLASS_NAMES, IGNORE, NUM_CLASSES, ids_to_classes
+from core.eval.scores import confusion, scores_from_confusion
+from core.eval.segmenter import Segmenter, save_segmenter, work_size
+from core.eval.segnet import RoadSegNet, SegNetConfig, count_parameters
+from core.presets import HELD_OUT_FRAME
+
+REPO = Path(__file__).resolve().parent.parent
 
 SCALE_RANGE = (0.8, 1.5)  # × the working scale
 WARMUP_STEPS = 60

@@ -92,7 +92,7 @@ def main() -> None:
             cache_path.write_text(json.dumps(cache, indent=1))
             rows.append((name, result))
             print(f"scored {name}", file=sys.stderr)
-    args.json.write_text(json.dumps({name: r for name, r in rows}, indent=1))
+    args.json.write_text(json.dumps(dict(rows), indent=1))
     print("| arm | val pixel acc (/real) | val class acc (/real) | val mIoU (/real) | painted pixel acc | "
           "painted class acc | painted mIoU |")
     print("|---|---|---|---|---|---|---|")

@@ -17,6 +17,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # background AOTInductor compiles (tens of CPU seconds each) behind every tiny test model.
 os.environ.setdefault("ROADSTUDIO_INFER_BACKEND", "eager")
 
+# Fixture modules shared by every test folder (one_torch_thread; disk): pytest registers their
+# fixtures, so test modules ask for them by name instead of importing them.
+pytest_plugins = ["tests.core.train_helpers", "tests.fault_helpers"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 

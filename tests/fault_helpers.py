@@ -82,7 +82,7 @@ def _inject_enospc(disk: SmallDisk, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every atomic write under the disk's folder fails with ENOSPC while it is "full"."""
     real_mkstemp = tempfile.mkstemp
 
-    def mkstemp(*args: object, dir: str | os.PathLike[str] | None = None, **kwargs: object):  # noqa: A002, ANN202
+    def mkstemp(*args: object, dir: str | os.PathLike[str] | None = None, **kwargs: object):  # noqa: A002 - tempfile.mkstemp's own name
         if disk.full and dir is not None and Path(dir).resolve().is_relative_to(disk.path.resolve()):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload]

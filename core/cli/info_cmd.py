@@ -28,7 +28,7 @@ def describe(path: Path) -> dict[str, Any]:
     from core.checkpoints import load_any_generator
     from core.config import to_dict
     from core.models import count_parameters
-    from core.reference_import import sniff_reference_file
+    from core.checkpoints import sniff_reference_file
 
     suffix = path.suffix.lower()
     reference = sniff_reference_file(path) if suffix in (".pt", ".pth") and path.is_file() else None

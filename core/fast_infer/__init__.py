@@ -176,7 +176,7 @@ class FastPath:
         if self.background_build and self._build is None:
             try:
                 proc = aoti_runner.start_aoti_build(self.model, self.config, paths, shape, self.tolerance)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - any failure means eager; the note says why
                 self.notes.append(f"aoti build could not start ({type(exc).__name__}: {exc})")
                 self._aoti_failed.add(shape)
                 return
@@ -210,7 +210,7 @@ class FastPath:
                         runner(x)
                         if round_:  # the first round warms up
                             best[name] = min(best[name], time.perf_counter() - t0)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure means eager; the note says why
             self.notes.append(f"timing aoti against onnxruntime failed ({type(exc).__name__}); using aoti")
             return "aoti"
         self.race_ms[shape] = {k: v * 1000 for k, v in best.items()}
@@ -271,7 +271,7 @@ class FastPath:
                 out = self._ort(x)
                 self.last_used = "onnxruntime"
                 return out
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - any failure means eager; the note says why
                 self.notes.append(f"onnxruntime failed at run time ({type(exc).__name__}: {exc}); not used again")
                 self._ort = None
         self.last_used = "eager"

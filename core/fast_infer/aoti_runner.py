@@ -7,9 +7,10 @@ background, which compiles, checks the package against eager within the toleranc
 publishes it under its cache key; a package that does not match leaves a `.rejected` note
 instead, so it is not compiled again. A package serves one padded canvas size (static shapes;
 dynamic height/width also match eager once BatchNorm is pre-folded, speed not compared yet), so
-each size the user paints at gets its own build, once. BatchNorm is folded into the convolutions before export (fold.py): inductor's
-own folding under freezing gave wrong outputs for transposed convs (up to 0.31 off). Packages are tied to the torch version and the
-CPU instruction set, both part of the key.
+each size the user paints at gets its own build, once. BatchNorm is folded into the convolutions
+before export (fold.py): inductor's own folding under freezing gave wrong outputs for transposed
+convs (up to 0.31 off). Packages are tied to the torch version and the CPU instruction set, both
+part of the key.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class AotiRunner:
 
     def __init__(self, package: Path) -> None:
         self.path = package
-        self._runner = torch._inductor.aoti_load_package(str(package))
+        # AOTInductor's loader lives in torch._inductor (its documented entry point, not re-exported).
+        self._runner = torch._inductor.aoti_load_package(str(package))  # noqa: SLF001 - see above
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self._runner(x.contiguous())
@@ -88,7 +90,8 @@ def compile_aoti_package(model: nn.Module, config: GeneratorConfig, out: Path, s
     model = fold_batchnorm(model.to("cpu").eval())
     with torch.no_grad():
         program = torch.export.export(model, (example,))
-        path = torch._inductor.aoti_compile_and_package(program, package_path=str(out))
+        # documented AOTInductor entry point, only reachable through torch._inductor
+        path = torch._inductor.aoti_compile_and_package(program, package_path=str(out))  # noqa: SLF001 - as the loader
     return Path(path)
 
 

@@ -46,5 +46,5 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(norm, nn.BatchNorm2d) \
                 and norm.track_running_stats:
             _fold(conv, norm)
-            block.norm = nn.Identity()  # type: ignore[assignment]
+            block.norm = nn.Identity()
     return folded

@@ -6,24 +6,12 @@ from torch import nn
 
 from core.config import DiscriminatorConfig, GeneratorConfig
 from core.models.discriminator import MultiScaleDiscriminator, PatchDiscriminator
+from core.models.init import init_weights
 from core.models.seg_discriminator import SegmentationDiscriminator, build_seg_discriminator
 from core.models.unet import UNetGenerator
 
 __all__ = ["MultiScaleDiscriminator", "PatchDiscriminator", "SegmentationDiscriminator", "UNetGenerator",
            "build_discriminator", "build_generator", "build_seg_discriminator", "count_parameters", "init_weights"]
-
-
-def init_weights(net: nn.Module, gain: float = 0.02) -> None:
-    """pix2pix init: conv weights N(0, 0.02), biases 0; norm weights N(1, 0.02), biases 0.
-    Uses the global torch RNG, so a seeded run initialises identically."""
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, gain)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and m.weight is not None:
-            nn.init.normal_(m.weight, 1.0, gain)
-            nn.init.zeros_(m.bias)
 
 
 def build_generator(cfg: GeneratorConfig, init: bool = True) -> UNetGenerator:

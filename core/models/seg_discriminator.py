@@ -23,6 +23,7 @@ from torch.nn.functional import interpolate
 
 from core.config import DiscriminatorConfig
 from core.labels import NUM_PALETTE_CLASSES
+from core.models.init import init_weights
 
 FAKE_CHANNEL = 0  # the palette's "unlabeled" index
 LEVELS = 4  # stride-2 downsamplings: inputs must be multiples of 2**LEVELS
@@ -46,8 +47,6 @@ class SegmentationDiscriminator(nn.Module):
         self.head = _conv(c, num_classes, 1, 1)
         self.act = nn.LeakyReLU(0.2)
         if init:
-            from core.models import init_weights  # lazily: core.models imports this module
-
             init_weights(self)  # before spectral norm, which re-parametrises the weights
         if cfg.seg_spectral_norm:
             for module in list(self.modules()):

@@ -1,40 +1,44 @@
 """Puts the compare panel into the main window: it takes the place of the generated image on the
 right of the canvas (View ▸ Compare A/B, Ctrl+Alt+4) and follows the painting, the canvas model,
 the variation seed and the training run's new checkpoints. Kept out of main_window.py so the
-window stays a list of parts and their wiring."""
+window stays a list of parts and their wiring.
+
+The link never sees the window as a whole: it gets the few parts it replaces or asks (the
+splitter slot of the generated image, the scene, the model picker's source_for, the runs folder)
+and the window connects its signals to the link's `on_*` slots.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QStackedWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QSplitter, QStackedWidget, QWidget
 
 from core.train.events import CheckpointSaved
-from desktop.compare.controller import CompareController
-from desktop.compare.panel import ComparePanel
+from desktop.compare.controller import CompareController, LabelsSource
+from desktop.compare.panel import ComparePanel, SourceFor
 from desktop.compare.view import CompareMode
 from desktop.preview.worker import ModelInfo, ModelSource
-
-if TYPE_CHECKING:
-    from desktop.main_window import MainWindow
 
 
 class CompareLink(QObject):
     activated = Signal(bool)
 
-    def __init__(self, window: MainWindow, view_menu: QMenu, device: str) -> None:
+    def __init__(self, window: QMainWindow, view_menu: QMenu, device: str, *, splitter: QSplitter,
+                 preview_panel: QWidget, scene: LabelsSource, source_for: SourceFor,
+                 runs_dir: Callable[[], Path]) -> None:
         super().__init__(window)
-        self._window = window
-        self.controller = CompareController(window.scene_for_compare, device=device, parent=self)
-        self.panel = ComparePanel(self.controller, source_for=window.model_menu.source_for)
+        self._preview_panel = preview_panel
+        self._runs_dir = runs_dir
+        self.controller = CompareController(scene, device=device, parent=self)
+        self.panel = ComparePanel(self.controller, source_for=source_for)
         self.stack = QStackedWidget(window)
         self.stack.setObjectName("preview_stack")
-        index = window.splitter.indexOf(window.preview_panel)
-        window.splitter.replaceWidget(index, self.stack)
-        self.stack.addWidget(window.preview_panel)
+        splitter.replaceWidget(splitter.indexOf(preview_panel), self.stack)
+        self.stack.addWidget(preview_panel)
         self.stack.addWidget(self.panel)
         self.action = QAction("&Compare A/B", window)
         self.action.setCheckable(True)
@@ -44,12 +48,6 @@ class CompareLink(QObject):
         window.addAction(self.action)
         view_menu.addAction(self.action)
 
-        window.preview.model_loaded.connect(self._on_preview_model_loaded)
-        window.canvas.stroke_finished.connect(self._on_painting_changed)
-        window.session.document_replaced.connect(lambda _doc: self._on_painting_changed())
-        window.tool_bar.variation_changed.connect(self.controller.set_variation)
-        window.training_panel.event_emitted.connect(self._on_training_event)
-
     @property
     def active(self) -> bool:
         return self.stack.currentWidget() is self.panel
@@ -58,11 +56,10 @@ class CompareLink(QObject):
         if on == self.active:
             self.action.setChecked(on)
             return
-        self.stack.setCurrentWidget(self.panel if on else self._window.preview_panel)
+        self.stack.setCurrentWidget(self.panel if on else self._preview_panel)
         self.action.setChecked(on)
         if on:
-            panel = self._window.training_panel
-            self.panel.set_runs_dir(panel.runs_dir())
+            self.panel.set_runs_dir(self._runs_dir())
             self.controller.refresh()
         self.activated.emit(on)
 
@@ -76,17 +73,19 @@ class CompareLink(QObject):
         if a.path.parent.name == "checkpoints":  # A is a run's checkpoint: scrub over that run
             self.panel.set_run(a.path.parent.parent, select=a.path)
 
-    def _on_preview_model_loaded(self, info: ModelInfo) -> None:
+    def on_canvas_model_loaded(self, info: ModelInfo) -> None:
+        """The canvas's preview loaded a model: offered as a source, and side A when A is empty."""
         source = ModelSource(path=info.path)
         self.panel.set_canvas_model(source)
         if self.controller.source("A") is None:
             self.panel.set_source("A", source)
 
-    def _on_painting_changed(self) -> None:
+    def on_painting_changed(self) -> None:
         if self.active:
             self.controller.refresh()
 
-    def _on_training_event(self, event: object) -> None:
+    def on_training_event(self, event: object) -> None:
+        """A run's new checkpoint: stale renders of rewritten files are dropped, the scrubber grows."""
         if not isinstance(event, CheckpointSaved):
             return
         for path in (event.weights_path, event.state_path):

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from core.config import RunConfig
 from core.errors import ConfigError
 from desktop.training.dataset_probe import ProbeResult, probe_dataset
-from desktop.training.images import ImageView, rgb_to_qimage
+from desktop.qimage import rgb_to_qimage
+from desktop.training.images import ImageView
 from desktop.training.presets import CUSTOM, PATCH_SIZES, PRESETS, QUICK_LOOK, patch_size_for_layers
 from desktop.training.tasks import TaskRunner
 

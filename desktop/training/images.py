@@ -1,20 +1,12 @@
-"""numpy / PNG -> Qt images for the panel (own copy so the panel depends on nothing uncommitted)."""
+"""PNG -> Qt images for the panel, and the view that shows them (numpy -> QImage is desktop.qimage's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
-
-
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """uint8 H×W×3 -> QImage that owns its pixels (safe to build in a worker thread)."""
-    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w, _ = arr.shape
-    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def load_qimage(path: Path) -> QImage | None:

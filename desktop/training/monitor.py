@@ -23,7 +23,7 @@ from core.train.events import (
     Warning_,
 )
 from desktop.training.charts import LineChart
-from desktop.training.images import rgb_to_qimage
+from desktop.qimage import rgb_to_qimage
 from desktop.training.progress import RateMeter, format_bytes, format_duration
 from desktop.training.run_files import LOSS_KEYS, RunHistory
 from desktop.training.wide_image import ElidedLabel, FitImageView, PictureRow

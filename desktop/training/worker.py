@@ -23,7 +23,7 @@ from core.config import RunConfig
 from core.errors import UserError
 from core.train.control import TrainingControl
 from core.train.events import CanvasPreview, Event, Failed, Sample, Started, Step
-from desktop.training.images import rgb_to_qimage
+from desktop.qimage import rgb_to_qimage
 
 TrainFn = Callable[..., Iterator[Event]]
 

@@ -17,6 +17,7 @@ from core.config import GeneratorConfig, to_dict
 from core.errors import CheckpointError
 from core.infer import Predictor
 from core.models import build_generator
+from tests.core.train_helpers import spread_batchnorm_stats
 
 CFG = GeneratorConfig(depth=3, ngf=4)
 
@@ -27,9 +28,7 @@ def _checkpoint(path: Path, seed: int, step: int, cfg: GeneratorConfig = CFG) ->
     with torch.no_grad():  # distinct BatchNorm statistics per checkpoint, so they are averaged too
         for m in g.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.5, 2)
-                m.num_batches_tracked.fill_(step)
+                spread_batchnorm_stats(m, 1, (0.5, 2), batches=step)
     return save_weights(path, g, cfg, {"run": "r", "step": step})
 
 

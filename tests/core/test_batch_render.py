@@ -38,6 +38,7 @@ def test_results_in_input_order_equal_predict_with_failures_per_item(predictor: 
     for r in results[:-1]:
         assert r.ok and r.photo is not None and r.backend == "eager"
         assert r.photo.shape == maps[r.item].shape + (3,)
+        assert r.photo is not None
         assert np.abs(r.photo.astype(int) - predictor.predict(maps[r.item]).astype(int)).max() <= 1
     assert isinstance(results[-1].error, OSError) and results[-1].photo is None
     assert report.rendered == len(maps) and report.failed == 1 and report.batch_size == 3
@@ -57,11 +58,11 @@ def test_variation_renders_exactly_like_predict(predictor: Predictor) -> None:
     maps = [scene(32, 32, seed=i) for i in range(3)]
     results = list(render_many(predictor, maps, variation=5))
     for ids, r in zip(maps, results, strict=True):
-        assert np.array_equal(r.photo, predictor.predict(ids, variation=5))
+        assert r.photo is not None and np.array_equal(r.photo, predictor.predict(ids, variation=5))
 
 
 def test_an_iterable_that_raises_propagates(predictor: Predictor) -> None:
-    def items():  # noqa: ANN202
+    def items():
         yield scene(32, 32)
         raise RuntimeError("dataset went away")
 
@@ -87,6 +88,7 @@ def test_planned_job_switches_to_onnxruntime_when_it_pays_and_remembers_the_cost
     assert {r.backend for r in results[4:]} == {"onnxruntime"}, report.decision
     assert report.decision.startswith("onnxruntime after 4 maps")
     for ids, r in zip(maps, results, strict=True):
+        assert r.photo is not None
         assert np.abs(r.photo.astype(int) - predictor.predict(ids).astype(int)).max() <= 1
     remembered = batch_render._read_timings()
     assert len(remembered) == 1 and next(iter(remembered.values()))["setup_s"] > 0

@@ -15,9 +15,9 @@ from core.checkpoints import load_any_generator, load_training_state, save_train
 from core.errors import CheckpointError
 from core.train.loop import train
 from core.train.state import STATE_FORMAT, capture_rng_state, restore_rng_state
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import tiny_config, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 STATE_KEYS = {"format", "generator", "discriminator", "optimizer_G", "optimizer_D", "scheduler", "step", "epoch",
               "consumed", "best_val_l1", "best_realism", "collapse_streak", "train_pairs", "rng", "config",
@@ -37,7 +37,7 @@ def assert_identical(a: Any, b: Any, where: str = "state") -> None:
             assert_identical(a[key], b[key], f"{where}.{key}")
     elif isinstance(a, (list, tuple)):
         assert type(a) is type(b) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_identical(x, y, f"{where}[{i}]")
     else:
         assert a == b, where
@@ -67,7 +67,7 @@ def test_round_trip_is_bit_exact(trained_run: Path, tmp_path: Path) -> None:
     assert_identical(state, load_training_state(copy))
     # the .safetensors next to it holds exactly the same generator
     weights = load_file(str(trained_run / "checkpoints/last.safetensors"))
-    assert_identical(weights, {k: v for k, v in state["generator"].items()})
+    assert_identical(weights, dict(state["generator"]))
     # and the state alone rebuilds that generator for inference
     loaded = load_any_generator(trained_run / "checkpoints/last.pt")
     assert_identical(dict(loaded.model.state_dict()), state["generator"])

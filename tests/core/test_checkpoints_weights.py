@@ -23,6 +23,7 @@ from core.checkpoints import (
 from core.config import GeneratorConfig, to_dict
 from core.errors import CheckpointError
 from core.models import build_generator
+from tests.core.train_helpers import spread_batchnorm_stats
 
 
 def _model(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
@@ -31,14 +32,13 @@ def _model(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
     with torch.no_grad():  # distinct BatchNorm buffers, so a dropped buffer would show
         for m in g.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.5, 2)
-                m.num_batches_tracked.fill_(17)
+                spread_batchnorm_stats(m, 1, (0.5, 2), batches=17)
     return g
 
 
 @pytest.mark.parametrize("cfg", [GeneratorConfig(depth=4, ngf=4),
-                                 GeneratorConfig(depth=5, ngf=3, norm="instance", input_encoding="color", dropout=False),
+                                 GeneratorConfig(depth=5, ngf=3, norm="instance", input_encoding="color",
+                                                 dropout=False),
                                  GeneratorConfig(arch="encoder_decoder", depth=3, ngf=5, norm="none")])
 def test_weights_round_trip_is_bit_exact(tmp_path: Path, cfg: GeneratorConfig) -> None:
     g = _model(cfg)
@@ -66,11 +66,12 @@ def test_training_state_generator_loads_for_inference(tmp_path: Path) -> None:
                                                "step": 9, "epoch": 1, "card": {"run": "r"}})
     loaded = load_any_generator(tmp_path / "last.pt")
     assert loaded.card == {"run": "r", "step": 9, "epoch": 1}
-    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), loaded.model.state_dict().values()))
+    pairs = zip(g.state_dict().values(), loaded.model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("ran code",))
 
 

@@ -23,14 +23,12 @@ from safetensors.torch import save_file
 from core.checkpoints import save_weights
 from core.cli import main
 from core.config import GeneratorConfig
-from core.labels import ID_TO_COLOR
 from core.models import build_generator
-from tests.core.train_helpers import one_torch_thread, tiny_pairs
+from tests.core.train_helpers import TINY_CLI_MODEL, write_aligned_dataset
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-TINY = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32", "--load-size", "36",
-        "--batch-size", "2", "--device", "cpu", "--val-fraction", "0"]
+TINY = [*TINY_CLI_MODEL, "--batch-size", "2", "--device", "cpu", "--val-fraction", "0"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def _other_architecture(shared: dict[str, Path]) -> bytes:
         path = Path(tmp) / "x.safetensors"
         with safe_open(str(shared["weights"]), framework="pt") as fh:
             meta = dict(fh.metadata())
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - a safetensors handle, not a dict
         config = json.loads(meta["roadstudio.generator"])
         config["depth"] = 4
         meta["roadstudio.generator"] = json.dumps(config)
@@ -121,7 +119,7 @@ def _other_architecture(shared: dict[str, Path]) -> bytes:
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("this ran code",))
 
 
@@ -146,7 +144,7 @@ def config_case(text: str, phrase: str) -> Case:
     return Case(make, phrase)
 
 
-def run_folder_case(edit: Callable[[Path], None], phrase: str, names: str = "file") -> Case:
+def run_folder_case(edit: Callable[[Path], object], phrase: str, names: str = "file") -> Case:
     """A copy of a real 1-step run, edited by hand, then `train --resume`."""
     def make(d: Path, shared: dict[str, Path]) -> list[str]:
         run = d / "run"
@@ -165,8 +163,8 @@ def _edit_config(old: str, new: str) -> Callable[[Path], None]:
     return edit
 
 
-def _replace(name: str, data: bytes) -> Callable[[Path], None]:
-    return lambda run: _write(run / name, data) and None
+def _replace(name: str, data: bytes) -> Callable[[Path], object]:
+    return lambda run: _write(run / name, data)
 
 
 CASES: dict[str, Case] = {
@@ -227,10 +225,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.manual_seed(0)
     cfg = GeneratorConfig(depth=3, ngf=4)
     weights = save_weights(root / "tiny.safetensors", build_generator(cfg), cfg)
-    data = root / "data"
-    (data / "train").mkdir(parents=True)
-    for i, (ids, photo) in enumerate(tiny_pairs(4, size=40)):
-        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(data / "train" / f"{i}.png")
+    data = write_aligned_dataset(root / "data", 4, size=40)
     run = root / "run"
     assert main(["train", "--data", str(data), "--run-dir", str(run), "--max-steps", "1", *TINY]) == 0
     return {"weights": weights, "run": run, "state": run / "checkpoints" / "last.pt"}

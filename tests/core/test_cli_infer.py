@@ -16,14 +16,14 @@ from torch import nn
 
 from core.checkpoints import save_training_state, save_weights
 from core.cli import main
-from core.config import DiscriminatorConfig, GeneratorConfig
+from core.config import DiscriminatorConfig, Encoding, GeneratorConfig
 from core.imageio import write_color_png, write_label_ids_png
 from core.infer import Predictor
 from core.labels import PALETTE_IDS, ids_to_color
 from core.models import build_discriminator, build_generator
 
 
-def make_weights(path: Path, *, depth: int = 4, encoding: str = "onehot", seed: int = 0) -> Path:
+def make_weights(path: Path, *, depth: int = 4, encoding: Encoding = "onehot", seed: int = 0) -> Path:
     """A tiny generator with weights of a trained model's scale (outputs are not flat grey)."""
     torch.manual_seed(seed)
     cfg = GeneratorConfig(depth=depth, ngf=4, input_encoding=encoding)
@@ -47,7 +47,7 @@ def weights(tmp_path: Path) -> Path:
     return make_weights(tmp_path / "tiny.safetensors")
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+def _run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -122,7 +122,7 @@ def test_variation_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("pwned",))
 
 

@@ -18,7 +18,7 @@ from core.labels import ids_to_color
 from tests.core.test_data_fixtures import jpeg_bytes, make_aligned, make_folders, pair, save_jpeg
 
 
-def _reasons(report) -> dict[str, str]:  # noqa: ANN001
+def _reasons(report) -> dict[str, str]:
     return {path.name: reason for path, reason in report.bad_files}
 
 
@@ -117,7 +117,7 @@ def test_convertible_photo_modes_are_converted(tmp_path: Path, mode: str) -> Non
     (root / "A" / "img0.jpg").unlink()
     image = Image.fromarray(photo)
     if mode == "I;16":
-        image = Image.fromarray((np.asarray(image.convert("L")).astype(np.uint16) * 257))
+        image = Image.fromarray(np.asarray(image.convert("L")).astype(np.uint16) * 257)
     else:
         image = image.convert(mode)
     image.save(target)

@@ -32,7 +32,7 @@ from core.labels import PALETTE_IDS, class_by_id
 from core.train.events import Finished, Step
 from core.train.loop import train
 from tests.core.test_data_fixtures import make_aligned
-from tests.core.train_helpers import one_torch_thread, tiny_config  # noqa: F401 - fixture
+from tests.core.train_helpers import tiny_config
 
 H, W = 24, 32
 SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
@@ -213,8 +213,8 @@ def test_colour_release_maps_every_colour_exactly(tmp_path: Path, two_folders: b
         labels, photo = source[index]
         np.testing.assert_array_equal(photo, _photo(index))
         colours = _colour_label(index)
-        expected = np.array([[ids_by_name[EXPECTED_32[tuple(int(v) for v in px)]] for px in row] for row in colours],
-                            np.uint8)
+        expected = np.array([[ids_by_name[EXPECTED_32[(int(r), int(g), int(b))]] for r, g, b in row]
+                             for row in colours], np.uint8)
         np.testing.assert_array_equal(labels, expected)
     unmapped = source.load_pair(0).unmapped
     assert set(unmapped) == {"Animal", "Bridge", "CartLuggagePram", "Misc_Text", "OtherMoving", "ParkingBlock",

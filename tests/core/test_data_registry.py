@@ -26,7 +26,7 @@ def test_synthetic_train_and_a_separate_validation_range() -> None:
 def test_val_split_is_used_where_it_exists(tmp_path: Path) -> None:
     root = make_aligned(tmp_path / "ds", {"train": 4, "val": 2})
     train, val, warnings = open_datasets(DataConfig(path=str(root)), seed=0)
-    assert (len(train), len(val)) == (4, 2) and warnings == []
+    assert val is not None and (len(train), len(val)) == (4, 2) and warnings == []
     assert val.describe(0) == "val/1.jpg"
 
 
@@ -34,12 +34,15 @@ def test_seeded_holdout_without_a_val_split(tmp_path: Path) -> None:
     root = make_aligned(tmp_path / "ds", {"": 10})
     cfg = DataConfig(path=str(root), val_fraction=0.2)
     train, val, _ = open_datasets(cfg, seed=1)
+    assert val is not None
     names_train = {train.describe(i) for i in range(len(train))}
     names_val = {val.describe(i) for i in range(len(val))}
     assert len(names_val) == 2 and len(names_train) == 8 and not names_train & names_val
     again_train, again_val, _ = open_datasets(cfg, seed=1)
+    assert again_val is not None
     assert {again_val.describe(i) for i in range(len(again_val))} == names_val  # same seed, same split
-    other = {v.describe(i) for v in [open_datasets(cfg, seed=s)[1] for s in range(2, 8)] for i in range(2)}
+    others = [open_datasets(cfg, seed=s)[1] for s in range(2, 8)]
+    other = {v.describe(i) for v in others if v is not None for i in range(2)}
     assert other != names_val  # other seeds pick other pairs
     _, no_val, _ = open_datasets(DataConfig(path=str(root), val_fraction=0.0), seed=1)
     assert no_val is None
@@ -63,7 +66,8 @@ def test_refuses_when_nothing_valid_remains(tmp_path: Path) -> None:
     root.mkdir(parents=True)
     (root / "1.jpg").write_text("not an image")
     (root / "2.jpg").write_bytes(b"")
-    with pytest.raises(UserError, match=r"no usable training pairs in train/: 2 found, all bad \(first: .*1.jpg: not an image file\)"):
+    with pytest.raises(UserError, match=r"no usable training pairs in train/: 2 found, all bad "
+                                           r"\(first: .*1.jpg: not an image file\)"):
         open_datasets(DataConfig(path=str(tmp_path / "ds")), seed=0)
 
 
@@ -79,4 +83,4 @@ def test_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
 def test_real_datasets_open_for_training(shared_data: Path) -> None:
     for name in ("cityscapes-mini", "cityscapes-mini-aligned"):
         train, val, warnings = open_datasets(DataConfig(path=str(shared_data / name)), seed=0)
-        assert len(train) == 7 and len(val) == 1 and warnings == []
+        assert val is not None and len(train) == 7 and len(val) == 1 and warnings == []

@@ -53,7 +53,8 @@ def test_aligned_source_in_wrong_direction_says_so(tmp_path: Path) -> None:
     from core.errors import BadFileError
 
     root = make_aligned(tmp_path / "ds", {"train": 1})
-    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a Cityscapes colour label map, the right half is: try direction BtoA"):
+    with pytest.raises(BadFileError, match=r"the left \(A\) half is not a Cityscapes colour label map, "
+                                            r"the right half is: try direction BtoA"):
         AlignedSource(root, "AtoB", "train")[0]
 
 
@@ -103,11 +104,11 @@ def test_synthetic_source() -> None:
 
 def test_sources_pickle_for_dataloader_workers(tmp_path: Path) -> None:
     """Workers receive the source by pickling: paths, not open files."""
-    sources = [AlignedSource(make_aligned(tmp_path / "al", {"train": 1}), "BtoA", "train"),
+    sources: list[PairSource] = [AlignedSource(make_aligned(tmp_path / "al", {"train": 1}), "BtoA", "train"),
                CityscapesSource(make_cityscapes(tmp_path / "cs", {"train": 1})),
                FolderPairsSource(make_folders(tmp_path / "fo", 1)), SyntheticStreets(2, 0, (16, 16))]
     for source in sources:
-        clone = pickle.loads(pickle.dumps(source))
+        clone: PairSource = pickle.loads(pickle.dumps(source))
         np.testing.assert_array_equal(clone[0][0], source[0][0])
 
 

@@ -20,11 +20,11 @@ def _names(source) -> set[str]:
 def test_train_and_val_train_together_with_a_seeded_holdout(tmp_path: Path) -> None:
     root = make_aligned(tmp_path / "d", {"train": 6, "val": 4, "test": 3})
     usual, usual_val, _ = open_datasets(DataConfig(path=str(root)), seed=0)
-    assert (len(usual), len(usual_val)) == (6, 4)
+    assert usual_val is not None and (len(usual), len(usual_val)) == (6, 4)
 
     cfg = DataConfig(path=str(root), train_splits=("train", "val"), val_fraction=0.2)
     train, val, warnings = open_datasets(cfg, seed=0)
-    assert warnings == [] and (len(train), len(val)) == (8, 2)
+    assert val is not None and warnings == [] and (len(train), len(val)) == (8, 2)
     every = _names(train) | _names(val)
     assert every == _names(usual) | _names(usual_val)  # all of train/ and val/, nothing of test/
     assert not _names(train) & _names(val)

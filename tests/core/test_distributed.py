@@ -17,19 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from core.checkpoints import load_training_state, load_weights
 from core.cli import main
 from core.config import GeneratorConfig, load_run_config
-from core.labels import ID_TO_COLOR
 from core.models import build_discriminator, build_generator
 from core.train.distributed import CRASH_ENV, LAUNCH_FILE, any_rank, mean_over_ranks
-from tests.core.train_helpers import tiny_pairs
+from tests.core.train_helpers import TINY_CLI_MODEL, write_aligned_dataset
 
 pytestmark = pytest.mark.slow  # each test starts torchrun with 2 Python processes (~15-30 s on 2 cores)
 
@@ -37,8 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PAIRS = 8
 # 8 pairs, 2 ranks × batch 2: 2 steps an epoch; 4 epochs (lr decays in the last 2) = 8 steps.
 # --max-steps 5 stops in the middle of epoch 2. Depth 3 has no dropout; --no-dropout says so.
-TINY = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32", "--load-size", "36",
-        "--device", "cpu", "--no-dropout", "--epochs", "2", "--epochs-decay", "2", "--max-steps", "5",
+TINY = [*TINY_CLI_MODEL, "--device", "cpu", "--no-dropout", "--epochs", "2", "--epochs-decay", "2", "--max-steps", "5",
         "--checkpoint-every", "2", "--sample-every", "2", "--val-fraction", "0.2", "--seed", "3"]
 
 
@@ -46,11 +42,7 @@ TINY = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-s
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pix2pix aligned layout: train/N.png, photo left, colour label map right; 10 pairs of which
     --val-fraction 0.2 holds out 2."""
-    root = tmp_path_factory.mktemp("data") / "streets"
-    (root / "train").mkdir(parents=True)
-    for i, (ids, photo) in enumerate(tiny_pairs(PAIRS + 2, size=40)):
-        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}.png")
-    return root
+    return write_aligned_dataset(tmp_path_factory.mktemp("data") / "streets", PAIRS + 2, size=40)
 
 
 def torchrun(*args: str, cwd: Path, nproc: int = 2, extra_env: dict[str, str] | None = None,
@@ -200,7 +192,8 @@ def test_two_rank_checkpoint_resumes_on_one_process_at_the_same_place_in_the_dat
     assert main(["train", "--resume", str(run), "--max-steps", "0"]) == 0
     evs = events(run)
     resumed = [e for e in evs if e["kind"] == "started"][-1]
-    assert (resumed["start_step"], resumed["start_epoch"], resumed["total_steps"], resumed["world_size"]) == (5, 2, 11, 1)
+    assert (resumed["start_step"], resumed["start_epoch"], resumed["total_steps"],
+            resumed["world_size"]) == (5, 2, 11, 1)
     tail = [(e["step"], e["epoch"]) for e in evs[evs.index(resumed):] if e["kind"] == "step"]
     assert tail == [(6, 2), (7, 2), (8, 3), (9, 3), (10, 3), (11, 3)]
     assert evs[-1]["kind"] == "finished" and evs[-1]["reason"] == "completed"

@@ -104,14 +104,14 @@ def test_a_torchrun_restart_resumes_only_the_run_its_own_job_started(tmp_path: P
 
 
 def test_crash_hook_fires_only_on_the_highest_rank_on_the_first_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Exited(Exception):
+    class ExitedError(Exception):
         pass
 
     def fake_exit(code: int) -> None:
-        raise Exited(code)
+        raise ExitedError(code)
 
     monkeypatch.setattr(os, "_exit", fake_exit)  # the hook's real os._exit would end pytest
-    with pytest.raises(Exited):
+    with pytest.raises(ExitedError):
         crash_for_test(3, DistEnv(1, 2, 1), {CRASH_ENV: "3", "TORCHELASTIC_RESTART_COUNT": "0"})
     crash_for_test(3, DistEnv(0, 2, 0), {CRASH_ENV: "3", "TORCHELASTIC_RESTART_COUNT": "0"})  # rank 0 lives
     crash_for_test(3, DistEnv(1, 2, 1), {CRASH_ENV: "3", "TORCHELASTIC_RESTART_COUNT": "1"})  # restarted: lives
@@ -247,8 +247,12 @@ def test_a_silent_peer_is_named_and_one_that_ended_normally_is_not() -> None:
     store = _DictStore()
     reported: list[str] = []
     verdict = threading.Event()
-    watch = PeerWatch(store, rank=0, world_size=3, timeout_s=0.5,
-                      on_lost=lambda message: (reported.append(message), verdict.set()))
+
+    def on_lost(message: str) -> None:
+        reported.append(message)
+        verdict.set()
+
+    watch = PeerWatch(store, rank=0, world_size=3, timeout_s=0.5, on_lost=on_lost)
     store.add("done/2", 1)  # rank 2 finished its run normally: never "lost"
     watch.start()
     try:

@@ -70,7 +70,7 @@ def test_ema_decay_is_validated_and_round_trips_through_toml(tmp_path: Path) -> 
 
 
 def test_ema_run_ships_the_average_and_keeps_the_raw_weights_beside_it(tmp_path: Path) -> None:
-    src = dict(count=4, val=2)
+    src = {"count": 4, "val": 2}
     base = tiny_config(max_steps=6, checkpoint_every=3, sample_every=3)
     plain = list(train(base, tmp_path / "plain", sources=tiny_sources(**src)))
     events = list(train(_with(base, ema_decay=0.9), tmp_path / "ema", sources=tiny_sources(**src)))
@@ -82,7 +82,8 @@ def test_ema_run_ships_the_average_and_keeps_the_raw_weights_beside_it(tmp_path:
 
     ckpt = tmp_path / "ema/checkpoints"
     state = load_training_state(ckpt / "step_0000006.pt")
-    ema_file, raw_file = load_weights(ckpt / "step_0000006.safetensors"), load_weights(ckpt / "step_0000006.raw.safetensors")
+    ema_file = load_weights(ckpt / "step_0000006.safetensors")
+    raw_file = load_weights(ckpt / "step_0000006.raw.safetensors")
     assert ema_file.card["ema_decay"] == 0.9 and ema_file.card["weights"] == "ema"
     assert raw_file.card["weights"] == "raw"
     assert_identical(ema_file.model.state_dict(), state["ema_generator"])
@@ -105,7 +106,7 @@ def test_ema_run_ships_the_average_and_keeps_the_raw_weights_beside_it(tmp_path:
 def test_ema_run_resumes_bit_identical(tmp_path: Path) -> None:
     cfg = _with(tiny_config(size=64, depth=6, ngf=4, ndf=4, epochs=2, epochs_decay=2, checkpoint_every=3,
                             sample_every=2, keep_checkpoints=1), ema_decay=0.95)
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     assert isinstance(list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))[-1], Finished)
     stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
     for event in stream:

@@ -27,10 +27,10 @@ from core.eval.segmenter import Segmenter, save_segmenter, work_size
 from core.eval.segnet import RoadSegNet, SegNetConfig
 from core.labels import ID_TO_COLOR, PALETTE_COLORS, PALETTE_IDS
 from core.models import build_generator
-from core.train.events import Validation
+from core.train.events import CheckpointSaved, Validation
 from core.train.loop import train
 
-from .train_helpers import one_torch_thread, tiny_config, tiny_sources  # noqa: F401 - fixture
+from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources
 
 SHARED_CAMVID = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid"
 
@@ -90,8 +90,7 @@ def _tiny_segmenter(seed: int = 0, work_area: int = 32 * 48) -> RoadSegNet:
     with torch.no_grad():  # non-trivial running stats, so a round trip that drops them shows
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+                spread_batchnorm_stats(m, 0.5, (0.5, 2.0))
     return model.eval()
 
 
@@ -283,7 +282,7 @@ class _ScriptedTracker:
 
 
 def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  one_torch_thread: None) -> None:  # noqa: F811
+                                                                  one_torch_thread: None) -> None:
     import core.train.loop as loop
 
     scripted = [0.30, 0.50, 0.40]
@@ -297,7 +296,7 @@ def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path,
     assert [v.is_best for v in vals] == [True, True, False]  # by realism, whatever L1 did
     assert vals[1].realism_pixel_acc == pytest.approx(0.6) and vals[1].realism_real == 0.9
     assert tracker.pairs_seen == 2 * 3
-    best = [e for e in events if getattr(e, "reason", None) == "best"]
+    best = [e for e in events if isinstance(e, CheckpointSaved) and e.reason == "best"]
     assert [b.step for b in best] == [vals[0].step, vals[1].step]
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert state["best_realism"] == pytest.approx(0.50)
@@ -307,7 +306,7 @@ def test_training_validation_carries_realism_and_best_follows_it(tmp_path: Path,
 
 
 def test_training_on_given_pairs_has_no_realism_and_keeps_l1_best(tmp_path: Path,
-                                                                   one_torch_thread: None) -> None:  # noqa: F811
+                                                                   one_torch_thread: None) -> None:
     import core.train.loop as loop
 
     warnings: list[str] = []
@@ -359,7 +358,7 @@ def _eval(files: dict[str, Path], *extra: str) -> list[str]:
 
 
 def test_eval_cli_end_to_end(eval_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
-                             one_torch_thread: None) -> None:  # noqa: F811
+                             one_torch_thread: None) -> None:
     out_json = eval_files["tmp"] / "report.json"
     code = main(_eval(eval_files, "--size", "32x48", "--json", str(out_json)))
     captured = capsys.readouterr()
@@ -391,7 +390,7 @@ def test_eval_cli_end_to_end(eval_files: dict[str, Path], capsys: pytest.Capture
 
 
 def test_eval_cli_limit_and_default_size(eval_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
-                                         one_torch_thread: None) -> None:  # noqa: F811
+                                         one_torch_thread: None) -> None:
     out_json = eval_files["tmp"] / "r.json"
     assert main(_eval(eval_files, "--limit", "1", "--json", str(out_json))) == 0
     report = json.loads(out_json.read_text())
@@ -427,7 +426,7 @@ def test_eval_cli_named_errors(eval_files: dict[str, Path], capsys: pytest.Captu
 
 
 def test_training_on_a_real_folder_scores_realism_with_the_bundled_segmenter(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None) -> None:  # noqa: F811
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], one_torch_thread: None) -> None:
     if not realism_mod.segmenter_available():
         pytest.skip("resources/models/segmenter.safetensors is not installed")
     data = tmp_path / "camvid"

@@ -10,45 +10,33 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import core.train.loop as loop
 from core.checkpoints import load_training_state, load_weights
 from core.cli import main
-from core.labels import ID_TO_COLOR
 from core.train.events import CheckpointSaved, Event, Failed, Finished, Sample, Started, Step, Warning_
 from core.train.loop import train
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_pairs, tiny_sources
-from tests.fault_helpers import SmallDisk, delete_folder, disk, make_read_only  # noqa: F401 - fixture
+from tests.core.train_helpers import TINY_CLI_MODEL, of, tiny_config, tiny_sources, write_aligned_dataset
+from tests.fault_helpers import SmallDisk, delete_folder, make_read_only
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-TINY = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32", "--load-size", "36",
-        "--batch-size", "2", "--device", "cpu", "--val-fraction", "0", "--seed", "1"]
+TINY = [*TINY_CLI_MODEL, "--batch-size", "2", "--device", "cpu", "--val-fraction", "0", "--seed", "1"]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pix2pix aligned layout, 4 pairs: 2 steps an epoch at batch 2."""
-    root = tmp_path_factory.mktemp("data") / "streets"
-    (root / "train").mkdir(parents=True)
-    for i, (ids, photo) in enumerate(tiny_pairs(4, size=40)):
-        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}.png")
-    return root
+    return write_aligned_dataset(tmp_path_factory.mktemp("data") / "streets", 4, size=40)
 
 
-def of(events: list[Event], cls: type) -> list:
-    return [e for e in events if isinstance(e, cls)]
-
-
-def _with_fault_after(monkeypatch: pytest.MonkeyPatch, when, fault) -> None:  # noqa: ANN001
+def _with_fault_after(monkeypatch: pytest.MonkeyPatch, when, fault) -> None:
     """The CLI's training stream, with `fault()` done right after the first event `when` accepts
     (a fault at a known point of the run, however fast the machine)."""
     original = loop.train
 
-    def faulty(*args, **kwargs) -> Iterator[Event]:  # noqa: ANN002, ANN003
+    def faulty(*args, **kwargs) -> Iterator[Event]:
         done = False
         for event in original(*args, **kwargs):
             yield event

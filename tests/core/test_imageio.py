@@ -120,7 +120,7 @@ def test_unreadable_file_reason_from_permission_error(tmp_path: Path, monkeypatc
     path.write_bytes(_png_bytes(_photo()))
     real_open = open
 
-    def refusing_open(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+    def refusing_open(file, *args, **kwargs):
         if Path(file) == path:
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)

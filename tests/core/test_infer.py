@@ -11,15 +11,16 @@ import torch
 from torch import nn
 
 from core.checkpoints import LoadedGenerator, save_weights
-from core.config import GeneratorConfig
+from core.config import Encoding, GeneratorConfig, Norm
 from core.encoding import encode_labels, tensor_to_photo
 from core.errors import ConfigError
 from core.infer import Predictor, pad_to_multiple, resolve_device
 from core.labels import PALETTE_IDS
 from core.models import build_generator
+from tests.core.train_helpers import spread_batchnorm_stats
 
 
-def _loaded(depth: int = 5, ngf: int = 4, norm: str = "batch", encoding: str = "onehot",
+def _loaded(depth: int = 5, ngf: int = 4, norm: Norm = "batch", encoding: Encoding = "onehot",
             dropout: bool = True, seed: int = 0) -> LoadedGenerator:
     torch.manual_seed(seed)
     cfg = GeneratorConfig(depth=depth, ngf=ngf, norm=norm, input_encoding=encoding, dropout=dropout)
@@ -29,8 +30,7 @@ def _loaded(depth: int = 5, ngf: int = 4, norm: str = "batch", encoding: str = "
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 m.weight.normal_(0.0, 0.15)
             if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
+                spread_batchnorm_stats(m, 0.2, (0.5, 1.5))
     return LoadedGenerator(model=model.eval(), config=cfg, card={"step": 7, "run": "t"}, path=Path("mem"))
 
 
@@ -44,7 +44,7 @@ def _scene(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("encoding", ["onehot", "color"])
-def test_output_equals_the_plain_model_on_a_multiple_size(encoding: str) -> None:
+def test_output_equals_the_plain_model_on_a_multiple_size(encoding: Encoding) -> None:
     loaded = _loaded(encoding=encoding)
     ids = _scene(64, 96)
     with torch.no_grad():
@@ -171,7 +171,7 @@ def test_devices() -> None:
 
 
 @pytest.mark.parametrize("encoding", ["onehot", "color"])
-def test_fast_encoding_equals_core_encoding_for_every_id(encoding: str) -> None:
+def test_fast_encoding_equals_core_encoding_for_every_id(encoding: Encoding) -> None:
     from core.infer import encode_ids
 
     ids = np.arange(256, dtype=np.uint8).reshape(16, 16)  # every uint8 value, palette or not

@@ -11,6 +11,7 @@ import torch
 from core.errors import ConfigError
 from core.fast_infer import ENV_BACKEND, FastPath, default_backend
 from core.fast_infer import aoti_runner, ort_runner
+from core.config import Norm
 from core.infer import Predictor
 from tests.core.test_infer import _loaded, _scene
 
@@ -133,8 +134,9 @@ def test_eager_only_on_other_devices() -> None:
 
 @pytest.mark.slow
 def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if aoti_runner.aoti_unavailable_reason() is not None:
-        pytest.skip(aoti_runner.aoti_unavailable_reason())
+    reason = aoti_runner.aoti_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
     ids = _scene(30, 60)  # padded to 32×64
     expected = _eager(depth=5, ngf=4).predict(ids)
     fast = Predictor(_loaded(depth=5, ngf=4), "cpu", backend="auto", cache_dir=tmp_path)
@@ -162,7 +164,7 @@ def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
-def test_batchnorm_folding_is_exact(norm: str) -> None:
+def test_batchnorm_folding_is_exact(norm: Norm) -> None:
     from core.fast_infer.fold import fold_batchnorm
 
     loaded = _loaded(depth=5, ngf=4, norm=norm)

@@ -8,22 +8,23 @@ import dataclasses
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from core.checkpoints import load_weights, save_weights
-from core.config import DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig, load_run_config
+from core.config import DiscriminatorConfig, GeneratorConfig, load_run_config, RunConfig, TrainConfig, Upsample
 from core.errors import ConfigError
-from core.models import MultiScaleDiscriminator, PatchDiscriminator, build_discriminator, build_generator, count_parameters
+from core.models import (
+    MultiScaleDiscriminator, PatchDiscriminator, build_discriminator, build_generator, count_parameters,
+)
 from core.train.events import Finished, Step
 from core.train.loop import train
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ROAD = 7
 
@@ -38,8 +39,7 @@ def _trained_like(net: nn.Module, seed: int = 0) -> nn.Module:
                 if m.bias is not None:
                     m.bias.uniform_(-0.1, 0.1)
             if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
+                spread_batchnorm_stats(m, 0.2, (0.5, 1.5))
     return net.eval()
 
 
@@ -88,7 +88,7 @@ def test_resize_decoder_has_no_transposed_convolutions_and_fewer_parameters() ->
 
 
 @pytest.mark.parametrize("upsample", ["transpose", "resize"])
-def test_output_shape_range_for_any_multiple_size(upsample: str) -> None:
+def test_output_shape_range_for_any_multiple_size(upsample: Upsample) -> None:
     g = build_generator(GeneratorConfig(depth=5, ngf=4, upsample=upsample)).eval()
     with torch.no_grad():
         y = g(torch.randn(2, 20, 64, 96))
@@ -190,7 +190,7 @@ def test_pix2pixhd_variant_resumes_bit_identical(tmp_path: Path) -> None:
     from core.checkpoints import load_training_state
 
     cfg = _variant()
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     straight = list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))
     assert isinstance(straight[-1], Finished)
     stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))

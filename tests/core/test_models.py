@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.config import NETG_PRESETS, DiscriminatorConfig, GeneratorConfig
+from core.config import Arch, DiscriminatorConfig, Encoding, GeneratorConfig, NETG_PRESETS, Norm
 from core.models import (
     PatchDiscriminator,
     UNetGenerator,
@@ -66,7 +66,7 @@ def test_discriminator_output_shape(n_layers: int, side: int) -> None:
 @pytest.mark.parametrize("arch", ["unet", "encoder_decoder"])
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
 @pytest.mark.parametrize("encoding", ["onehot", "color"])
-def test_generator_output_shape_and_range(arch: str, norm: str, encoding: str) -> None:
+def test_generator_output_shape_and_range(arch: Arch, norm: Norm, encoding: Encoding) -> None:
     cfg = GeneratorConfig(arch=arch, depth=4, ngf=4, norm=norm, input_encoding=encoding)
     g = build_generator(cfg).eval()
     x = torch.rand(2, cfg.input_nc, 32, 48) * 2 - 1
@@ -130,7 +130,7 @@ def test_init_is_normal_0_02_and_seeded() -> None:
     a = build_generator(GeneratorConfig(depth=5, ngf=16))
     torch.manual_seed(3)
     b = build_generator(GeneratorConfig(depth=5, ngf=16))
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     w = torch.cat([m.weight.detach().flatten() for m in a.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
     assert abs(float(w.mean())) < 1e-3 and float(w.std()) == pytest.approx(0.02, rel=0.05)
     bn = torch.cat([m.weight.detach() for m in a.modules() if isinstance(m, nn.BatchNorm2d)])

@@ -13,15 +13,16 @@ from torch import nn
 
 from core import onnx_export
 from core.checkpoints import LoadedGenerator
-from core.config import GeneratorConfig
+from core.config import Encoding, GeneratorConfig, Norm
 from core.errors import ConfigError
 from core.onnx_export import OnnxExportError, export_onnx, ort_session, sample_input
+from tests.core.train_helpers import spread_batchnorm_stats
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 
-def _loaded(norm: str = "batch", encoding: str = "onehot", depth: int = 4) -> LoadedGenerator:
+def _loaded(norm: Norm = "batch", encoding: Encoding = "onehot", depth: int = 4) -> LoadedGenerator:
     torch.manual_seed(0)
     cfg = GeneratorConfig(depth=depth, ngf=4, norm=norm, input_encoding=encoding)
     from core.models import build_generator
@@ -33,13 +34,12 @@ def _loaded(norm: str = "batch", encoding: str = "onehot", depth: int = 4) -> Lo
                 fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight[:, 0].numel()
                 m.weight.normal_(0.0, 1.5 / fan_in**0.5)  # activations of unit scale, as when trained
             if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.3, 0.3)
-                m.running_var.uniform_(0.5, 2.0)
+                spread_batchnorm_stats(m, 0.3, (0.5, 2.0))
     return LoadedGenerator(model=model.eval(), config=cfg, card={"step": 3}, path=Path("mem"))
 
 
 @pytest.mark.parametrize("norm, encoding", [("batch", "onehot"), ("instance", "color")])
-def test_export_matches_torch_at_the_export_size_and_others(tmp_path: Path, norm: str, encoding: str) -> None:
+def test_export_matches_torch_at_the_export_size_and_others(tmp_path: Path, norm: Norm, encoding: Encoding) -> None:
     loaded = _loaded(norm, encoding)
     out = tmp_path / "model.onnx"
     report = export_onnx(loaded, out, 32, 48)

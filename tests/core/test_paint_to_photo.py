@@ -134,14 +134,14 @@ def test_clade_run_resumes_bit_identical(tmp_path: Path) -> None:
 
     base = tiny_config(size=32, depth=4, ngf=4, ndf=4, epochs=2, epochs_decay=1, checkpoint_every=3)
     cfg = base.replace(generator=dataclasses.replace(base.generator, upsample="resize", modulation="clade"))
-    src = dict(count=5, val=2, size=32)
+    src = {"count": 5, "val": 2, "size": 32}
     straight = list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))
     assert isinstance(straight[-1], Finished)
     stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
     for event in stream:
         if isinstance(event, Step) and event.step == 4:
             break
-    stream.close()
+    stream.close()  # type: ignore[attr-defined]  # train() is a generator; closing it stops the run
     list(train(None, tmp_path / "cut", sources=tiny_sources(**src), resume=True))
     assert_identical(load_training_state(tmp_path / "straight/checkpoints/last.pt"),
                      load_training_state(tmp_path / "cut/checkpoints/last.pt"))

@@ -16,10 +16,10 @@ from core.imageio import read_label_ids, read_rgb, write_color_png, write_label_
 from core.infer import Predictor
 from core.train.pins import list_pins, list_renders, pin_labels
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.test_train_cli import TINY, aligned_dataset, cli  # noqa: F401 - fixture
-from tests.core.train_helpers import one_torch_thread, tiny_pairs
+from tests.core.test_train_cli import TINY, cli
+from tests.core.train_helpers import tiny_pairs
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _labels(tmp_path: Path) -> tuple[Path, Path]:
@@ -31,7 +31,7 @@ def _labels(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-def test_train_pin_renders_each_sample_step_and_survives_resume(aligned_dataset, tmp_path):  # noqa: F811
+def test_train_pin_renders_each_sample_step_and_survives_resume(aligned_dataset, tmp_path):
     a, b = _labels(tmp_path)
     run = tmp_path / "run"
     common = ["--sample-every", "2", "--checkpoint-every", "2"]
@@ -54,7 +54,7 @@ def test_train_pin_renders_each_sample_step_and_survives_resume(aligned_dataset,
     assert kinds.count("pinned_sample") == 6
 
 
-def test_pins_change_nothing_the_run_learns(aligned_dataset, tmp_path):  # noqa: F811
+def test_pins_change_nothing_the_run_learns(aligned_dataset, tmp_path):
     a, _ = _labels(tmp_path)
     args = ["--data", str(aligned_dataset), "--max-steps", "4", "--seed", "5", "--sample-every", "1", *TINY]
     assert cli("--run-dir", str(tmp_path / "plain"), *args) == 0

@@ -47,6 +47,7 @@ def test_infer_writes_provenance_that_reproduces_the_image_bit_exactly(tmp_path,
     assert record.get("labels_sha256") == provenance.labels_sha256(ids)
     np.testing.assert_array_equal(record.labels, ids)
     # Independently of the CLI: render the recorded map with the recorded checkpoint and seed.
+    assert record.labels is not None
     again = Predictor.from_path(weights, "cpu", backend="eager").predict(record.labels, variation=record.variation)
     np.testing.assert_array_equal(again, read_rgb(out))
     capsys.readouterr()
@@ -96,7 +97,7 @@ def test_a_damaged_embedded_label_map_is_not_handed_out(tmp_path):
     path = provenance.write_png(tmp_path / "x.png", np.zeros((16, 16, 3), np.uint8), record)
     with Image.open(path) as image:
         image.load()
-        text = dict(image.text)
+        text = dict(image.info)  # a PNG's text chunks (Image.text is PngImageFile-only)
     text[provenance.PREFIX + "labels_sha256"] = "0" * 64  # the map no longer matches its hash
     info = __import__("PIL.PngImagePlugin", fromlist=["PngInfo"]).PngInfo()
     for k, v in text.items():

@@ -56,6 +56,7 @@ def test_receptive_fields_are_the_papers_patch_sizes(tmp_path, n_layers, field):
 def test_a_pixel_gan_map_is_the_per_pixel_sigmoid(tmp_path):
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=0))
     critic, _ = realism.load_critic(weights)
+    assert critic is not None
     ids, image = _scene()
     result = critic.score(ids, image)
     x = encode_labels(torch.from_numpy(ids)[None], GEN.input_encoding)
@@ -68,6 +69,7 @@ def test_a_pixel_gan_map_is_the_per_pixel_sigmoid(tmp_path):
 def test_multi_scale_maps_are_averaged_and_the_exported_critic_agrees(tmp_path):
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=2, scales=2))
     critic, _ = realism.load_critic(weights)
+    assert critic is not None
     ids, image = _scene()
     result = critic.score(ids, image)
     assert len(result.patch_probability) == 2 and result.receptive_field[1] > result.receptive_field[0]

@@ -16,15 +16,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import load_any_generator, load_weights, save_weights
-from core.config import DiscriminatorConfig, GeneratorConfig
+from core.checkpoints import import_reference_generator, load_any_generator, load_weights, save_weights
+from core.config import DiscriminatorConfig, GeneratorConfig, Norm
 from core.errors import CheckpointError, ConfigError
 from core.models import build_discriminator
-from core.reference_import import (
-    convert_reference_state_dict,
-    import_reference_generator,
-    level_prefix,
-)
+from core.reference_import import convert_reference_state_dict, level_prefix
 
 
 class RefBlock(nn.Module):
@@ -89,6 +85,7 @@ def _random_reference(num_downs: int, norm: str, ngf: int = 4, seed: int = 0) ->
             p.copy_(torch.randn_like(p) * 0.3)
         for m in ref.modules():
             if isinstance(m, nn.BatchNorm2d):
+                assert m.running_mean is not None and m.running_var is not None and m.num_batches_tracked is not None
                 m.running_mean.copy_(torch.randn_like(m.running_mean) * 0.1)
                 m.running_var.copy_(torch.rand_like(m.running_var) + 0.5)
                 m.num_batches_tracked.fill_(123)
@@ -104,7 +101,7 @@ def _save_reference(ref: nn.Module, tmp_path: Path, name: str = "latest_net_G.pt
 @pytest.mark.parametrize("netG, num_downs, size", [("unet_256", 8, 256), ("unet_128", 7, 128)])
 @pytest.mark.parametrize("norm", ["batch", "instance"])
 def test_imported_generator_computes_the_same_as_the_reference(
-        tmp_path: Path, netG: str, num_downs: int, size: int, norm: str) -> None:
+        tmp_path: Path, netG: str, num_downs: int, size: int, norm: Norm) -> None:
     ref = _random_reference(num_downs, norm)
     path = _save_reference(ref, tmp_path)
     keys = set(ref.state_dict())
@@ -194,7 +191,7 @@ def test_unexpected_keys_are_named(tmp_path: Path) -> None:
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, tuple[str]]:
         return (print, ("this ran code",))
 
 

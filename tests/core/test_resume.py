@@ -14,13 +14,13 @@ from core.train.control import TrainingControl
 from core.train.events import Finished, Step
 from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import tiny_config, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Depth 6 is the smallest U-Net with dropout (levels 4..depth-2), which draws from the global RNG
 # every step: the case exact resume is hardest for. 64 px, 4 filters keep it fast.
-NET = dict(size=64, depth=6, ngf=4, ndf=4)
+NET = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}
 
 
 def final_state(run: Path) -> dict:
@@ -41,7 +41,7 @@ def _uninterrupted(tmp_path: Path, cfg, **src) -> Path:
 @pytest.mark.parametrize("checkpoint_every", [3, 4], ids=["at-epoch-end", "mid-epoch"])
 def test_abandoned_run_resumes_bit_identical(tmp_path: Path, checkpoint_every: int) -> None:
     cfg = tiny_config(epochs=4, epochs_decay=2, checkpoint_every=checkpoint_every, sample_every=2, **NET)
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     straight = _uninterrupted(tmp_path, cfg, **src)
 
     run = tmp_path / "interrupted"
@@ -64,7 +64,7 @@ def test_abandoned_run_resumes_bit_identical(tmp_path: Path, checkpoint_every: i
 
 def test_stopped_run_resumes_bit_identical_and_can_extend_max_steps(tmp_path: Path) -> None:
     cfg = tiny_config(epochs=4, epochs_decay=2, max_steps=7, **NET)
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     run = tmp_path / "short"
     assert list(train(cfg, run, sources=tiny_sources(**src)))[-1] == Finished(step=7, epoch=2, reason="max_steps")
     longer = cfg.replace(train=cfg.train.__class__(**{**cfg.train.__dict__, "max_steps": 0}))

@@ -142,7 +142,7 @@ def test_trains_reports_its_losses_and_records_the_discriminator(tmp_path: Path,
 def test_resumes_bit_identical(tmp_path: Path, kind: str) -> None:
     cfg = _seg(tiny_config(size=64, depth=6, ngf=4, ndf=4, epochs=2, epochs_decay=2, checkpoint_every=3,
                            sample_every=2), kind, seg_labelmix=10.0, ema_decay=0.9)
-    src = dict(count=5, val=2, size=64)
+    src = {"count": 5, "val": 2, "size": 64}
     assert isinstance(list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))[-1], Finished)
     stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
     for event in stream:

@@ -11,34 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from core.checkpoints import load_training_state, load_weights
 from core.cli import build_parser, main
 from core.cli.train_cmd import build_config
 from core.config import load_run_config
-from core.labels import ID_TO_COLOR
 from core.train.loop import INJECT_NAN_ENV
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_pairs
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--netG", "unet_128", "--depth", "4", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32",
         "--load-size", "36", "--batch-size", "2", "--device", "cpu", "--val-fraction", "0.25"]
-
-
-@pytest.fixture(scope="module")
-def aligned_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pix2pix aligned layout: train/N.jpg, photo left (A), colour label map right (B)."""
-    root = tmp_path_factory.mktemp("data") / "streets"
-    (root / "train").mkdir(parents=True)
-    for i, (ids, photo) in enumerate(tiny_pairs(8, size=64)):
-        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}.jpg", quality=95)
-    return root
 
 
 def cli(*args: str) -> int:
@@ -70,7 +56,8 @@ def test_flags_override_the_config_file(tmp_path: Path) -> None:
     assert cfg.generator.depth == 7 and not cfg.generator.dropout and cfg.train.bf16
     assert cfg.generator.norm == cfg.discriminator.norm == "instance"
     assert cfg.data.crop_size == (128, 128) and cfg.data.load_size == (143, 143)  # 286/256 of the crop
-    args = build_parser().parse_args(["train", "--netG", "unet_128", "--crop-size", "128x256", "--load-size", "140x280"])
+    args = build_parser().parse_args(["train", "--netG", "unet_128", "--crop-size", "128x256",
+                                      "--load-size", "140x280"])
     assert build_config(args).data.load_size == (140, 280)
 
 
@@ -87,7 +74,8 @@ def test_user_errors_exit_2_with_one_line(aligned_dataset: Path, tmp_path: Path,
     assert "--lr" in capsys.readouterr().err
     assert cli("--resume", str(tmp_path / "nope")) == 2
     assert cli("--data", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "r2"), *TINY) == 2
-    assert cli("--data", "synthetic", "--run-dir", str(tmp_path / "r3"), "--crop-size", "100", "--netG", "unet_128") == 2
+    assert cli("--data", "synthetic", "--run-dir", str(tmp_path / "r3"), "--crop-size", "100",
+               "--netG", "unet_128") == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "multiple of 128" in err
 

@@ -14,9 +14,9 @@ from core.train.dist_env import DistEnv
 from core.train.events import CanvasPreview, Failed, Step, Validation
 from core.train.loop import train
 from core.train.sinks import JsonlSink
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import tiny_config, tiny_sources
 
-pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_jsonl_sink_appends_strict_json_and_drops_a_torn_last_line(tmp_path: Path) -> None:

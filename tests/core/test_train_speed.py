@@ -19,7 +19,7 @@ from tests.core.test_checkpoint_state import assert_identical
 from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
 
 REPO = Path(__file__).resolve().parents[2]
-NET = dict(size=64, depth=6, ngf=4, ndf=4)  # depth 6: dropout draws from the RNG every step
+NET = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}  # depth 6: dropout draws from the RNG every step
 
 
 def _fused_flags(run: Path) -> list[object]:
@@ -30,7 +30,7 @@ def _fused_flags(run: Path) -> list[object]:
 @pytest.mark.usefixtures(one_torch_thread.__name__)
 def test_new_runs_train_with_fused_adam_and_resume_bit_identical(tmp_path: Path) -> None:
     cfg = tiny_config(epochs=2, epochs_decay=1, checkpoint_every=3, **NET)
-    src = dict(count=5, val=0, size=64)
+    src = {"count": 5, "val": 0, "size": 64}
     straight = tmp_path / "straight"
     assert isinstance(list(loop.train(cfg, straight, sources=tiny_sources(**src)))[-1], Finished)
     assert _fused_flags(straight) == [True, True]
@@ -53,9 +53,9 @@ def test_a_run_saved_with_plain_adam_resumes_with_plain_adam_bit_identical(
     """Checkpoints written before fused Adam continue exactly as they would have: the optimiser
     takes its kind from the checkpoint, not from the new default."""
     cfg = tiny_config(epochs=2, epochs_decay=1, checkpoint_every=3, **NET)
-    src = dict(count=5, val=0, size=64)
+    src = {"count": 5, "val": 0, "size": 64}
 
-    def plain_adam(g, d, t, device):  # noqa: ANN001, ANN202 - the loop's optimisers before issue 18
+    def plain_adam(g, d, t, device):
         return (torch.optim.Adam(g.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
                 torch.optim.Adam(d.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)))
 

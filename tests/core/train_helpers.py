@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
 from core.data.base import InMemoryPairs
@@ -65,3 +68,42 @@ def tiny_config(*, size: int = 32, depth: int = 4, ngf: int = 8, ndf: int = 8, b
                           keep_checkpoints=keep_checkpoints, seed=seed, gan_mode=gan_mode,  # type: ignore[arg-type]
                           device="cpu", lr=lr),
     )
+
+
+#: The smallest networks the training CLI builds (depth-3 U-Net and 2-layer PatchGAN, 4 filters
+#: each) on 32-px crops; tests add batch size, device, validation and stopping flags.
+TINY_CLI_MODEL = ["--depth", "3", "--ngf", "4", "--ndf", "4", "--d-layers", "2", "--crop-size", "32",
+                  "--load-size", "36"]
+
+E = TypeVar("E")
+
+
+def of(events: list[Any], cls: type[E]) -> list[E]:
+    """The events of one kind, in order."""
+    return [e for e in events if isinstance(e, cls)]
+
+
+def write_aligned_dataset(root: Path, count: int, size: int, suffix: str = ".png", **save: Any) -> Path:
+    """A pix2pix aligned dataset of tiny_pairs: root/train/N<suffix>, photo left (A), colour label
+    map right (B)."""
+    (root / "train").mkdir(parents=True, exist_ok=True)
+    for i, (ids, photo) in enumerate(tiny_pairs(count, size=size)):
+        Image.fromarray(np.concatenate([photo, ID_TO_COLOR[ids]], axis=1)).save(root / "train" / f"{i}{suffix}", **save)
+    return root
+
+
+@pytest.fixture(scope="module")
+def aligned_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pix2pix aligned layout, 8 JPEG pairs of 64 px: train/N.jpg, photo left (A), colour label map right (B)."""
+    return write_aligned_dataset(tmp_path_factory.mktemp("data") / "streets", 8, size=64, suffix=".jpg", quality=95)
+
+
+def spread_batchnorm_stats(m: torch.nn.modules.batchnorm._BatchNorm, mean: float, var: tuple[float, float],
+                           batches: int | None = None) -> None:
+    """Running statistics away from (0, 1), as after training (so a dropped or mis-folded buffer
+    shows): mean uniform in ±mean, variance uniform in `var`, and `batches` as the batch count."""
+    assert m.running_mean is not None and m.running_var is not None and m.num_batches_tracked is not None
+    m.running_mean.uniform_(-mean, mean)
+    m.running_var.uniform_(*var)
+    if batches is not None:
+        m.num_batches_tracked.fill_(batches)

@@ -69,7 +69,7 @@ def main() -> int:
     out["setup_preview"] = [pixmap.width(), pixmap.height()]
     # A pinned strip's frame (a 256×512 painting rendered at one step).
     panel.tabs.setCurrentWidget(panel.pinned)
-    strip = panel.pinned._strip("painting_512x256")  # noqa: SLF001 - the strip a pin makes
+    strip = panel.pinned._strip("painting_512x256")
     strip.add_frame(40, rgb_to_qimage(canvas))
     for _ in range(10):
         app.processEvents()

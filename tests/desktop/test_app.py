@@ -13,7 +13,7 @@ from PIL import Image
 
 from core import __version__
 from desktop import app, files
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 REPO = Path(__file__).resolve().parents[2]
 

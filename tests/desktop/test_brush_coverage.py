@@ -18,7 +18,7 @@ from core.models import build_generator
 from desktop.model_menu import card_rows
 from desktop.palette import ClassPalette
 from desktop.preview.worker import ModelInfo, ModelSource
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 CFG = GeneratorConfig(depth=3, ngf=4)
 WAIT = 60_000
@@ -51,7 +51,7 @@ def _swatch_pixels(palette: ClassPalette, name: str) -> np.ndarray:
     return np.array([[image.pixelColor(x, y).rgb() for x in range(8, 8 + h - 10)] for y in range(5, h - 5)])
 
 
-def test_palette_hatches_and_explains_barely_seen_brushes(qtbot) -> None:  # noqa: ANN001
+def test_palette_hatches_and_explains_barely_seen_brushes(qtbot) -> None:
     palette = ClassPalette()
     qtbot.addWidget(palette)
     palette.show()
@@ -75,11 +75,11 @@ def test_model_card_lists_the_shares_and_the_barely_seen_brushes(tmp_path: Path)
     assert "truck 0.02 %" in rows["Class pixel share"]
 
 
-def test_window_marks_the_brushes_of_the_loaded_model_and_compare_says_so(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_window_marks_the_brushes_of_the_loaded_model_and_compare_says_so(make_window, qtbot, tmp_path) -> None:
     rare = _checkpoint(tmp_path / "rare.safetensors", {"class_pixel_share": _shares(bus=0.00005, train=0.0)})
     old = _checkpoint(tmp_path / "old.safetensors", {"step": 5})
     window = make_window()
-    window.session.load_ids(scene_ids(32, 64), None)  # noqa: F405
+    window.session.load_ids(scene_ids(32, 64), None)
     window.show()
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.preview.model_loaded, timeout=WAIT):

@@ -6,6 +6,7 @@ The view is set to zoom 4 with the document's top-left at the widget origin, so 
 
 from __future__ import annotations
 
+from itertools import pairwise
 import math
 
 import numpy as np
@@ -73,7 +74,7 @@ def test_brush_drag_changes_exactly_the_expected_pixels_and_undo_redo_restore(ca
 
     centres = [(math.floor(x) + 0.5, math.floor(y) + 0.5) for x, y in path]  # odd size: pixel centres
     expected = np.zeros(SHAPE, dtype=bool)
-    for a, b in zip(centres, centres[1:]):
+    for a, b in pairwise(centres):
         expected |= ref_capsule(SHAPE, a, b, 2.5)
     np.testing.assert_array_equal(doc.ids == CAR, expected)
     assert set(np.unique(doc.ids)) == {0, CAR}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from core.checkpoints import save_weights
 from core.config import GeneratorConfig
@@ -20,7 +20,7 @@ from core.labels import class_by_name
 from core.models import build_generator
 from desktop.compare.worker import CompareWorker
 from desktop.preview.worker import ModelSource
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 CFG = GeneratorConfig(depth=3, ngf=4)
 CAR = class_by_name("car").id
@@ -52,22 +52,22 @@ def _predict(path: Path, ids: np.ndarray) -> np.ndarray:
     return Predictor.from_path(path, "cpu", backend="eager").predict(ids)
 
 
-def _window(make_window, qtbot):  # noqa: ANN001, ANN202
+def _window(make_window, qtbot):
     window = make_window()
-    window.session.load_ids(scene_ids(32, 64), None)  # noqa: F405
+    window.session.load_ids(scene_ids(32, 64), None)
     window.resize(1200, 600)
     window.show()
     qtbot.waitExposed(window)
     return window
 
 
-def _wait_shown(qtbot, window, side: str, path: Path) -> None:  # noqa: ANN001
+def _wait_shown(qtbot, window, side: str, path: Path) -> None:
     qtbot.waitUntil(lambda: (s := window.compare.controller.shown(side)) is not None
                     and s.source.path == path and s.ids.shape == window.session.document.shape
                     and np.array_equal(s.ids, window.session.document.ids), timeout=WAIT)
 
 
-def test_side_swipe_and_difference_of_two_generators(make_window, qtbot, mouse_for, two_models) -> None:  # noqa: ANN001
+def test_side_swipe_and_difference_of_two_generators(make_window, qtbot, mouse_for, two_models) -> None:
     a, b = two_models
     window = _window(make_window, qtbot)
     window.compare.show_compare(ModelSource(path=a), ModelSource(path=b), "side")
@@ -100,7 +100,7 @@ def test_side_swipe_and_difference_of_two_generators(make_window, qtbot, mouse_f
     assert panel.view.difference()[0] == 0
 
 
-def test_a_stroke_re_renders_both_sides(make_window, qtbot, mouse_for, two_models) -> None:  # noqa: ANN001
+def test_a_stroke_re_renders_both_sides(make_window, qtbot, mouse_for, two_models) -> None:
     a, b = two_models
     window = _window(make_window, qtbot)
     window.compare.show_compare(ModelSource(path=a), ModelSource(path=b))
@@ -115,7 +115,7 @@ def test_a_stroke_re_renders_both_sides(make_window, qtbot, mouse_for, two_model
     np.testing.assert_array_equal(window.compare.panel.view.image("B"), _predict(b, ids))
 
 
-def test_the_step_scrubber_renders_each_step_and_caches_it(make_window, qtbot, run_dir) -> None:  # noqa: ANN001
+def test_the_step_scrubber_renders_each_step_and_caches_it(make_window, qtbot, run_dir) -> None:
     window = _window(make_window, qtbot)
     window.compare.set_active(True)
     panel = window.compare.panel
@@ -139,13 +139,13 @@ def test_the_step_scrubber_renders_each_step_and_caches_it(make_window, qtbot, r
     np.testing.assert_array_equal(panel.view.image("A"), _predict(steps[2], ids))
 
 
-def test_scrubbing_while_the_worker_is_busy_sends_only_the_latest(make_window, qtbot, run_dir, monkeypatch) -> None:  # noqa: ANN001
+def test_scrubbing_while_the_worker_is_busy_sends_only_the_latest(make_window, qtbot, run_dir, monkeypatch) -> None:
     gate = threading.Event()
     entered = threading.Event()
     threads: list[bool] = []
     real_model = CompareWorker._model
 
-    def slow_model(self, source):  # noqa: ANN001, ANN202
+    def slow_model(self, source):
         threads.append(threading.current_thread() is threading.main_thread())
         entered.set()
         gate.wait(WAIT / 1000)  # the worker is stuck; the GUI thread must not be
@@ -174,7 +174,7 @@ def test_scrubbing_while_the_worker_is_busy_sends_only_the_latest(make_window, q
     assert threads and not any(threads)  # every render ran on the worker thread, none on the GUI thread
 
 
-def test_a_bad_file_for_b_is_a_message_not_a_crash(make_window, qtbot, two_models, tmp_path) -> None:  # noqa: ANN001
+def test_a_bad_file_for_b_is_a_message_not_a_crash(make_window, qtbot, two_models, tmp_path) -> None:
     a, _ = two_models
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a checkpoint")
@@ -187,13 +187,13 @@ def test_a_bad_file_for_b_is_a_message_not_a_crash(make_window, qtbot, two_model
     _wait_shown(qtbot, window, "A", a)
 
 
-def test_compare_screenshot_from_the_command_line(qtbot, isolated_home, two_models, tmp_path) -> None:  # noqa: ANN001
+def test_compare_screenshot_from_the_command_line(qtbot, isolated_home, two_models, tmp_path) -> None:
     from core import provenance
     from desktop import app, files, messages
     from desktop.screenshot import run_screenshot
 
     a, b = two_models
-    scene = files.save_label_map(tmp_path / "scene.png", scene_ids(64, 128), "ids")  # noqa: F405
+    scene = files.save_label_map(tmp_path / "scene.png", scene_ids(64, 128), "ids")
     out = tmp_path / "diff.png"
     try:
         assert run_screenshot(open_path=scene, checkpoint=a, view="diff", out=out, device="cpu", compare=b) == 0
@@ -209,7 +209,7 @@ def test_compare_screenshot_from_the_command_line(qtbot, isolated_home, two_mode
 
 
 def test_export_writes_the_view_with_both_models_in_its_provenance(make_window, qtbot, monkeypatch, two_models,
-                                                                  tmp_path) -> None:  # noqa: ANN001
+                                                                  tmp_path) -> None:
     from PySide6.QtWidgets import QFileDialog
 
     from core import provenance

@@ -14,20 +14,19 @@ from core.labels import class_by_name
 from core.models import build_generator
 from desktop.preview.worker import ModelSource
 from tests.core.test_realism import GEN, _run
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 from tests.desktop.test_compare import WAIT, _wait_shown, _window
 
 CAR = class_by_name("car").id
 
 
-def _wait_realism(qtbot, window) -> object:  # noqa: ANN001
+def _wait_realism(qtbot, window) -> object:
     controller = window.compare.controller
     qtbot.waitUntil(lambda: (s := controller.shown("A")) is not None and s.realism is not None
                     and np.array_equal(s.ids, window.session.document.ids), timeout=WAIT)
     return controller.shown("A")
 
 
-def test_realism_overlay_follows_strokes_and_blends(make_window, qtbot, mouse_for, tmp_path) -> None:  # noqa: ANN001
+def test_realism_overlay_follows_strokes_and_blends(make_window, qtbot, mouse_for, tmp_path) -> None:
     from core.config import DiscriminatorConfig
 
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=1))
@@ -56,7 +55,7 @@ def test_realism_overlay_follows_strokes_and_blends(make_window, qtbot, mouse_fo
     assert record.layout == "A under its discriminator's P(real)"
 
 
-def test_a_generator_without_discriminator_says_why(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_a_generator_without_discriminator_says_why(make_window, qtbot, tmp_path) -> None:
     lone = save_weights(tmp_path / "best.safetensors", build_generator(GEN), GEN)
     window = _window(make_window, qtbot)
     window.compare.show_compare(ModelSource(path=lone), None, "realism")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,7 +64,7 @@ def test_undo_redo_match_full_snapshots(ops: list[tuple], seed: int) -> None:
         assert doc.modified == (saved_pos != pos)
         # Each step stores one patch: the bounding box of the pixels it changed, no more.
         expected_bytes = 0
-        for a, b in zip(states, states[1:]):
+        for a, b in pairwise(states):
             rows, cols = np.nonzero(a != b)
             expected_bytes += (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
         assert doc.history_bytes == expected_bytes

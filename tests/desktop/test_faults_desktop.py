@@ -13,22 +13,22 @@ import pytest
 from core.checkpoints import load_training_state
 from core.train.events import CheckpointSaved, Failed, Started
 from desktop import files, settings
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures (make_window, error_boxes, ...)
+from tests.desktop.app_helpers import scene_ids
 from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, make_panel, wait_idle, wait_steps
-from tests.fault_helpers import SmallDisk, delete_folder, disk, make_read_only  # noqa: F401 - fixture
+from tests.fault_helpers import SmallDisk, delete_folder, make_read_only
 
 pytest.importorskip("core.train.loop")
 
 
-def _stroke(window, mouse_for, row: int) -> None:  # noqa: ANN001
+def _stroke(window, mouse_for, row: int) -> None:
     mouse_for(window.canvas).drag([(20, row), (120, row), (200, row)])
 
 
 def test_autosave_on_a_full_disk_says_so_keeps_the_earlier_copy_and_recovers(
-        disk: SmallDisk, monkeypatch, make_window, qtbot, mouse_for) -> None:  # noqa: ANN001
+        disk: SmallDisk, monkeypatch, make_window, qtbot, mouse_for) -> None:
     monkeypatch.setattr(settings, "recovery_dir", lambda: disk.path / "recovery")
     window = make_window()
-    window.session.load_ids(scene_ids(), None)  # noqa: F405
+    window.session.load_ids(scene_ids(), None)
     window.resize(900, 500)
     window.show()
     qtbot.waitExposed(window)
@@ -65,10 +65,10 @@ def test_autosave_on_a_full_disk_says_so_keeps_the_earlier_copy_and_recovers(
 
 
 def test_export_and_save_on_a_full_disk_show_a_message_and_keep_the_earlier_files(
-        disk: SmallDisk, make_window, qtbot, error_boxes) -> None:  # noqa: ANN001
+        disk: SmallDisk, make_window, qtbot, error_boxes) -> None:
     window = make_window()
     session = window.session
-    session.load_ids(scene_ids(), None)  # noqa: F405
+    session.load_ids(scene_ids(), None)
     export, labels = disk.path / "generated.png", disk.path / "scene.png"
     rgb = np.full((32, 64, 3), 90, np.uint8)
     with qtbot.waitSignal(session.saved, timeout=WAIT_MS):
@@ -93,7 +93,7 @@ def test_export_and_save_on_a_full_disk_show_a_message_and_keep_the_earlier_file
 
 @pytest.mark.parametrize("fault", ["deleted", "read-only"])
 def test_the_panels_run_stops_with_a_message_when_its_folder_is_deleted_or_read_only(
-        qtbot, tmp_path: Path, fault: str) -> None:  # noqa: ANN001
+        qtbot, tmp_path: Path, fault: str) -> None:
     runs = tmp_path / "runs"
     panel = make_panel(qtbot, runs, checkpoint_every=2, sample_every=3)
     rec = Recorder(panel)
@@ -112,7 +112,7 @@ def test_the_panels_run_stops_with_a_message_when_its_folder_is_deleted_or_read_
             undo()
     failed = rec.of(Failed)
     assert failed and len(rec.failures) == 1, rec.failures
-    expected = "was deleted or moved away while training" if fault == "deleted" else f"could not write"
+    expected = "was deleted or moved away while training" if fault == "deleted" else "could not write"
     assert expected in rec.failures[0] and str(run_dir) in rec.failures[0]
     assert expected in panel.status_label.text()
     assert "Failed" in panel.monitor.state_label.text()
@@ -127,7 +127,7 @@ def test_the_panels_run_stops_with_a_message_when_its_folder_is_deleted_or_read_
 
 
 def test_the_panels_run_on_a_full_disk_stops_at_a_checkpoint_and_resumes_once_space_is_back(
-        disk: SmallDisk, qtbot) -> None:  # noqa: ANN001
+        disk: SmallDisk, qtbot) -> None:
     runs = disk.path / "runs"
     panel = make_panel(qtbot, runs, checkpoint_every=2)
     rec = Recorder(panel)

@@ -11,7 +11,7 @@ from PIL import Image
 from core.errors import BadFileError
 from core.labels import PALETTE_IDS, ids_to_color
 from desktop import files, settings
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 
 def _every_class(h: int = 24, w: int = 40) -> np.ndarray:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 from tests.desktop.app_helpers import scene_ids
 
 CAR = 26
 
 
-def test_the_output_pane_says_the_default_model_is_loading(make_window, qtbot) -> None:  # noqa: ANN001
+def test_the_output_pane_says_the_default_model_is_loading(make_window, qtbot) -> None:
     window = make_window()
     window.show()
     qtbot.waitExposed(window)
@@ -34,7 +33,7 @@ def test_the_output_pane_says_the_default_model_is_loading(make_window, qtbot) -
 
 
 def test_a_model_that_fails_to_load_leaves_no_loading_message(make_window, qtbot, tmp_path: Path,
-                                                               error_boxes) -> None:  # noqa: ANN001
+                                                               error_boxes) -> None:
     window = make_window()
     window.show()
     bad = tmp_path / "broken.safetensors"
@@ -49,7 +48,7 @@ def test_a_model_that_fails_to_load_leaves_no_loading_message(make_window, qtbot
 
 
 def test_the_class_under_the_cursor_follows_undo_and_redo(make_window, qtbot,
-                                                          mouse_for) -> None:  # noqa: ANN001
+                                                          mouse_for) -> None:
     window = make_window()
     window.resize(1300, 800)
     window.show()
@@ -72,7 +71,7 @@ def test_the_class_under_the_cursor_follows_undo_and_redo(make_window, qtbot,
     assert window.status.label_class.text().startswith(f"{CAR} car")
 
 
-def test_a_tool_switch_keeps_the_status_bar_current(make_window, qtbot, mouse_for) -> None:  # noqa: ANN001
+def test_a_tool_switch_keeps_the_status_bar_current(make_window, qtbot, mouse_for) -> None:
     window = make_window()
     window.resize(1300, 800)
     window.show()

@@ -24,7 +24,7 @@ def test_gpu_check_dry_run_runs_every_section(tmp_path: Path) -> None:
            if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
     env.update(QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     out = tmp_path / "gpu_check.json"
-    done = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--dry-run", "--json", str(out)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--dry-run", "--json", str(out)], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=840)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "DRY RUN" in done.stdout
@@ -34,7 +34,8 @@ def test_gpu_check_dry_run_runs_every_section(tmp_path: Path) -> None:
     what = {(r["section"], r["what"], r["batch"]) for r in rows}
     for batch in (1, 2):
         for path in ("reference", "reference + bf16", "reference + channels_last", "reference + compile",
-                     "reference + fused_adam", "reference + bf16 + channels_last + fused_adam + cudnn_benchmark + compile",
+                     "reference + fused_adam",
+                     "reference + bf16 + channels_last + fused_adam + cudnn_benchmark + compile",
                      "ours (loop defaults)", "ours (--bf16 --channels-last)"):
             assert ("training", path, batch) in what, path
     assert {r["section"] for r in rows} == {"training", "inference", "panel", "torchrun"}

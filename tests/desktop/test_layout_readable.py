@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from desktop.qimage import rgb_to_qimage
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 
 
 def _tall_grid() -> np.ndarray:
@@ -16,14 +15,14 @@ def _tall_grid() -> np.ndarray:
     return rng.integers(0, 255, size=(4 * 64, 3 * 64, 3), dtype=np.uint8)
 
 
-def test_first_launch_uses_most_of_the_screen(make_window, qtbot) -> None:  # noqa: ANN001
+def test_first_launch_uses_most_of_the_screen(make_window, qtbot) -> None:
     window = make_window()
     area = window.screen().availableGeometry()
     assert window.width() >= 0.85 * area.width() and window.height() >= 0.85 * area.height()
     assert area.contains(window.geometry())
 
 
-def test_training_pictures_share_the_width_at_one_height(make_window, qtbot) -> None:  # noqa: ANN001
+def test_training_pictures_share_the_width_at_one_height(make_window, qtbot) -> None:
     """Side by side, each picture whole: a tall sample grid and a wide canvas rendering are drawn
     at the same height (the widths follow their aspect ratios). Sizes per screen: test_monitor_readable."""
     window = make_window()
@@ -42,7 +41,7 @@ def test_training_pictures_share_the_width_at_one_height(make_window, qtbot) -> 
     assert monitor.sample_view.shown_rect().height() >= 256
 
 
-def test_the_arranged_layout_is_remembered(make_window, qtbot) -> None:  # noqa: ANN001
+def test_the_arranged_layout_is_remembered(make_window, qtbot) -> None:
     window = make_window()
     window.resize(1200, 800)
     window.show()

@@ -14,12 +14,12 @@ from core.infer import Predictor
 from core.labels import class_by_name
 from desktop import files, messages
 from desktop.preview.worker import ModelSource
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 ROAD, CAR, SKY = (class_by_name(n).id for n in ("road", "car", "sky"))
 
 
-def _show_scene(window, qtbot, ids: np.ndarray) -> None:  # noqa: ANN001
+def _show_scene(window, qtbot, ids: np.ndarray) -> None:
     window.session.load_ids(ids, None)
     window.resize(900, 500)
     window.show()
@@ -27,14 +27,14 @@ def _show_scene(window, qtbot, ids: np.ndarray) -> None:  # noqa: ANN001
     window.canvas.set_view_transform(4.0, 0.0, 0.0)  # 1 document pixel = 4 widget pixels
 
 
-def _load_model(window, qtbot, checkpoint: Path) -> None:  # noqa: ANN001
+def _load_model(window, qtbot, checkpoint: Path) -> None:
     with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000):
         window.load_model(ModelSource(path=checkpoint))
     qtbot.waitUntil(lambda: window.shown_version == window.session.document.version, timeout=30_000)
 
 
 def test_a_stroke_triggers_a_preview_equal_to_the_predictor_output(make_window, qtbot, mouse_for,
-                                                                   tiny_checkpoint):  # noqa: ANN001
+                                                                   tiny_checkpoint):
     window = make_window()
     _show_scene(window, qtbot, scene_ids())
     _load_model(window, qtbot, tiny_checkpoint)
@@ -54,7 +54,7 @@ def test_a_stroke_triggers_a_preview_equal_to_the_predictor_output(make_window, 
     assert window.windowTitle().startswith("Untitled scene*")
 
 
-def test_without_a_model_the_window_says_so(make_window, qtbot) -> None:  # noqa: ANN001
+def test_without_a_model_the_window_says_so(make_window, qtbot) -> None:
     window = make_window()
     window.show()
     assert not window.preview.has_model and not window.preview.loading
@@ -64,7 +64,7 @@ def test_without_a_model_the_window_says_so(make_window, qtbot) -> None:  # noqa
 
 
 @pytest.mark.parametrize("fmt", ["ids", "color"])
-def test_open_save_round_trip_through_the_window(make_window, qtbot, tmp_path, fmt) -> None:  # noqa: ANN001
+def test_open_save_round_trip_through_the_window(make_window, qtbot, tmp_path, fmt) -> None:
     window = make_window()
     ids = scene_ids()
     ids[5:9, 10:20] = CAR
@@ -110,7 +110,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_each_bad_file_gets_its_message_and_the_document_is_unchanged(make_window, qtbot, tmp_path,
-                                                                     error_boxes) -> None:  # noqa: ANN001
+                                                                     error_boxes) -> None:
     window = make_window()
     ids = scene_ids()
     window.session.load_ids(ids, None)
@@ -128,7 +128,7 @@ def test_each_bad_file_gets_its_message_and_the_document_is_unchanged(make_windo
         np.testing.assert_array_equal(doc.ids, ids)
 
 
-def test_a_checkpoint_of_the_wrong_kind_gets_a_message(make_window, qtbot, tmp_path, error_boxes) -> None:  # noqa: ANN001
+def test_a_checkpoint_of_the_wrong_kind_gets_a_message(make_window, qtbot, tmp_path, error_boxes) -> None:
     window = make_window()
     wrong = tmp_path / "labels.safetensors"
     wrong.write_bytes(b"\x00" * 64)
@@ -139,7 +139,7 @@ def test_a_checkpoint_of_the_wrong_kind_gets_a_message(make_window, qtbot, tmp_p
 
 
 def test_recovery_file_restores_the_scene_after_a_crash(make_window, qtbot, mouse_for, monkeypatch,
-                                                       tmp_path) -> None:  # noqa: ANN001
+                                                       tmp_path) -> None:
     first = make_window()
     _show_scene(first, qtbot, scene_ids())
     first.canvas.set_current_class(SKY)
@@ -158,7 +158,7 @@ def test_recovery_file_restores_the_scene_after_a_crash(make_window, qtbot, mous
     assert second.session.document.modified  # restored work is unsaved work
 
 
-def test_clean_save_removes_the_recovery_file(make_window, qtbot, mouse_for, tmp_path) -> None:  # noqa: ANN001
+def test_clean_save_removes_the_recovery_file(make_window, qtbot, mouse_for, tmp_path) -> None:
     window = make_window()
     _show_scene(window, qtbot, scene_ids())
     mouse_for(window.canvas).drag([(20, 60), (100, 60)])
@@ -170,7 +170,7 @@ def test_clean_save_removes_the_recovery_file(make_window, qtbot, mouse_for, tmp
 
 
 def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(make_window, qtbot, mouse_for,
-                                                                       monkeypatch) -> None:  # noqa: ANN001
+                                                                       monkeypatch) -> None:
     window = make_window()
     _show_scene(window, qtbot, scene_ids())
     mouse_for(window.canvas).drag([(20, 60), (100, 60)])
@@ -184,7 +184,7 @@ def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(make_wind
     assert not window.session.autosaver.store.exists()  # discarded on purpose: nothing to recover
 
 
-def test_view_switch_and_window_state_persist_in_isolated_settings(make_window, qtbot, isolated_home) -> None:  # noqa: ANN001
+def test_view_switch_and_window_state_persist_in_isolated_settings(make_window, qtbot, isolated_home) -> None:
     window = make_window()
     window.show()
     window.set_view_mode("swipe")
@@ -198,7 +198,7 @@ def test_view_switch_and_window_state_persist_in_isolated_settings(make_window, 
         window.set_view_mode("sideways")  # type: ignore[arg-type]
 
 
-def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for) -> None:  # noqa: ANN001
+def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for) -> None:
     window = make_window()
     _show_scene(window, qtbot, scene_ids())
     window.activateWindow()
@@ -219,7 +219,7 @@ def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for
     assert [s.toString() for s in window.actions_.redo.shortcuts()] == ["Ctrl+Shift+Z", "Ctrl+Y"]
 
 
-def test_model_card_shows_architecture_and_training_history(make_window, qtbot, tiny_checkpoint) -> None:  # noqa: ANN001
+def test_model_card_shows_architecture_and_training_history(make_window, qtbot, tiny_checkpoint) -> None:
     from desktop.model_menu import card_rows
 
     window = make_window()
@@ -233,7 +233,7 @@ def test_model_card_shows_architecture_and_training_history(make_window, qtbot, 
     assert window.model_menu.card_action.isEnabled()
 
 
-def test_new_scene_replaces_the_document_with_the_chosen_size(make_window, qtbot) -> None:  # noqa: ANN001
+def test_new_scene_replaces_the_document_with_the_chosen_size(make_window, qtbot) -> None:
     window = make_window()
     window.session.new_scene(64, 96, class_by_name("road").id)
     doc = window.session.document
@@ -244,7 +244,7 @@ def test_new_scene_replaces_the_document_with_the_chosen_size(make_window, qtbot
 
 
 def test_opening_another_scene_renders_it_even_though_its_versions_start_again(make_window, qtbot, mouse_for,
-                                                                              tiny_checkpoint, tmp_path) -> None:  # noqa: ANN001
+                                                                              tiny_checkpoint, tmp_path) -> None:
     window = make_window()
     _show_scene(window, qtbot, scene_ids())
     _load_model(window, qtbot, tiny_checkpoint)
@@ -263,7 +263,7 @@ def test_opening_another_scene_renders_it_even_though_its_versions_start_again(m
     np.testing.assert_array_equal(window.last_output, expected)
 
 
-def test_dropping_a_label_map_opens_it(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_dropping_a_label_map_opens_it(make_window, qtbot, tmp_path) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -281,7 +281,7 @@ def test_dropping_a_label_map_opens_it(make_window, qtbot, tmp_path) -> None:  #
     assert "colour label map" in window.statusBar().currentMessage()
 
 
-def test_unexpected_errors_go_to_a_dialog_not_a_crash(monkeypatch) -> None:  # noqa: ANN001
+def test_unexpected_errors_go_to_a_dialog_not_a_crash(monkeypatch) -> None:
     import sys
 
     shown: list[tuple[str, str]] = []
@@ -298,7 +298,7 @@ def test_unexpected_errors_go_to_a_dialog_not_a_crash(monkeypatch) -> None:  # n
     assert shown == [("Unexpected error", "RuntimeError: boom")]
 
 
-def test_training_panels_use_in_canvas_loads_that_checkpoint(make_window, qtbot, tiny_checkpoint) -> None:  # noqa: ANN001
+def test_training_panels_use_in_canvas_loads_that_checkpoint(make_window, qtbot, tiny_checkpoint) -> None:
     window = make_window()
     if window.training_panel is None:
         pytest.skip("desktop.training.panel is not importable")
@@ -308,10 +308,11 @@ def test_training_panels_use_in_canvas_loads_that_checkpoint(make_window, qtbot,
     assert window.status.model.text() == "Model: tiny.safetensors"
 
 
-def test_the_generated_image_follows_the_canvas_zoom_and_pan(make_window, qtbot) -> None:  # noqa: ANN001
+def test_the_generated_image_follows_the_canvas_zoom_and_pan(make_window, qtbot) -> None:
     window = make_window()
     _show_scene(window, qtbot, scene_ids())  # zoom 4, document corner at the widget corner
-    linked = lambda: window.preview_panel.view._linked  # noqa: E731, SLF001
+    def linked() -> tuple[float, float, float] | None:
+        return window.preview_panel.view._linked
     qtbot.waitUntil(lambda: linked() is not None and linked()[0] == 4.0)
     canvas, view = window.canvas, window.preview_panel.view
     rect = view.image_rect()
@@ -325,7 +326,7 @@ def test_the_generated_image_follows_the_canvas_zoom_and_pan(make_window, qtbot)
 
 
 def test_once_the_first_model_is_loaded_start_up_objects_leave_the_garbage_collectors_walk(
-        make_window, qtbot, tiny_checkpoint, monkeypatch) -> None:  # noqa: ANN001
+        make_window, qtbot, tiny_checkpoint, monkeypatch) -> None:
     """A full garbage collection walks every object and holds the GIL: over torch + Qt + a model
     that froze the GUI thread for 100+ ms. After the first model load, the objects alive then
     (modules, classes, the model) are frozen out of the walk; objects made later still are

@@ -60,7 +60,7 @@ def test_monitor_pictures_are_readable_at_the_first_launch_size(tmp_path: Path, 
     assert got["pinned_icon"][1] >= MIN_PICTURE_PX and got["pinned_visible_height"] >= got["pinned_icon"][1], got
 
 
-def test_a_larger_view_is_one_click_away(qtbot) -> None:  # noqa: ANN001
+def test_a_larger_view_is_one_click_away(qtbot) -> None:
     monitor = MonitorView()
     qtbot.addWidget(monitor)
     monitor.resize(1200, 360)
@@ -81,7 +81,7 @@ def test_a_larger_view_is_one_click_away(qtbot) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("width", [240, 330, 600])
-def test_chart_legends_never_cover_the_title(qtbot, width: int) -> None:  # noqa: ANN001
+def test_chart_legends_never_cover_the_title(qtbot, width: int) -> None:
     chart = LineChart("Realism: FCN mIoU on validation ↑")
     for name, color in (("generated", "#8e44ad"), ("real photos", "#7f8c8d"), ("D_fake", "#c0392b")):
         chart.add_curve(name, color)
@@ -97,12 +97,12 @@ def test_chart_legends_never_cover_the_title(qtbot, width: int) -> None:  # noqa
         assert not entry.intersects(title), (title, entry)
         assert entry.bottom() <= top  # above the plot
         assert entry.right() <= width
-    for a, b in zip(entries, entries[1:]):
+    for a, b in zip(entries, entries[1:], strict=False):
         assert not a.intersects(b)
     chart.grab()  # paints with that layout
 
 
-def test_an_axis_with_one_step_has_whole_step_ticks_and_the_point_inside(qtbot) -> None:  # noqa: ANN001
+def test_an_axis_with_one_step_has_whole_step_ticks_and_the_point_inside(qtbot) -> None:
     chart = LineChart("Realism")
     chart.add_curve("generated", "#8e44ad")
     chart.append("generated", 92, 0.41)

@@ -19,7 +19,7 @@ from PySide6.QtGui import QDropEvent
 
 import core.imageio
 from desktop import files, messages
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures (make_window, error_boxes, ...)
+from tests.desktop.app_helpers import scene_ids
 
 CAR = 26
 
@@ -42,7 +42,7 @@ def bad_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[
     folder.mkdir(parents=True, exist_ok=True)
     made: dict[str, tuple[Path, str]] = {}
     truncated = folder / "truncated.png"
-    files.save_label_map(truncated, scene_ids(64, 128), "ids")  # noqa: F405
+    files.save_label_map(truncated, scene_ids(64, 128), "ids")
     truncated.write_bytes(truncated.read_bytes()[:-40])  # the end of the image data is missing
     made["truncated PNG"] = (truncated, "truncated or corrupt image")
     made["decompression bomb"] = (_bomb(folder / "bomb.png"), "image too large (40000×40000 pixels")
@@ -59,13 +59,13 @@ def bad_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[
     a_folder.mkdir()
     made["a folder"] = (a_folder, "is a folder, not an image file")
     locked = folder / "locked.png"
-    files.save_label_map(locked, scene_ids(), "ids")  # noqa: F405
+    files.save_label_map(locked, scene_ids(), "ids")
     locked.chmod(0)
     if os.geteuid() == 0:
         # root reads chmod-000 files, so the kernel's refusal is played by open() itself.
         real_open = open
 
-        def refusing_open(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def refusing_open(file, *args, **kwargs):
             if Path(file) == locked:
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
@@ -75,10 +75,10 @@ def bad_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[
     return made
 
 
-def _painted_window(make_window, qtbot, mouse_for):  # noqa: ANN001, ANN202
+def _painted_window(make_window, qtbot, mouse_for):
     """A window with a painting that has an undo history: scene + one car stroke."""
     window = make_window()
-    window.session.load_ids(scene_ids(), None)  # noqa: F405
+    window.session.load_ids(scene_ids(), None)
     window.resize(900, 500)
     window.show()
     qtbot.waitExposed(window)
@@ -89,7 +89,7 @@ def _painted_window(make_window, qtbot, mouse_for):  # noqa: ANN001, ANN202
     return window
 
 
-def _assert_refused(window, qtbot, error_boxes, path: Path, phrase: str, open_it: Callable[[], None]) -> None:  # noqa: ANN001
+def _assert_refused(window, qtbot, error_boxes, path: Path, phrase: str, open_it: Callable[[], None]) -> None:
     """open_it() must end in exactly one message box naming `path` and `phrase`, with the
     document (object, pixels, undo history) untouched."""
     doc = window.session.document
@@ -112,7 +112,7 @@ def _assert_refused(window, qtbot, error_boxes, path: Path, phrase: str, open_it
 
 
 def test_file_open_menu_refuses_each_bad_file(make_window, qtbot, mouse_for, error_boxes, tmp_path,
-                                              monkeypatch) -> None:  # noqa: ANN001
+                                              monkeypatch) -> None:
     from desktop import main_window
 
     window = _painted_window(make_window, qtbot, mouse_for)
@@ -125,7 +125,7 @@ def test_file_open_menu_refuses_each_bad_file(make_window, qtbot, mouse_for, err
 
 
 def test_drag_and_drop_refuses_each_bad_file(make_window, qtbot, mouse_for, error_boxes, tmp_path,
-                                             monkeypatch) -> None:  # noqa: ANN001
+                                             monkeypatch) -> None:
     window = _painted_window(make_window, qtbot, mouse_for)
     monkeypatch.setattr(messages, "ask_unsaved_changes", lambda parent, name: messages.UnsavedChoice.DISCARD)
 
@@ -142,18 +142,18 @@ def test_drag_and_drop_refuses_each_bad_file(make_window, qtbot, mouse_for, erro
 
 
 def test_a_recent_file_that_is_gone_or_bad_is_refused_and_a_gone_one_leaves_the_list(
-        make_window, qtbot, mouse_for, error_boxes, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+        make_window, qtbot, mouse_for, error_boxes, tmp_path, monkeypatch) -> None:
     window = _painted_window(make_window, qtbot, mouse_for)
     monkeypatch.setattr(messages, "ask_unsaved_changes", lambda parent, name: messages.UnsavedChoice.DISCARD)
     deleted = tmp_path / "deleted.png"
-    files.save_label_map(deleted, scene_ids(), "ids")  # noqa: F405
+    files.save_label_map(deleted, scene_ids(), "ids")
     cases = {"deleted since": (deleted, "no such file"), **bad_files(tmp_path / "bad", monkeypatch)}
     for path, _phrase in reversed(list(cases.values())):
         window.session.recent.add(path)
     deleted.unlink()
-    window._rebuild_recent_menu()  # noqa: SLF001 - as after the session's recent_changed
+    window._rebuild_recent_menu()
     for path, phrase in cases.values():
-        entry = next(a for a in window._recent_menu.actions() if a.toolTip() == str(path.resolve()))  # noqa: SLF001
+        entry = next(a for a in window._recent_menu.actions() if a.toolTip() == str(path.resolve()))
         _assert_refused(window, qtbot, error_boxes, path, phrase, entry.trigger)
     assert deleted.resolve() not in window.session.recent.paths()  # gone for good: off the list
     assert (tmp_path / "bad" / "empty.png").resolve() in window.session.recent.paths()  # may be fixed: stays
@@ -163,7 +163,7 @@ def test_a_recent_file_that_is_gone_or_bad_is_refused_and_a_gone_one_leaves_the_
                                   "a folder", "no read permission"])
 def test_the_command_line_refuses_a_bad_file_and_shows_the_sample_scene(
         qtbot, isolated_home, no_leaked_windows, error_boxes, tiny_checkpoint, tmp_path, monkeypatch,
-        kind: str) -> None:  # noqa: ANN001
+        kind: str) -> None:
     from desktop.app import open_window
     from desktop.default_scene import default_scene
 

@@ -14,7 +14,6 @@ from core.data.detect import detect_layout
 from core.labels import ID_TO_COLOR, class_by_name
 from desktop.preview.worker import ModelSource
 from tests.core.train_helpers import tiny_pairs
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 
 CAR = class_by_name("car").id
 
@@ -29,7 +28,7 @@ def dataset(tmp_path: Path) -> Path:
 
 
 def test_a_pair_opens_with_its_photo_beside_the_output(make_window, qtbot, mouse_for, dataset,
-                                                       tiny_checkpoint) -> None:  # noqa: ANN001
+                                                       tiny_checkpoint) -> None:
     window = make_window()
     window.resize(1100, 700)
     window.show()
@@ -63,7 +62,7 @@ def test_a_pair_opens_with_its_photo_beside_the_output(make_window, qtbot, mouse
     assert not panel.target_view.isVisible()
 
 
-def test_a_missing_pair_is_a_message(make_window, qtbot, dataset, error_boxes) -> None:  # noqa: ANN001
+def test_a_missing_pair_is_a_message(make_window, qtbot, dataset, error_boxes) -> None:
     window = make_window()
     with qtbot.waitSignal(window.pair_inspector.failed, timeout=30_000) as failed:
         window.pair_inspector.open(str(dataset), "train", 9, "BtoA")

@@ -11,7 +11,7 @@ from core.infer import Predictor
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import ComparisonView
 from desktop.preview.worker import ModelSource
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 
 class _Scene:
@@ -31,7 +31,7 @@ class _Scene:
 
 
 @pytest.fixture
-def controller(qtbot, tiny_checkpoint: Path):  # noqa: ANN001, ANN201
+def controller(qtbot, tiny_checkpoint: Path):
     scene = _Scene(scene_ids())
     ctrl = PreviewController(scene, device="cpu")
     # Loading a model renders the current scene right away.
@@ -42,7 +42,7 @@ def controller(qtbot, tiny_checkpoint: Path):  # noqa: ANN001, ANN201
     ctrl.stop()
 
 
-def test_preview_equals_predictor_output_and_runs_off_the_gui_thread(qtbot, controller, tiny_checkpoint):  # noqa: ANN001
+def test_preview_equals_predictor_output_and_runs_off_the_gui_thread(qtbot, controller, tiny_checkpoint):
     scene = controller.scene
     with qtbot.waitSignal(controller.preview_shown, timeout=30_000) as blocker:
         controller.request()
@@ -52,11 +52,11 @@ def test_preview_equals_predictor_output_and_runs_off_the_gui_thread(qtbot, cont
     assert image.shape == (32, 64, 3) and image.dtype == np.uint8
     np.testing.assert_array_equal(image, expected)
     assert latency > 0
-    assert controller._thread.isRunning()  # noqa: SLF001 - the worker has its own thread
-    assert controller._worker.thread() is controller._thread  # noqa: SLF001
+    assert controller._thread.isRunning()
+    assert controller._worker.thread() is controller._thread
 
 
-def test_quick_requests_compute_only_the_first_and_the_newest(qtbot, controller):  # noqa: ANN001
+def test_quick_requests_compute_only_the_first_and_the_newest(qtbot, controller):
     scene = controller.scene
     shown: list[int] = []
     controller.preview_shown.connect(lambda v, img, lat: shown.append(v))
@@ -71,17 +71,17 @@ def test_quick_requests_compute_only_the_first_and_the_newest(qtbot, controller)
     assert shown == [1, 4]
 
 
-def test_a_result_older_than_the_shown_one_is_dropped(qtbot, controller):  # noqa: ANN001
+def test_a_result_older_than_the_shown_one_is_dropped(qtbot, controller):
     shown: list[int] = []
     controller.preview_shown.connect(lambda v, img, lat: shown.append(v))
     image = np.zeros((32, 64, 3), dtype=np.uint8)
-    controller._on_worker_preview_ready(5, image, 0.01)  # noqa: SLF001 - as the worker would
-    controller._on_worker_preview_ready(3, image, 0.01)  # noqa: SLF001 - a late, stale result
-    controller._on_worker_preview_ready(6, image, 0.01)  # noqa: SLF001
+    controller._on_worker_preview_ready(5, image, 0.01)
+    controller._on_worker_preview_ready(3, image, 0.01)
+    controller._on_worker_preview_ready(6, image, 0.01)
     assert shown == [5, 6]
 
 
-def test_variation_seed_rerolls_and_zero_is_deterministic(qtbot, tmp_path):  # noqa: ANN001
+def test_variation_seed_rerolls_and_zero_is_deterministic(qtbot, tmp_path):
     # Dropout sits in the innermost up blocks from depth 6 on; the depth-3 model has none.
     import torch
 
@@ -109,7 +109,7 @@ def test_variation_seed_rerolls_and_zero_is_deterministic(qtbot, tmp_path):  # n
     assert not np.array_equal(deterministic, seed1)
 
 
-def test_bad_checkpoint_reports_the_file_and_keeps_the_model(qtbot, controller, tmp_path):  # noqa: ANN001
+def test_bad_checkpoint_reports_the_file_and_keeps_the_model(qtbot, controller, tmp_path):
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"this is not a checkpoint")
     old = controller.model
@@ -121,15 +121,15 @@ def test_bad_checkpoint_reports_the_file_and_keeps_the_model(qtbot, controller, 
         controller.request()  # the previous model still renders
 
 
-def test_stop_joins_the_worker_thread(qtbot, tiny_checkpoint):  # noqa: ANN001
+def test_stop_joins_the_worker_thread(qtbot, tiny_checkpoint):
     ctrl = PreviewController(_Scene(scene_ids()), device="cpu")
     ctrl.load_model(ModelSource(path=tiny_checkpoint))
     ctrl.request()
     ctrl.stop()
-    assert ctrl._thread.isFinished()  # noqa: SLF001
+    assert ctrl._thread.isFinished()
 
 
-def test_swipe_divider_follows_the_mouse(qtbot):  # noqa: ANN001
+def test_swipe_divider_follows_the_mouse(qtbot):
     from PySide6.QtCore import QPoint, Qt
 
     view = ComparisonView()

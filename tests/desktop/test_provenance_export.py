@@ -19,7 +19,7 @@ from core.infer import Predictor
 from core.labels import class_by_name
 from core.models import build_generator
 from desktop.preview.worker import ModelSource
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
+from tests.desktop.app_helpers import scene_ids
 
 CAR = class_by_name("car").id
 
@@ -33,9 +33,9 @@ def dropout_checkpoint(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("variation", [None, 5])
 def test_exported_images_reproduce_from_their_provenance(make_window, qtbot, mouse_for, monkeypatch, tmp_path,
-                                                        dropout_checkpoint, variation):  # noqa: ANN001
+                                                        dropout_checkpoint, variation):
     window = make_window()
-    window.session.load_ids(scene_ids(64, 128), None)  # noqa: F405
+    window.session.load_ids(scene_ids(64, 128), None)
     window.resize(900, 500)
     window.show()
     qtbot.waitExposed(window)

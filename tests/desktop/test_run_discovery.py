@@ -21,7 +21,6 @@ from desktop.training import TrainingPanel
 from desktop.training.run_files import summarize_run
 from desktop.training.run_registry import RunRegistry
 from tests.core.train_helpers import tiny_pairs
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures
 
 WAIT_MS = 120_000  # only turns a hang into a failure on a busy machine
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +38,7 @@ def cli_run(run_dir: Path, steps: int = 4, every: int = 2) -> Path:
     return run_dir
 
 
-def listed(paths: list[Path], combo) -> bool:  # noqa: ANN001
+def listed(paths: list[Path], combo) -> bool:
     shown = {combo.itemData(i) for i in range(combo.count())}
     return all(str(p) in shown for p in paths)
 
@@ -49,7 +48,7 @@ def history_paths(panel: TrainingPanel) -> set[Path]:
 
 
 @pytest.fixture
-def live_cli_run(tmp_path: Path):  # noqa: ANN201
+def live_cli_run(tmp_path: Path):
     """`python -m core train` training (slowly, for ever) into a folder nobody told the app about."""
     run_dir = tmp_path / "elsewhere" / "cli-live"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
@@ -64,7 +63,7 @@ def live_cli_run(tmp_path: Path):  # noqa: ANN201
 
 
 @pytest.mark.slow  # a training run (a CLI process, or the panel's); ~25 s on the busy 2-core machine
-def test_a_cli_run_trained_elsewhere_is_found_and_followed_live(qtbot, tmp_path, live_cli_run) -> None:  # noqa: ANN001
+def test_a_cli_run_trained_elsewhere_is_found_and_followed_live(qtbot, tmp_path, live_cli_run) -> None:
     run_dir, proc = live_cli_run
     registry = RunRegistry(tmp_path / "runs", poll_ms=250)
     panel = TrainingPanel(tmp_path / "runs", registry=registry)
@@ -98,7 +97,7 @@ def test_a_cli_run_trained_elsewhere_is_found_and_followed_live(qtbot, tmp_path,
     panel.shutdown()
 
 
-def test_every_view_lists_the_same_runs_and_a_checkpoint_selects_its_run(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_every_view_lists_the_same_runs_and_a_checkpoint_selects_its_run(make_window, qtbot, tmp_path) -> None:
     window = make_window()
     window.resize(1300, 850)
     window.show()
@@ -147,7 +146,7 @@ def _aligned_dataset(root: Path) -> Path:
 
 
 def test_runs_folder_remembered_folders_dataset_and_splitters_survive_a_restart(make_window, qtbot,
-                                                                                tmp_path) -> None:  # noqa: ANN001
+                                                                                tmp_path) -> None:
     custom = tmp_path / "my runs"
     run_a = cli_run(custom / "a")
     run_b = cli_run(tmp_path / "shared" / "b")
@@ -203,7 +202,7 @@ def test_runs_folder_remembered_folders_dataset_and_splitters_survive_a_restart(
 
 
 @pytest.mark.slow  # a training run (a CLI process, or the panel's); ~25 s on the busy 2-core machine
-def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, tmp_path) -> None:
     """The run list notices the files of a run the panel just trained; that must not make the
     monitor re-read it from disk (the canvas rendering is not on disk and would vanish)."""
     from tests.desktop.test_training_panel import Recorder, click, make_panel, wait_idle
@@ -219,6 +218,6 @@ def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, 
     # The run list has read the finished run (its last writes: run_updated was emitted for it).
     qtbot.waitUntil(lambda: (panel.registry.find(run_dir) or summarize_run(tmp_path)).status == "finished",
                     timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: not panel._tasks.busy, timeout=WAIT_MS)  # noqa: SLF001 - any re-read has landed
+    qtbot.waitUntil(lambda: not panel._tasks.busy, timeout=WAIT_MS)
     assert panel.monitor.canvas_view.image() is not None
     assert panel.monitor.state_label.text().startswith("Finished")

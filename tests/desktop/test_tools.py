@@ -3,6 +3,7 @@ references (written with plain Python loops, not the vectorised code under test)
 
 from __future__ import annotations
 
+from itertools import pairwise
 import math
 from collections import deque
 
@@ -106,7 +107,7 @@ def test_brush_stroke_paints_exactly_the_swept_disc_and_is_one_undo_step() -> No
     # Even size 6: centres snap to the nearest pixel corner.
     centres = [(math.floor(x + 0.5), math.floor(y + 0.5)) for x, y in path]
     expected = np.zeros(shape, dtype=bool)
-    for a, b in zip(centres, centres[1:]):
+    for a, b in pairwise(centres):
         expected |= ref_capsule(shape, a, b, 3.0)
     np.testing.assert_array_equal(doc.ids == CAR, expected)
     assert set(np.unique(doc.ids)) == {0, CAR}  # no mixed or intermediate ids anywhere
@@ -230,7 +231,7 @@ def test_polygon_fills_interior_plus_outline(clicks: list[tuple[float, float]]) 
     tool.finish()
     verts = [(math.floor(x) + 0.5, math.floor(y) + 0.5) for x, y in clicks]
     expected = ref_inside_even_odd(shape, verts)
-    for a, b in zip(verts, verts[1:] + verts[:1]):
+    for a, b in zip(verts, verts[1:] + verts[:1], strict=True):
         expected |= ref_capsule(shape, a, b, 0.5)
     np.testing.assert_array_equal(doc.ids == CAR, expected)
     for x, y in clicks:

@@ -14,7 +14,7 @@ from desktop.training import TrainingPanel
 from desktop.training.cluster_dialog import ClusterDialog
 
 pytest.importorskip("core.train.distributed")
-from core.train.distributed import cluster_commands  # noqa: E402 - after the skip
+from core.train.distributed import cluster_commands
 
 WAIT_MS = 30_000
 

@@ -12,13 +12,13 @@ from PySide6.QtCore import Qt
 
 from core.checkpoints import load_weights
 from core.train.events import CanvasPreview, Finished, Step
-from tests.desktop.app_helpers import *  # noqa: F403 - fixtures (make_window, isolated_home, ...)
+from tests.desktop.app_helpers import scene_ids
 from tests.desktop.test_training_panel import ENDLESS_EPOCHS, WAIT_MS, Recorder, click, tiny_pairs
 
 pytest.importorskip("core.train.loop")
 
 
-def tiny_settings(panel, *, sample_every: int = 1000, checkpoint_every: int = 1000) -> None:  # noqa: ANN001
+def tiny_settings(panel, *, sample_every: int = 1000, checkpoint_every: int = 1000) -> None:
     panel.set_test_sources((tiny_pairs(8, 0), tiny_pairs(2, 1)))
     f = panel.form
     for spin, value in ((f.depth_spin, 3), (f.ngf_spin, 4), (f.ndf_spin, 4), (f.load_h, 36), (f.load_w, 36),
@@ -29,14 +29,14 @@ def tiny_settings(panel, *, sample_every: int = 1000, checkpoint_every: int = 10
     f.set_run_name("in-window")
 
 
-def test_use_in_canvas_loads_the_checkpoint_into_the_canvas_preview(make_window, qtbot):  # noqa: ANN001
+def test_use_in_canvas_loads_the_checkpoint_into_the_canvas_preview(make_window, qtbot):
     window = make_window()
     panel = window.training_panel
     assert panel is not None, "the main window has no training panel"
     window.resize(1200, 900)
     window.show()
     window.training_dock.show()
-    painting = scene_ids()  # noqa: F405
+    painting = scene_ids()
     window.session.load_ids(painting, None)
     tiny_settings(panel, sample_every=2, checkpoint_every=3)
     rec = Recorder(panel)
@@ -64,7 +64,7 @@ def test_use_in_canvas_loads_the_checkpoint_into_the_canvas_preview(make_window,
     assert window.preview.model is not None and Path(window.preview.model.path) == chosen
 
 
-def test_closing_the_window_during_a_run_asks_then_saves_a_checkpoint(make_window, qtbot, monkeypatch):  # noqa: ANN001
+def test_closing_the_window_during_a_run_asks_then_saves_a_checkpoint(make_window, qtbot, monkeypatch):
     window = make_window()
     panel = window.training_panel
     window.show()

@@ -6,7 +6,6 @@ and metrics are real files the engine wrote.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shlex
 from pathlib import Path

@@ -39,7 +39,7 @@ def test_pin_the_painting_watch_its_strip_and_reopen_it(qtbot, tmp_path, monkeyp
     assert {e.step for e in frames} <= set(strip.steps())
     click(qtbot, panel.stop_button)
     wait_idle(qtbot, panel)
-    run_dir = panel.pinned._run  # noqa: SLF001 - the run the tab shows
+    run_dir = panel.pinned._run
     on_disk = list_renders(run_dir)[name]
     np.testing.assert_array_equal(read_rgb(on_disk[0][1]), frames[0].image)  # the sink wrote the event's image
 

@@ -86,7 +86,7 @@ def test_appends_do_not_repaint_more_than_the_timer_allows(qtbot):
     qtbot.waitExposed(chart)
     qtbot.waitUntil(lambda: chart.paint_count >= 1)  # the first (expose) paint is done
     ticks: list[int] = []
-    chart._timer.timeout.connect(lambda: ticks.append(chart.paint_count))  # noqa: SLF001
+    chart._timer.timeout.connect(lambda: ticks.append(chart.paint_count))
     before = chart.paint_count
     for step in range(2000):  # far more appends than frames, with the event loop running between
         chart.append("G_L1", step, 1.0)
@@ -320,7 +320,7 @@ def test_gpu_memory_is_queried_in_the_worker_thread_and_shown(qtbot, tmp_path, m
     monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: calls.append(threading.get_ident())
                         or 3 * 1024**3)
 
-    def cuda_like_engine(cfg, run_dir, control, **kwargs):  # noqa: ANN001, ANN202
+    def cuda_like_engine(cfg, run_dir, control, **kwargs):
         yield Started(run_dir=str(run_dir), device="cuda:0", total_steps=40, steps_per_epoch=20, start_step=0,
                       start_epoch=0, train_pairs=20, val_pairs=0, generator_params=1, discriminator_params=1)
         for step in range(1, 41):
@@ -354,7 +354,7 @@ def test_the_training_thread_and_the_threads_it_starts_yield_the_cpu_to_the_gui(
 
     seen: dict[str, int] = {}
 
-    def engine(cfg, run_dir, control, **kwargs):  # noqa: ANN001, ANN202
+    def engine(cfg, run_dir, control, **kwargs):
         seen["worker"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         child = threading.Thread(target=lambda: seen.__setitem__(
             "child", os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
