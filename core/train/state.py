@@ -14,6 +14,7 @@ Keys of the state dict (STATE_FORMAT 1):
   epoch               int, 0-based epoch of the next sample to draw (see `consumed`)
   consumed            int, samples of this rank's share of `epoch` already trained on
   best_val_l1         float or None
+  class_pixels        [int] * 20, label pixels trained on per palette class so far (older states: absent)
   collapse_streak     int, consecutive steps with a near-zero D loss (warning monitor)
   rng                 {"python": tuple, "numpy": {...}, "torch": ByteTensor, "cuda": [ByteTensor]}
                       (cuda: the generator of the device this process trains on, or [])

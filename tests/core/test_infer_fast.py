@@ -133,6 +133,7 @@ def test_eager_only_on_other_devices() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # the compile takes ~1 CPU-minute; a loaded machine stretches it, never fails it
 def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reason = aoti_runner.aoti_unavailable_reason()
     if reason is not None:
@@ -143,7 +144,7 @@ def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: 
     first = fast.predict(ids)  # starts the background compile for 32×64, answers with ONNX Runtime
     assert fast.last_backend == "onnxruntime" and fast.fast.building == (32, 64)
     _close(first, expected)
-    fast.fast.wait_for_build(280)
+    fast.fast.wait_for_build()  # until the compile process ends (an event, not a clock)
     fast.predict(ids)
     notes = " ".join(fast.backend_notes)
     if "differs from eager" in notes:  # the check did its job; the app stays on ONNX Runtime
