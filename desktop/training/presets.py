@@ -14,7 +14,8 @@ PATCH_SIZES: dict[int, int] = {1: 0, 16: 1, 70: 3, 286: 5}
 
 QUICK_LOOK = "Quick look on CPU"
 PAPER = "Paper pix2pix (unet_256, 70×70 PatchGAN, λ 100, 200 epochs)"
-DEFAULT_MODEL = "Default model recipe (real photos, every brush)"
+DEFAULT_MODEL = "Default model recipe (real photos)"
+EVERY_BRUSH = "Every brush (real photos + Cityscapes clips, CLADE)"
 CUSTOM = "Custom"
 #: The repository root: the default-model recipe names its extra datasets relative to it.
 _REPO = Path(__file__).resolve().parents[2]
@@ -36,9 +37,18 @@ def paper_config(data_path: str = "synthetic") -> RunConfig:
 
 
 def default_model_config(data_path: str = "synthetic") -> RunConfig:
-    """core.presets "default-model" on the chosen folder: its extra datasets (Cityscapes frames and
-    clips, named relative to a source checkout) are kept where they exist, dropped otherwise."""
-    cfg = _core_preset("default-model", data_path)
+    """core.presets "default-model" on the chosen folder (see _with_existing_extras)."""
+    return _with_existing_extras(_core_preset("default-model", data_path))
+
+
+def every_brush_config(data_path: str = "synthetic") -> RunConfig:
+    """core.presets "every-brush" (issue 18's recipe) on the chosen folder."""
+    return _with_existing_extras(_core_preset("every-brush", data_path))
+
+
+def _with_existing_extras(cfg: RunConfig) -> RunConfig:
+    """The recipe's extra datasets (Cityscapes frames and clips, named relative to a source
+    checkout) kept where they exist, dropped otherwise."""
     kept = [(str((_REPO / p).resolve()), r) for p, r in zip(cfg.data.extra_paths, cfg.data.extra_repeats
                                                          or (cfg.data.extra_repeat,) * len(cfg.data.extra_paths),
                                                          strict=True) if (_REPO / p).is_dir()]
@@ -47,7 +57,8 @@ def default_model_config(data_path: str = "synthetic") -> RunConfig:
     return cfg.replace(data=data)
 
 
-PRESETS = {QUICK_LOOK: quick_look_config, PAPER: paper_config, DEFAULT_MODEL: default_model_config}
+PRESETS = {QUICK_LOOK: quick_look_config, PAPER: paper_config, DEFAULT_MODEL: default_model_config,
+           EVERY_BRUSH: every_brush_config}
 
 
 def patch_size_for_layers(n_layers: int) -> int | None:

@@ -16,7 +16,7 @@ from core.errors import ConfigError, UserError
 from core.imageio import read_label_ids
 from core.infer import Predictor
 from core.models import build_discriminator, build_generator, count_parameters
-from core.presets import HELD_OUT_FRAME, PRESETS, preset_config
+from core.presets import HELD_OUT_CLIP, HELD_OUT_FRAME, PRESETS, preset_config
 from core.resources import resource_path
 
 DEFAULT_MODEL = resource_path("models", "default.safetensors")
@@ -54,6 +54,21 @@ def test_default_model_recipe_trains_on_real_photos_and_keeps_one_frame_out() ->
     assert any(HELD_OUT_FRAME in pattern for pattern in data.exclude)
     # the variant docs/output_quality.md measured best: no checkerboard decoder, pix2pixHD discriminator
     assert cfg.generator.upsample == "resize" and cfg.discriminator.scales == 2 and cfg.train.lambda_feat > 0
+
+
+def test_every_brush_recipe_holds_out_a_clip_boosts_rare_classes_and_paints() -> None:
+    cfg = preset_config("every-brush")
+    data = cfg.data
+    assert [Path(p).name for p in data.extra_paths] == ["cityscapes-seq", "cityscapes-mini"]
+    assert data.extra_repeats == (1, 8) and any(HELD_OUT_FRAME in p for p in data.exclude)
+    # a whole video clip validates (never single frames of a clip)
+    assert any(HELD_OUT_CLIP in pattern for pattern in data.holdout)
+    assert data.rare_threshold > 0 and 0 < data.painted_share < 1
+    assert cfg.generator.modulation == "clade" and cfg.train.ema_decay > 0
+    # otherwise the default model's architecture
+    base = preset_config("default-model")
+    assert (cfg.generator.depth, cfg.generator.ngf, cfg.generator.upsample) == (
+        base.generator.depth, base.generator.ngf, base.generator.upsample)
 
 
 def test_unknown_preset_names_the_choices() -> None:

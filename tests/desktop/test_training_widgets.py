@@ -382,18 +382,20 @@ def test_default_model_recipe_preset_and_the_issue_18_options_are_form_settings(
     from core.errors import ConfigError
     from core.presets import preset_config
     from desktop.training.form import _select
-    from desktop.training.presets import CUSTOM, DEFAULT_MODEL
+    from desktop.training.presets import CUSTOM, EVERY_BRUSH
 
     form.synthetic_radio.setChecked(True)
     form.set_run_name("recipe")
-    form.apply_preset(DEFAULT_MODEL)
-    recipe = preset_config("default-model")
+    form.apply_preset(EVERY_BRUSH)
+    recipe = preset_config("every-brush")
     cfg = form.build_config()
     assert cfg.generator.modulation == recipe.generator.modulation
     assert cfg.data.painted_share == recipe.data.painted_share
     assert cfg.data.rare_threshold == recipe.data.rare_threshold
+    assert (cfg.generator.modulation, cfg.data.painted_share) == ("clade", 0.3)
     # its extra datasets are the recipe's, where they exist beside this checkout
     assert all(Path(p).is_dir() for p in cfg.data.extra_paths)
+    _select(form.modulation_combo, "none")
     _select(form.modulation_combo, "clade")
     form.painted_spin.setValue(0.4)
     form.rare_spin.setValue(0.25)
