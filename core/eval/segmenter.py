@@ -179,7 +179,8 @@ class Segmenter:
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """uint8/float (N, 3, H, W) RGB 0..255 -> float logits (N, classes, H, W) at the same size."""
         h, w = images.shape[-2:]
-        x = images.to(self.device, torch.float32)
+        # contiguous NCHW: a permuted (N, H, W, 3) batch would run every layer in a slower layout
+        x = images.to(self.device, torch.float32).contiguous()
         size = self.work_size(h, w)
         if size != (h, w):
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
