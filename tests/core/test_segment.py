@@ -233,14 +233,16 @@ def test_autolabel_check_and_a_short_training_run(seg19: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i, stem in enumerate(TEST_PHOTOS):  # 4 real photos, downscaled to 96×128; one as JPEG
+    suffixes = (".jpg", ".webp", ".png", ".png")
+    for stem, suffix in zip(TEST_PHOTOS, suffixes, strict=True):  # 4 real photos, downscaled to 96×128
         image = Image.open(_camvid_photo(stem)).convert("RGB").resize((128, 96), Image.Resampling.LANCZOS)
-        image.save(photos / (f"{stem}.jpg" if i == 0 else f"{stem}.png"), **({"quality": 92} if i == 0 else {}))
+        image.save(photos / f"{stem}{suffix}", **({"quality": 92} if suffix != ".png" else {}))
     dataset = tmp_path / "dataset"
     assert main(["data", "autolabel", str(photos), str(dataset), "--segmenter", _segmenter_for_autolabel(seg19)]) == 0
     out = capsys.readouterr().out
     assert "autolabel: 4 pairs written" in out and "valid pairs: 4 of 4" in out
-    assert (dataset / "A" / f"{TEST_PHOTOS[0]}.jpg").read_bytes() == (photos / f"{TEST_PHOTOS[0]}.jpg").read_bytes()
+    for stem, suffix in zip(TEST_PHOTOS, suffixes, strict=True):  # unchanged photos are copied as they are
+        assert (dataset / "A" / f"{stem}{suffix}").read_bytes() == (photos / f"{stem}{suffix}").read_bytes()
     for stem in TEST_PHOTOS:
         ids = np.asarray(Image.open(dataset / "B" / f"{stem}.png"))
         assert ids.shape == (96, 128) and set(np.unique(ids).tolist()) <= set(PALETTE_IDS.tolist())
