@@ -257,6 +257,39 @@ def warm_start(model: torch.nn.Module, path: Path) -> None:
     model.load_state_dict(state, strict=True)
 
 
+def validation_pairs(args: argparse.Namespace) -> list[tuple[np.ndarray, np.ndarray]]:
+    clip = read_pairs(args.seq, "", include=args.holdout, step=3)
+    human = [pair for pair, n in zip(read_pairs(args.mini, "train"), _mini_names(args.mini), strict=True)
+             if args.holdout in n]
+    return clip + human
+
+
+def tune(path: Path, args: argparse.Namespace) -> None:
+    """Inference options (working size × test-time flip) chosen by validation mIoU only."""
+    from dataclasses import replace
+
+    segmenter = Segmenter.load(path)
+    val = validation_pairs(args)
+    base = segmenter.config
+    results = []
+    for area in (base.work_area, round(base.work_area * 1.5), base.work_area * 2):
+        for flip in (False, True):
+            segmenter.model.config = replace(base, work_area=area, tta_flip=flip)
+            scores = score(segmenter, val, CITY19, False, f"tune {area} flip={flip}")
+            results.append((scores["miou"], area, flip, scores["pixel_acc"]))
+            print(f"work area {area} ({'×'.join(map(str, work_size(240, 320, area)))} for 240×320-shaped "
+                  f"frames), flip {flip}: validation mIoU {scores['miou']:.4f}, pixel acc "
+                  f"{scores['pixel_acc']:.4f}", file=sys.stderr)
+    best = max(results)
+    segmenter.model.config = replace(base, work_area=best[1], tta_flip=best[2])
+    card = dict(segmenter.card)
+    card["inference"] = {"work_area": best[1], "tta_flip": best[2], "chosen_by": "validation mIoU (19 classes)",
+                         "candidates": [{"work_area": a, "tta_flip": f, "val_miou": m, "val_pixel_acc": px}
+                                        for m, a, f, px in results]}
+    save_segmenter(args.out / "tuned.safetensors", segmenter.model, card, CITY19)
+    print(f"chose work area {best[1]}, flip {best[2]}: wrote {args.out / 'tuned.safetensors'}", file=sys.stderr)
+
+
 def lr_at(step: int, progress: float, base: float, warmup: int = WARMUP_STEPS) -> float:
     warm = min(1.0, (step + 1) / max(1, warmup))
     cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
@@ -296,11 +329,17 @@ def main(argv: list[str] | None = None) -> int:
                         "weights and batch-norm statistics stay as loaded)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--camvid-limit", type=int, default=None, help="(smoke tests) at most this many CamVid frames")
+    p.add_argument("--tune", type=Path, default=None, metavar="SEG.safetensors",
+                   help="choose the working size and test-time flip on the validation frames only, write "
+                        "OUT/tuned.safetensors")
     p.add_argument("--score", type=Path, default=None, metavar="SEG.safetensors",
                    help="only print and write the final tables for this segmenter")
     args = p.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.tune:
+        tune(args.tune, args)
+        return 0
     if args.score:
         report = final_report(args.score, args)
         atomic_write_text(args.out / "scores.json", json.dumps(report, indent=2) + "\n")

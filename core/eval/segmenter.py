@@ -186,6 +186,8 @@ class Segmenter:
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
         with torch.inference_mode():
             out = self.model(x)
+            if self.config.tta_flip:
+                out = 0.5 * (out + self.model(x.flip(-1)).flip(-1))
         if size != (h, w):
             out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
         return out

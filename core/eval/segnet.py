@@ -33,6 +33,8 @@ class SegNetConfig:
     # Which network: "roadsegnet" (this module) or "context" (core.eval.ctxnet); files written
     # before the field existed are "roadsegnet".
     arch: str = "roadsegnet"
+    # Also segment the mirrored frame and average the logits (test-time flip: about 2× the time).
+    tta_flip: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
