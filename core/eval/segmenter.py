@@ -200,7 +200,10 @@ class Segmenter:
             batch = batch[None]
         if batch.ndim != 4 or batch.shape[-1] != 3:
             raise ValueError(f"expected uint8 (N, H, W, 3) RGB images, got shape {tuple(batch.shape)}")
-        out = self.logits(batch.permute(0, 3, 1, 2)).argmax(dim=1).to("cpu", torch.uint8).numpy()
+        logits = self.logits(batch.permute(0, 3, 1, 2))
+        # argmax over the last, contiguous dim: over dim 1 of NCHW it is ~7× slower on CPU (108 vs
+        # 16 ms for 19×360×480), more than the network itself; the result is the same
+        out = logits.permute(0, 2, 3, 1).contiguous().argmax(dim=-1).to("cpu", torch.uint8).numpy()
         return out[0] if single else out
 
     def predict_ids(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
