@@ -1,8 +1,11 @@
 #!/usr/bin/env python
 """Train the 19-class photo segmenter (core.eval.ctxnet, `segmenter19.safetensors`) on REAL photos.
 
-    OMP_NUM_THREADS=1 nohup nice -n 10 python scripts/train_segmenter19.py --time-budget 65 \
-        --out runs/segmenter19 > runs/segmenter19.log 2>&1 &
+    # the bundled segmenter19.safetensors (resources/models/SEGMENTER19_CARD.md):
+    OMP_NUM_THREADS=1 nohup nice -n 10 python scripts/train_segmenter19.py --arch roadsegnet \
+        --init resources/models/segmenter.safetensors --seq-repeat 3 --lr 1e-3 --warmup 30 \
+        --time-budget 13 --val-every 3.2 --out runs/segmenter19_seq3 > runs/seg19.log 2>&1 &
+    python scripts/train_segmenter19.py --tune runs/segmenter19_seq3/best.safetensors --out runs/segmenter19_seq3
     python scripts/train_segmenter19.py --score runs/segmenter19/best.safetensors   # the tables again
 
 Data (issue 19 §1):
