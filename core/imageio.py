@@ -154,6 +154,43 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return _image_to_rgb(image, p)
 
 
+_MODE_NAMES = {"L": "greyscale", "LA": "greyscale with alpha", "1": "black-and-white", "P": "palette",
+               "PA": "palette with alpha", "RGBA": "RGBA (alpha dropped)", "CMYK": "CMYK", "YCbCr": "YCbCr",
+               "I;16": "16-bit greyscale", "I;16B": "16-bit greyscale", "I;16L": "16-bit greyscale",
+               "I;16N": "16-bit greyscale", "I": "32-bit integer greyscale"}
+
+
+@dataclass(frozen=True)
+class PhotoRead:
+    """A photo as read_photo hands it out, with what was done to it on the way."""
+
+    rgb: np.ndarray  # uint8 H×W×3, upright
+    format: str  # Pillow's format name: JPEG, PNG, WEBP, ...
+    mode: str  # the file's own pixel mode (RGB, L, CMYK, I;16, ...)
+    orientation: int  # EXIF orientation tag (1 = as stored)
+    notes: tuple[str, ...]  # one phrase per conversion, e.g. "CMYK converted to RGB"
+
+
+def read_photo(path: str | Path) -> PhotoRead:
+    """read_rgb, saying what it did: EXIF orientation applied, mode converted. Raises BadFileError."""
+    p = Path(path)
+    image = _open_image(p)
+    fmt, mode = image.format or "", image.mode
+    notes: list[str] = []
+    orientation = 1
+    try:
+        orientation = int(image.getexif().get(0x0112, 1) or 1)
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        orientation = 1  # a broken EXIF block is not worth rejecting the photo for
+    if orientation != 1:
+        notes.append(f"EXIF orientation {orientation} applied")
+    if mode != "RGB":
+        notes.append(f"{_MODE_NAMES.get(mode, mode)} converted to RGB")
+    return PhotoRead(rgb=_image_to_rgb(image, p), format=fmt, mode=mode, orientation=orientation,
+                     notes=tuple(notes))
+
+
 def _single_channel_ids(image: Image.Image, path: Path) -> np.ndarray | None:
     """Raw values of a single-channel image as label ids, or None when it is not single-channel."""
     mode = image.mode
@@ -255,7 +292,8 @@ def looks_like_label_map(rgb: np.ndarray) -> bool:
 @dataclass(frozen=True)
 class LabelMapRead:
     ids: np.ndarray  # uint8 H×W label ids
-    kind: Literal["ids", "color", "aligned"]  # how the file was interpreted
+    # how the file was interpreted ("camvid11": SegNet CamVid indices, core.data.camvid.read_label_file)
+    kind: Literal["ids", "color", "aligned", "camvid11"]
     snapped: int  # pixels whose colour was not exactly a palette colour (0 for "ids")
     total: int
 

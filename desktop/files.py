@@ -21,6 +21,7 @@ import numpy as np
 
 from core import imageio
 from core.atomic import atomic_write_text, describe_write_error
+from core.data.camvid import read_label_file
 from core.errors import BadFileError
 from core.labels import ids_to_color
 
@@ -37,7 +38,7 @@ SaveFormat = Literal["ids", "color"]
 class OpenedMap:
     path: Path
     ids: np.ndarray  # uint8 H×W label ids
-    kind: Literal["ids", "color", "aligned"]
+    kind: Literal["ids", "color", "aligned", "camvid11"]
     snapped: int
     total: int
 
@@ -45,9 +46,10 @@ class OpenedMap:
         """One line for the status bar: what was read and how much was snapped."""
         h, w = self.ids.shape
         what = {"ids": "label ids", "color": "colour label map",
-                "aligned": "pix2pix A|B image (label half)"}[self.kind]
+                "aligned": "pix2pix A|B image (label half)",
+                "camvid11": "CamVid label file (SegNet's 11 classes, read with the CamVid table)"}[self.kind]
         text = f"Opened {self.path.name}: {what}, {w}×{h}"
-        if self.kind != "ids":
+        if self.kind in ("color", "aligned"):
             share = self.snapped / self.total if self.total else 0.0
             text += f"; {share:.1%} of pixels snapped to the nearest class colour"
         return text
@@ -56,7 +58,7 @@ class OpenedMap:
 def open_label_map(path: str | Path) -> OpenedMap:
     """Read any label map the user hands us. Raises BadFileError (file + reason)."""
     p = Path(path)
-    read = imageio.read_label_map(p)
+    read = read_label_file(p)  # a SegNet CamVid label file is read with the CamVid table
     h, w = read.ids.shape
     if min(h, w) < MIN_SCENE_SIDE:
         raise BadFileError(p, f"label map too small ({w}×{h}; at least {MIN_SCENE_SIDE} px a side)")

@@ -1,5 +1,6 @@
 """`roadstudio-cli data check PATH`: what is in a dataset folder and which files are bad.
 `roadstudio-cli data synth OUT`: write synthetic street scenes as a paired-folders dataset.
+`roadstudio-cli data autolabel PHOTOS OUT`: photos -> a paired dataset (core.cli.autolabel_cmd).
 
 check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share (CamVid:
 pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
@@ -52,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--size", default="256x512", help="HEIGHTxWIDTH (default 256x512)")
     synth.add_argument("--colour", action="store_true", help="also write colour views of the label maps")
     synth.set_defaults(func=run_synth)
+
+    from core.cli.autolabel_cmd import add_parser as add_autolabel
+
+    add_autolabel(data_sub)  # `data autolabel PHOTOS OUT` (issue 19 §5)
 
 
 def _print_out(text: str) -> None:

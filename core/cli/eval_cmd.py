@@ -2,8 +2,10 @@
 
 For every pair of a split of a real dataset (layout detected as for training): the label map is
 rendered by the generator (deterministic), then the rendering, the real photo (the ceiling) and
-the label map in flat palette colours (the floor) are segmented by the bundled segmenter, which was
-trained on real photos only. Printed side by side: per-pixel accuracy, mean class accuracy, mean
+the label map in flat palette colours (the floor) are segmented by a segmenter trained on real
+photos only: `--segmenter camvid11` (the default judge, 11 CamVid classes), `city19` (every one of
+the 19 brush classes) or a segmenter file. The per-class IoU lists every class the segmenter knows,
+and the brush classes it cannot judge are named. Printed side by side: per-pixel accuracy, mean class accuracy, mean
 IoU (classes present in the split's ground truth), L1 / PSNR / SSIM against the real photo, the
 checkerboard index and generated/real ratios. Details: core.eval.evaluate, docs/evaluation.md.
 
@@ -60,8 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=_size, default=None, metavar="HxW",
                    help="evaluate at this size (default: the segmenter's working size for each frame's "
                         "aspect, 240x320 for CamVid)")
-    p.add_argument("--segmenter", type=Path, default=None, metavar="SEG.safetensors",
-                   help="segmenter weights (default: the bundled resources/models/segmenter.safetensors)")
+    p.add_argument("--segmenter", default=None, metavar="camvid11|city19|PATH",
+                   help="the judge: camvid11 (default: the bundled segmenter.safetensors, 11 CamVid classes), "
+                        "city19 (the bundled segmenter19.safetensors, all 19 brush classes) or a segmenter "
+                        "file")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for torch")
     p.add_argument("--backend", choices=("auto", "eager", "onnxruntime", "aoti"), default="eager",
@@ -89,7 +93,7 @@ def open_eval_split(path: Path, split: str, direction: str):  # noqa: ANN201 - a
 
 def run(args: argparse.Namespace) -> int:
     from core.eval.evaluate import evaluate_pairs, format_table, iter_pairs
-    from core.eval.segmenter import Segmenter
+    from core.eval.segmenter import Segmenter, resolve_segmenter
     from core.infer import Predictor
 
     if args.limit is not None and args.limit < 1:
@@ -101,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.painted is not None:
         return _run_painted(args)
     layout, split, source = open_eval_split(args.data, args.split, args.direction)
-    segmenter = Segmenter.load(args.segmenter)  # CheckpointError names the file
+    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))  # CheckpointError names the file
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
                                     reference_netG=args.reference_netG, reference_norm=args.reference_norm,
                                     backend=args.backend, background_build=False)
@@ -117,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate_pairs(read_pairs(), predictor.predict, segmenter, args.size,
                             dataset=f"{layout.root} ({layout.format})", split=split or "(root)")
     report = type(report)(**{**report.__dict__, "generator": str(args.checkpoint),
-                             "segmenter": str(segmenter.path)})
+                             "segmenter": f"{segmenter.path} ({segmenter.class_set.key})"})
     print(format_table(report))
     print(f"\n{report.pairs} pairs in {report.seconds:.0f} s")
     if args.json is not None:
@@ -139,12 +143,12 @@ def _painted_files(folder: Path) -> list[Path]:
 
 def _run_painted(args: argparse.Namespace) -> int:
     from core.eval.painted import evaluate_label_maps, format_painted_table
-    from core.eval.segmenter import Segmenter
+    from core.eval.segmenter import Segmenter, resolve_segmenter
     from core.imageio import read_label_map
     from core.infer import Predictor
 
     files = _painted_files(args.painted)[: args.limit]
-    segmenter = Segmenter.load(args.segmenter)
+    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
                                     reference_netG=args.reference_netG, reference_norm=args.reference_norm,
                                     backend=args.backend, background_build=False)
@@ -157,7 +161,7 @@ def _run_painted(args: argparse.Namespace) -> int:
 
     report = evaluate_label_maps(read_maps(), predictor.predict, segmenter, args.size, folder=str(args.painted))
     report = type(report)(**{**report.__dict__, "generator": str(args.checkpoint),
-                             "segmenter": str(segmenter.path)})
+                             "segmenter": f"{segmenter.path} ({segmenter.class_set.key})"})
     print(format_painted_table(report))
     print(f"\n{report.maps} label maps in {report.seconds:.0f} s")
     if args.json is not None:

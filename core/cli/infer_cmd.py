@@ -122,7 +122,7 @@ def _write(dst: Path, photo: np.ndarray, ids: np.ndarray, src: Path, stamp: prov
 
 
 def _run_one(predictor: Predictor, src: Path, dst: Path, args: argparse.Namespace) -> int:
-    from core.imageio import read_label_map
+    from core.data.camvid import read_label_file as read_label_map  # CamVid label files too
 
     label_map = read_label_map(src)
     photo = predictor.predict(label_map.ids, variation=args.variation)
@@ -144,7 +144,7 @@ def _run_folder(predictor: Predictor, pairs: list[tuple[Path, Path]], args: argp
     from concurrent.futures import ThreadPoolExecutor
 
     from core.batch_render import JobReport, render_many
-    from core.imageio import read_label_map
+    from core.data.camvid import read_label_file as read_label_map  # CamVid label files too
 
     notes: dict[Path, str] = {}
     # The checkpoint's SHA-256 for the provenance chunks (~0.5 s for 200 MB): hashed beside the

@@ -30,6 +30,7 @@ from core.data.camvid_classes import (
     CAMVID11_COVERED_LABEL_IDS,
     CAMVID11_LUT,
     CAMVID11_TO_LABEL_ID,
+    CAMVID11_UNLABELLED,
     CAMVID11_VALID,
     CAMVID32_CLASSES,
     CAMVID32_COLOR_KEY_TO_CLASS,
@@ -49,7 +50,7 @@ __all__ = [
     "CAMVID11_CLASSES", "CAMVID11_COVERED_LABEL_IDS", "CAMVID11_LUT", "CAMVID11_TO_LABEL_ID",
     "CAMVID32_CLASSES", "CAMVID32_COVERED_LABEL_IDS", "CAMVID32_NAMES", "CAMVID32_TO_LABEL_ID",
     "CAMVID_EXPECTED", "CamVidClass", "CamVidLayout", "CamVidSource", "camvid_splits", "find_camvid",
-    "map_camvid11", "map_camvid32_colors",
+    "looks_like_camvid11", "map_camvid11", "map_camvid32_colors", "read_label_file",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -331,3 +332,44 @@ class CamVidSource:
             raise BadFileError(entry.label, f"label map is {ids.shape[1]}×{ids.shape[0]} but its photo "
                                             f"{entry.photo.name} is {photo.shape[1]}×{photo.shape[0]}")
         return LoadedPair(labels=ids, photo=photo, snapped=0, files=(entry.photo, entry.label), unmapped=unmapped)
+
+
+# ---- A CamVid label file opened on its own (the app's "open label map", infer) -----------------
+
+#: Share of pixels with values 1..6 from which an all-≤11 single-channel map is read as CamVid.
+#: In SegNet's CamVid those are Building, Pole, Road, Pavement, Tree and SignSymbol (most of every
+#: frame, 0.6-0.9 on the 701 frames); in Cityscapes terms they are the void classes ego vehicle,
+#: rectification border, out of roi, static, dynamic and ground, which the painting palette never
+#: uses and which cover a small border of a Cityscapes ground-truth map (< 0.2).
+CAMVID11_VOID_SHARE = 0.3
+
+
+def looks_like_camvid11(values: np.ndarray, path: str | Path | None = None) -> bool:
+    """True when a single-channel label map's raw values are SegNet's 11 CamVid classes rather
+    than Cityscapes label ids: every value is 0..11 and values 1..6 (Cityscapes void ids, CamVid's
+    building, pole, road, pavement, tree, sign) cover at least CAMVID11_VOID_SHARE of the pixels —
+    or any at all when the file sits in a SegNet `*annot/` folder."""
+    if values.size == 0:
+        return False
+    counts = np.bincount(values.ravel(), minlength=256)
+    if counts[CAMVID11_UNLABELLED + 1:].any():
+        return False
+    void_share = counts[1:7].sum() / values.size
+    in_annot = path is not None and Path(path).parent.name.endswith(ANNOT)
+    return bool(void_share >= CAMVID11_VOID_SHARE or (in_annot and void_share > 0))
+
+
+def read_label_file(path: str | Path):  # noqa: ANN201 - core.imageio.LabelMapRead
+    """core.imageio.read_label_map, plus CamVid: a single-channel map of SegNet's 11 CamVid class
+    indices (looks_like_camvid11) is mapped with the CamVid table instead of being misread as
+    Cityscapes ids (sky would become unlabeled, cars sidewalk). Its `kind` is then "camvid11".
+    Raises BadFileError."""
+    from dataclasses import replace
+
+    from core.imageio import read_label_map
+
+    read = read_label_map(path)
+    if read.kind == "ids" and looks_like_camvid11(read.ids, path):
+        ids, _ = map_camvid11(read.ids, Path(path))
+        return replace(read, ids=ids, kind="camvid11")
+    return read

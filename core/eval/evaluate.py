@@ -10,9 +10,12 @@ The generator renders that label map at that size (deterministic: eval mode, no 
 the three images are segmented and everything is compared at that size.
 
 Segmentation scores use one confusion matrix per image kind, summed over the split
-(core.eval.scores); mean class accuracy and mean IoU average over the classes present in the
-split's ground truth. L1 (on [-1, 1] images), PSNR and SSIM (on [0, 1]) are core.train.metrics,
-averaged per image. The checkerboard index is core.eval.checkerboard, averaged per image.
+(core.eval.scores), in the classes of the segmenter used (its ClassSet: the 11 CamVid classes of
+the default judge, or the 19 brush classes of segmenter19); mean class accuracy and mean IoU
+average over the classes present in the split's ground truth. The report names the brush classes
+the segmenter cannot judge (folded onto a coarser class, or ignored). L1 (on [-1, 1] images),
+PSNR and SSIM (on [0, 1]) are core.train.metrics, averaged per image. The checkerboard index is
+core.eval.checkerboard, averaged per image.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch.nn.functional as F
 
 from core.data.base import PairSource
 from core.eval.checkerboard import CheckerboardMean
-from core.eval.classes import CLASS_NAMES, NUM_CLASSES, ids_to_classes
+from core.eval.classes import NUM_CLASSES
 from core.eval.scores import SegScores, confusion, scores_from_confusion
 from core.eval.segmenter import Segmenter, as_tensor
 from core.labels import ID_TO_COLOR
@@ -58,16 +61,20 @@ def flat_colours(ids: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Accumulator:
-    matrix: np.ndarray = field(default_factory=lambda: np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64))
+    num_classes: int = NUM_CLASSES
+    matrix: np.ndarray = field(init=False)
     checker: CheckerboardMean = field(default_factory=CheckerboardMean)
     l1: float = 0.0
     psnr: float = 0.0
     ssim: float = 0.0
     count: int = 0
 
+    def __post_init__(self) -> None:
+        self.matrix = np.zeros((self.num_classes, self.num_classes), np.int64)
+
     def add(self, truth: np.ndarray, predicted: np.ndarray, image: np.ndarray, real: np.ndarray,
             pixel_metrics: bool) -> None:
-        self.matrix += confusion(truth, predicted)
+        self.matrix += confusion(truth, predicted, self.num_classes)
         self.checker.add(image)
         self.count += 1
         if pixel_metrics:
@@ -105,6 +112,8 @@ class EvalReport:
     seconds: float
     generator: str = ""
     segmenter: str = ""
+    class_names: tuple[str, ...] = ()  # every class the segmenter knows, in its order
+    cannot_judge: tuple[str, ...] = ()  # brush classes it has no class of its own for
 
     def ratios(self) -> dict[str, float | None]:
         """generated / real for the segmentation scores."""
@@ -118,7 +127,8 @@ class EvalReport:
     def as_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "split": self.split, "pairs": self.pairs, "size": self.size,
                 "generator": self.generator, "segmenter": self.segmenter, "seconds": round(self.seconds, 1),
-                "present_classes": list(self.present_classes),
+                "present_classes": list(self.present_classes), "segmenter_classes": list(self.class_names),
+                "cannot_judge": list(self.cannot_judge),
                 "results": {k: v.as_dict() for k, v in self.results.items()},
                 "ratio_generated_to_real": self.ratios()}
 
@@ -134,7 +144,8 @@ def evaluate_pairs(pairs: Iterable[tuple[np.ndarray, np.ndarray]], render: Calla
                    split: str = "") -> EvalReport:
     """Score `render` (label ids -> uint8 photo) on (label ids, photo) pairs."""
     start = time.perf_counter()
-    acc = {kind: _Accumulator() for kind in KINDS}
+    class_set = segmenter.class_set
+    acc = {kind: _Accumulator(class_set.num_classes) for kind in KINDS}
     sizes: set[tuple[int, int]] = set()
     for ids, photo in pairs:
         target = size or segmenter.work_size(*ids.shape)
@@ -142,7 +153,7 @@ def evaluate_pairs(pairs: Iterable[tuple[np.ndarray, np.ndarray]], render: Calla
         ids, photo = resize_pair(ids, photo, target)
         generated = render(ids)
         flat = flat_colours(ids)
-        truth = ids_to_classes(ids)
+        truth = class_set.ids_to_classes(ids)
         predicted = segmenter.classes(np.stack([generated, photo, flat]))
         for kind, image, pred in zip(KINDS, (generated, photo, flat), predicted, strict=True):
             acc[kind].add(truth, pred, image, photo, pixel_metrics=kind != "real")
@@ -155,14 +166,15 @@ def evaluate_pairs(pairs: Iterable[tuple[np.ndarray, np.ndarray]], render: Calla
         checker = a.checker.result()
         pixel = kind != "real"
         results[kind] = KindResult(
-            seg=scores_from_confusion(a.matrix, present=present),
+            seg=scores_from_confusion(a.matrix, class_set.names, present=present),
             l1=a.l1 / count if pixel else None, psnr=a.psnr / count if pixel else None,
             ssim=a.ssim / count if pixel else None,
             checkerboard=checker.index, checkerboard_periods=checker.per_period)
     size_text = "×".join(map(str, next(iter(sizes)))) if len(sizes) == 1 else "segmenter work size"
     return EvalReport(dataset=dataset, split=split, pairs=count, size=size_text, results=results,
-                      present_classes=tuple(n for n, p in zip(CLASS_NAMES, present, strict=True) if p),
-                      seconds=time.perf_counter() - start)
+                      present_classes=tuple(n for n, p in zip(class_set.names, present, strict=True) if p),
+                      seconds=time.perf_counter() - start, class_names=class_set.names,
+                      cannot_judge=class_set.cannot_judge())
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -189,10 +201,11 @@ def format_table(report: EvalReport) -> str:
     row("SSIM vs real", [_fmt(r[k].ssim) for k in KINDS])
     row("checkerboard index", [_fmt(r[k].checkerboard, 2) for k in KINDS])
     lines.append("")
-    lines.append("IoU per class")
-    for name in CLASS_NAMES:
-        values = [r[k].seg.per_class_iou[name] for k in KINDS]
-        if values[0] is None:
-            continue
-        row(f"  {name}", [_fmt(v) for v in values])
+    lines.append("IoU per class (every class the segmenter knows; — = not in the split's labels)")
+    for name in report.class_names:
+        row(f"  {name}", [_fmt(r[k].seg.per_class_iou.get(name)) for k in KINDS])
+    if report.cannot_judge:
+        lines.append("")
+        lines.append(f"cannot judge (no class of its own in this segmenter): {', '.join(report.cannot_judge)}"
+                     " — use --segmenter city19 to judge every brush")
     return "\n".join(lines)

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from core.eval.classes import CLASS_NAMES, ids_to_classes
 from core.eval.evaluate import _Accumulator, _fmt, flat_colours, resize_pair
 from core.eval.scores import SegScores, scores_from_confusion
 from core.eval.segmenter import Segmenter
@@ -49,22 +48,23 @@ def evaluate_label_maps(maps: Iterable[np.ndarray], render: Callable[[np.ndarray
                         folder: str = "") -> PaintedReport:
     """Score `render` (label ids -> uint8 photo) on painted label maps (see module docstring)."""
     start = time.perf_counter()
-    acc = {kind: _Accumulator() for kind in PAINTED_KINDS}
+    class_set = segmenter.class_set  # the judge's classes: CamVid's 11 or the 19 brushes
+    acc = {kind: _Accumulator(class_set.num_classes) for kind in PAINTED_KINDS}
     for ids in maps:
         target = size or segmenter.work_size(*ids.shape)
         ids, _ = resize_pair(ids, np.zeros((*ids.shape, 3), np.uint8), target)
         generated, flat = render(ids), flat_colours(ids)
-        truth = ids_to_classes(ids)
+        truth = class_set.ids_to_classes(ids)
         predicted = segmenter.classes(np.stack([generated, flat]))
         for kind, image, pred in zip(PAINTED_KINDS, (generated, flat), predicted, strict=True):
             acc[kind].add(truth, pred, image, image, pixel_metrics=False)
     if acc["generated"].count == 0:
         raise ValueError("no label maps to evaluate")
     present = acc["generated"].matrix.sum(axis=1) > 0
-    results = {kind: scores_from_confusion(a.matrix, present=present) for kind, a in acc.items()}
+    results = {kind: scores_from_confusion(a.matrix, class_set.names, present=present) for kind, a in acc.items()}
     return PaintedReport(folder=folder, maps=acc["generated"].count, results=results,
                          checkerboard=acc["generated"].checker.result().index,
-                         present_classes=tuple(n for n, p in zip(CLASS_NAMES, present, strict=True) if p),
+                         present_classes=tuple(n for n, p in zip(class_set.names, present, strict=True) if p),
                          seconds=time.perf_counter() - start)
 
 
@@ -82,7 +82,7 @@ def format_painted_table(report: PaintedReport) -> str:
     row(f"mean IoU ({len(report.present_classes)} classes)", [_fmt(r[k].miou) for k in PAINTED_KINDS])
     row("checkerboard index", [_fmt(report.checkerboard, 2), ""])
     lines += ["", "IoU per class"]
-    for name in CLASS_NAMES:
+    for name in r["generated"].per_class_iou:
         values = [r[k].per_class_iou[name] for k in PAINTED_KINDS]
         if values[0] is not None:
             row(f"  {name}", [_fmt(v) for v in values])

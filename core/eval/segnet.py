@@ -30,6 +30,11 @@ class SegNetConfig:
     # Input normalisation: (rgb / 255 - mean) / std, per channel.
     mean: tuple[float, float, float] = (0.40, 0.42, 0.42)
     std: tuple[float, float, float] = (0.27, 0.27, 0.28)
+    # Which network: "roadsegnet" (this module) or "context" (core.eval.ctxnet); files written
+    # before the field existed are "roadsegnet".
+    arch: str = "roadsegnet"
+    # Also segment the mirrored frame and average the logits (test-time flip: about 2× the time).
+    tta_flip: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

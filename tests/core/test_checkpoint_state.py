@@ -20,8 +20,8 @@ from tests.core.train_helpers import tiny_config, tiny_sources
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 STATE_KEYS = {"format", "generator", "discriminator", "optimizer_G", "optimizer_D", "scheduler", "step", "epoch",
-              "consumed", "best_val_l1", "best_realism", "class_pixels", "collapse_streak", "train_pairs", "rng", "config",
-              "generator_config", "card"}
+              "consumed", "best_val_l1", "best_realism", "class_pixels", "collapse_streak", "train_pairs", "rng",
+              "config", "generator_config", "card"}
 
 
 def assert_identical(a: Any, b: Any, where: str = "state") -> None:

@@ -447,3 +447,33 @@ def test_training_on_a_real_folder_scores_realism_with_the_bundled_segmenter(
     assert 0.0 <= v["realism"] <= 1.0 and 0.0 <= v["realism_real"] <= 1.0
     assert 0.0 <= v["realism_pixel_acc"] <= 1.0 and 0.0 <= v["realism_class_acc"] <= 1.0
     assert "realism" in out.out + out.err  # the CLI's validation line
+
+
+def test_eval_names_what_each_segmenter_can_judge(eval_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                                  one_torch_thread: None) -> None:
+    # camvid11 (the default judge): its 11 classes listed, the other 8 brushes named as not judged
+    assert main(_eval(eval_files, "--size", "32x48")) == 0
+    out = capsys.readouterr().out
+    assert "cannot judge (no class of its own in this segmenter): wall, traffic light, terrain, truck, bus, train, " \
+           "motorcycle, bicycle" in out
+    iou_rows = out.split("IoU per class", 1)[1].split("cannot judge", 1)[0]
+    assert [line.split()[0] for line in iou_rows.strip().splitlines()[1:]] == [n.split()[0] for n in CLASS_NAMES]
+    # a 19-class segmenter: every brush has a row, nothing is left unjudged
+    from core.eval.classes import CITY19
+    from core.eval.ctxnet import ContextSegNet
+
+    torch.manual_seed(0)
+    seg19 = save_segmenter(eval_files["tmp"] / "seg19.safetensors",
+                           ContextSegNet(SegNetConfig(num_classes=19, width=4, work_area=32 * 48, arch="context")),
+                           {}, CITY19)
+    out_json = eval_files["tmp"] / "r19.json"
+    args = _eval(eval_files, "--size", "32x48", "--json", str(out_json))
+    args[args.index("--segmenter") + 1] = str(seg19)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "cannot judge" not in out and "(city19)" in out
+    for name in ("wall", "terrain", "truck", "bus", "motorcycle"):
+        assert f"  {name} " in out
+    report = json.loads(out_json.read_text())
+    assert report["segmenter_classes"] == list(CITY19.names) and report["cannot_judge"] == []
+    assert set(report["present_classes"]) == {"road", "building", "sky", "car"}
