@@ -1,7 +1,7 @@
 """OpenMP wait policy and thread count on a busy machine (issue 18 §4): what one core held by
 another process costs a training step and an inference, per policy.
 
-    python benchmarks/omp_policy_bench.py [--quick] [--rounds N] [--json PATH]
+    python -m benchmarks.omp_policy_bench [--quick] [--rounds N] [--json PATH]
 
 Each measurement is a fresh Python process (OMP_WAIT_POLICY and OMP_NUM_THREADS are read once,
 when libgomp loads) that times, after warm-up, the default-model training step (batch 1, the

@@ -1,7 +1,7 @@
 """Training-step cost of the issue-18 variants against the plain PatchGAN step: class-adaptive
 decoder modulation (CLADE), OASIS's segmentation discriminator, and painting-like label maps.
 
-    OMP_NUM_THREADS=1 python benchmarks/seg_discriminator_bench.py [--steps N] [--batch B] [--size S]
+    OMP_NUM_THREADS=1 python -m benchmarks.seg_discriminator_bench [--steps N] [--batch B] [--size S]
 
 At the default model's size (core.presets "default-model": depth-7 ngf-16 resize U-Net; two-scale
 ndf-32 70×70 PatchGAN with feature matching) it times core/train/loop.py's own `_Run._optimize`

@@ -1,6 +1,6 @@
 """Photo segmentation latency: a 480×360 photo -> label ids, as `roadstudio-cli segment` does it.
 
-    python benchmarks/segmenter_bench.py [--quick] [--repeats N] [--threads N] [--json PATH]
+    python -m benchmarks.segmenter_bench [--quick] [--repeats N] [--threads N] [--json PATH]
 
 Rows: the bundled 19-class segmenter (`segmenter19.safetensors`, target ≤ 250 ms on this machine)
 and, as the baseline measured in the same run, the 11-class FCN-score judge (`segmenter.safetensors`).

@@ -1,6 +1,6 @@
 """The app's first minute: how long until the window is up, and until the first rendered image.
 
-    python benchmarks/startup_bench.py [--repeats 3] [--quick] [--baseline PATH]
+    python -m benchmarks.startup_bench [--repeats 3] [--quick] [--baseline PATH]
 
 Each launch is a fresh process (`python benchmarks/startup_bench.py --child`) that starts the app
 exactly as `roadstudio` does (desktop.app.open_window: window, sample scene, default model) and

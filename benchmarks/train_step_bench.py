@@ -1,7 +1,7 @@
 """Training speed at the default-model size (issue 18 §4): today's eager step against each speed
 lever, interleaved step by step in one process.
 
-    python benchmarks/train_step_bench.py [--quick] [--batches 1 4] [--variants NAME ...] [--json PATH]
+    python -m benchmarks.train_step_bench [--quick] [--batches 1 4] [--variants NAME ...] [--json PATH]
 
 The models and step are the `default-model` preset's (core/presets.py): U-Net depth 7, ngf 16,
 resize decoder, onehot input; two-scale PatchGAN ndf 32 with feature matching; 128×128 crops.
