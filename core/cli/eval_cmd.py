@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -93,8 +94,6 @@ def open_eval_split(path: Path, split: str, direction: str):  # noqa: ANN201 - a
 
 def run(args: argparse.Namespace) -> int:
     from core.eval.evaluate import evaluate_pairs, format_table, iter_pairs
-    from core.eval.segmenter import Segmenter, resolve_segmenter
-    from core.infer import Predictor
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
@@ -105,12 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.painted is not None:
         return _run_painted(args)
     layout, split, source = open_eval_split(args.data, args.split, args.direction)
-    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))  # CheckpointError names the file
-    predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
-                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm,
-                                    backend=args.backend, background_build=False)
-    segmenter.model.to(predictor.device)
-    segmenter.device = predictor.device
+    segmenter, predictor = _judge_and_generator(args)
     total = len(source) if args.limit is None else min(args.limit, len(source))
 
     def read_pairs():  # noqa: ANN202 - a generator of pairs with a progress bar
@@ -120,16 +114,38 @@ def run(args: argparse.Namespace) -> int:
 
     report = evaluate_pairs(read_pairs(), predictor.predict, segmenter, args.size,
                             dataset=f"{layout.root} ({layout.format})", split=split or "(root)")
-    report = type(report)(**{**report.__dict__, "generator": str(args.checkpoint),
-                             "segmenter": f"{segmenter.path} ({segmenter.class_set.key})"})
+    report = type(report)(**{**report.__dict__, **_names(args, segmenter)})
     print(format_table(report))
     print(f"\n{report.pairs} pairs in {report.seconds:.0f} s")
+    _write_json(args, report.as_dict())
+    return 0
+
+
+def _judge_and_generator(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The segmenter (--segmenter) and the generator's Predictor (--checkpoint), on one device;
+    a file that cannot be loaded is a CheckpointError naming it."""
+    from core.eval.segmenter import Segmenter, resolve_segmenter
+    from core.infer import Predictor
+
+    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))
+    predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
+                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm,
+                                    backend=args.backend, background_build=False)
+    segmenter.model.to(predictor.device)
+    segmenter.device = predictor.device
+    return segmenter, predictor
+
+
+def _names(args: argparse.Namespace, segmenter: Any) -> dict[str, str]:
+    return {"generator": str(args.checkpoint), "segmenter": f"{segmenter.path} ({segmenter.class_set.key})"}
+
+
+def _write_json(args: argparse.Namespace, data: dict[str, Any]) -> None:
     if args.json is not None:
         from core.atomic import atomic_write_text
 
-        atomic_write_text(args.json, json.dumps(report.as_dict(), indent=2) + "\n")
+        atomic_write_text(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
-    return 0
 
 
 def _painted_files(folder: Path) -> list[Path]:
@@ -143,30 +159,18 @@ def _painted_files(folder: Path) -> list[Path]:
 
 def _run_painted(args: argparse.Namespace) -> int:
     from core.eval.painted import evaluate_label_maps, format_painted_table
-    from core.eval.segmenter import Segmenter, resolve_segmenter
     from core.imageio import read_label_map
-    from core.infer import Predictor
 
     files = _painted_files(args.painted)[: args.limit]
-    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))
-    predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
-                                    reference_netG=args.reference_netG, reference_norm=args.reference_norm,
-                                    backend=args.backend, background_build=False)
-    segmenter.model.to(predictor.device)
-    segmenter.device = predictor.device
+    segmenter, predictor = _judge_and_generator(args)
 
     def read_maps():  # noqa: ANN202 - a generator of label maps with a progress bar
         for path in tqdm(files, desc="eval", unit="map", file=sys.stderr, dynamic_ncols=True):
             yield read_label_map(path).ids  # BadFileError names the file
 
     report = evaluate_label_maps(read_maps(), predictor.predict, segmenter, args.size, folder=str(args.painted))
-    report = type(report)(**{**report.__dict__, "generator": str(args.checkpoint),
-                             "segmenter": f"{segmenter.path} ({segmenter.class_set.key})"})
+    report = type(report)(**{**report.__dict__, **_names(args, segmenter)})
     print(format_painted_table(report))
     print(f"\n{report.maps} label maps in {report.seconds:.0f} s")
-    if args.json is not None:
-        from core.atomic import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(report.as_dict(), indent=2) + "\n")
-        print(f"wrote {args.json}")
+    _write_json(args, report.as_dict())
     return 0

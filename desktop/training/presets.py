@@ -49,11 +49,12 @@ def every_brush_config(data_path: str = "synthetic") -> RunConfig:
 def _with_existing_extras(cfg: RunConfig) -> RunConfig:
     """The recipe's extra datasets (Cityscapes frames and clips, named relative to a source
     checkout) kept where they exist, dropped otherwise."""
-    kept = [(str((_REPO / p).resolve()), r) for p, r in zip(cfg.data.extra_paths, cfg.data.extra_repeats
-                                                         or (cfg.data.extra_repeat,) * len(cfg.data.extra_paths),
-                                                         strict=True) if (_REPO / p).is_dir()]
-    data = dataclasses.replace(cfg.data, extra_paths=tuple(p for p, _ in kept),
-                               extra_repeats=tuple(r for _, r in kept) if cfg.data.extra_repeats else ())
+    data = cfg.data
+    repeats = data.extra_repeats or (data.extra_repeat,) * len(data.extra_paths)
+    kept = [(str((_REPO / path).resolve()), repeat) for path, repeat in zip(data.extra_paths, repeats, strict=True)
+            if (_REPO / path).is_dir()]
+    data = dataclasses.replace(data, extra_paths=tuple(path for path, _ in kept),
+                               extra_repeats=tuple(repeat for _, repeat in kept) if data.extra_repeats else ())
     return cfg.replace(data=data)
 
 

@@ -14,10 +14,10 @@ from core.checkpoints import load_training_state, load_weights
 from core.config import RunConfig, TrainConfig, load_run_config, save_run_config
 from core.errors import ConfigError
 from core.train.ema import GeneratorEMA, ema_decay_at
-from core.train.events import CheckpointSaved, Finished, Started, Step, Validation
+from core.train.events import CheckpointSaved, Finished, Started, Validation
 from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources, straight_and_resumed
 
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
@@ -106,18 +106,10 @@ def test_ema_run_ships_the_average_and_keeps_the_raw_weights_beside_it(tmp_path:
 def test_ema_run_resumes_bit_identical(tmp_path: Path) -> None:
     cfg = _with(tiny_config(size=64, depth=6, ngf=4, ndf=4, epochs=2, epochs_decay=2, checkpoint_every=3,
                             sample_every=2, keep_checkpoints=1), ema_decay=0.95)
-    src = {"count": 5, "val": 2, "size": 64}
-    assert isinstance(list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))[-1], Finished)
-    stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
-    for event in stream:
-        if isinstance(event, Step) and event.step == 5:
-            break
-    stream.close()
-    assert load_training_state(tmp_path / "cut/checkpoints/last.pt")["step"] == 3
-    list(train(None, tmp_path / "cut", sources=tiny_sources(**src), resume=True))
-    straight = load_training_state(tmp_path / "straight/checkpoints/last.pt")
+    events, cut_step, straight, resumed = straight_and_resumed(cfg, tmp_path, {"count": 5, "val": 2, "size": 64}, 5)
+    assert isinstance(events[-1], Finished) and cut_step == 3
     assert "ema_generator" in straight
-    assert_identical(straight, load_training_state(tmp_path / "cut/checkpoints/last.pt"))
+    assert_identical(straight, resumed)
     # pruning (keep 1) removed older raw files with their pairs
     raws = sorted(p.name for p in (tmp_path / "cut/checkpoints").glob("step_*.raw.safetensors"))
     assert raws == [f"step_{straight['step']:07d}.raw.safetensors"]

@@ -22,7 +22,7 @@ from core.train.events import Finished, Step
 from core.train.loop import train
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources
+from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources, straight_and_resumed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -187,21 +187,10 @@ def test_pix2pixhd_variant_trains_reports_feature_loss_and_records_it(tmp_path: 
 
 
 def test_pix2pixhd_variant_resumes_bit_identical(tmp_path: Path) -> None:
-    from core.checkpoints import load_training_state
-
-    cfg = _variant()
-    src = {"count": 5, "val": 2, "size": 64}
-    straight = list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))
-    assert isinstance(straight[-1], Finished)
-    stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
-    for event in stream:
-        if isinstance(event, Step) and event.step == 5:
-            break
-    stream.close()
-    assert load_training_state(tmp_path / "cut/checkpoints/last.pt")["step"] == 3
-    list(train(None, tmp_path / "cut", sources=tiny_sources(**src), resume=True))
-    assert_identical(load_training_state(tmp_path / "straight/checkpoints/last.pt"),
-                     load_training_state(tmp_path / "cut/checkpoints/last.pt"))
+    events, cut_step, straight, resumed = straight_and_resumed(_variant(), tmp_path,
+                                                               {"count": 5, "val": 2, "size": 64}, 5)
+    assert isinstance(events[-1], Finished) and cut_step == 3
+    assert_identical(straight, resumed)
 
 
 def test_batchnorm_fold_is_exact_for_the_resize_decoder() -> None:

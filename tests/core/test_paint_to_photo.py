@@ -25,10 +25,10 @@ from core.errors import ConfigError
 from core.labels import ID_TO_PALETTE_INDEX, PALETTE_IDS, class_by_name
 from core.models import build_generator, count_parameters
 from core.models.unet import ClassAffine
-from core.train.events import Finished, Step
+from core.train.events import Finished
 from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
+from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources, straight_and_resumed
 
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
@@ -130,21 +130,11 @@ def test_clade_folds_exports_and_round_trips(tmp_path: Path) -> None:
 
 
 def test_clade_run_resumes_bit_identical(tmp_path: Path) -> None:
-    from core.checkpoints import load_training_state
-
     base = tiny_config(size=32, depth=4, ngf=4, ndf=4, epochs=2, epochs_decay=1, checkpoint_every=3)
     cfg = base.replace(generator=dataclasses.replace(base.generator, upsample="resize", modulation="clade"))
-    src = {"count": 5, "val": 2, "size": 32}
-    straight = list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))
-    assert isinstance(straight[-1], Finished)
-    stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
-    for event in stream:
-        if isinstance(event, Step) and event.step == 4:
-            break
-    stream.close()  # type: ignore[attr-defined]  # train() is a generator; closing it stops the run
-    list(train(None, tmp_path / "cut", sources=tiny_sources(**src), resume=True))
-    assert_identical(load_training_state(tmp_path / "straight/checkpoints/last.pt"),
-                     load_training_state(tmp_path / "cut/checkpoints/last.pt"))
+    events, cut_step, straight, resumed = straight_and_resumed(cfg, tmp_path, {"count": 5, "val": 2, "size": 32}, 4)
+    assert isinstance(events[-1], Finished) and cut_step == 3
+    assert_identical(straight, resumed)
 
 
 # ------------------------------------------------------------------------ painting-like maps

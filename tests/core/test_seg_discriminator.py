@@ -23,7 +23,8 @@ from core.train.loop import train
 from core.train.losses import class_balanced_ce
 from core.train.seg_adversary import SegAdversary, palette_classes
 from tests.core.test_checkpoint_state import assert_identical
-from tests.core.train_helpers import ROAD, SKY, one_torch_thread, tiny_config, tiny_pairs, tiny_sources
+from tests.core.train_helpers import (ROAD, SKY, one_torch_thread, straight_and_resumed, tiny_config, tiny_pairs,
+                                     tiny_sources)
 
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
@@ -142,17 +143,9 @@ def test_trains_reports_its_losses_and_records_the_discriminator(tmp_path: Path,
 def test_resumes_bit_identical(tmp_path: Path, kind: str) -> None:
     cfg = _seg(tiny_config(size=64, depth=6, ngf=4, ndf=4, epochs=2, epochs_decay=2, checkpoint_every=3,
                            sample_every=2), kind, seg_labelmix=10.0, ema_decay=0.9)
-    src = {"count": 5, "val": 2, "size": 64}
-    assert isinstance(list(train(cfg, tmp_path / "straight", sources=tiny_sources(**src)))[-1], Finished)
-    stream = train(cfg, tmp_path / "cut", sources=tiny_sources(**src))
-    for event in stream:
-        if isinstance(event, Step) and event.step == 5:
-            break
-    stream.close()
-    assert load_training_state(tmp_path / "cut/checkpoints/last.pt")["step"] == 3
-    list(train(None, tmp_path / "cut", sources=tiny_sources(**src), resume=True))
-    assert_identical(load_training_state(tmp_path / "straight/checkpoints/last.pt"),
-                     load_training_state(tmp_path / "cut/checkpoints/last.pt"))
+    events, cut_step, straight, resumed = straight_and_resumed(cfg, tmp_path, {"count": 5, "val": 2, "size": 64}, 5)
+    assert isinstance(events[-1], Finished) and cut_step == 3
+    assert_identical(straight, resumed)
 
 
 def test_patch_runs_train_exactly_as_before_and_the_paper_preset_is_unchanged(tmp_path: Path) -> None:

@@ -107,3 +107,25 @@ def spread_batchnorm_stats(m: torch.nn.modules.batchnorm._BatchNorm, mean: float
     m.running_var.uniform_(*var)
     if batches is not None:
         m.num_batches_tracked.fill_(batches)
+
+
+def straight_and_resumed(cfg: RunConfig, root: Path, src: dict[str, int], stop_after: int
+                         ) -> tuple[list[Any], int, dict[str, Any], dict[str, Any]]:
+    """The exact-resume experiment: train `cfg` uninterrupted in root/straight, and in root/cut
+    stop the event stream after step `stop_after` (a kill between checkpoints), then resume it.
+    Returns (the uninterrupted run's events, the step of the checkpoint the cut run left, the final
+    training states of both runs) for the test to compare."""
+    from core.checkpoints import load_training_state
+    from core.train.events import Step
+    from core.train.loop import train
+
+    straight = list(train(cfg, root / "straight", sources=tiny_sources(**src)))
+    stream = train(cfg, root / "cut", sources=tiny_sources(**src))
+    for event in stream:
+        if isinstance(event, Step) and event.step == stop_after:
+            break
+    stream.close()  # type: ignore[attr-defined]  # train() is a generator; closing it ends the run there
+    cut_step = int(load_training_state(root / "cut/checkpoints/last.pt")["step"])
+    list(train(None, root / "cut", sources=tiny_sources(**src), resume=True))
+    return (straight, cut_step, load_training_state(root / "straight/checkpoints/last.pt"),
+            load_training_state(root / "cut/checkpoints/last.pt"))
