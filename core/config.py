@@ -241,6 +241,10 @@ class TrainConfig:
     # When on, validation, samples, previews, pins and the checkpoints' weights files use the
     # average (the raw weights are written beside them as step_N.raw.safetensors).
     ema_decay: float = 0.0
+    # Fine-tuning: a new run's generator (and its discriminator, when saved beside it) start from
+    # these weights instead of random ones (core.train.warm_start); "default" = the bundled
+    # default model; "" = random init. Ignored when a run resumes (its checkpoint has the weights).
+    init_from: str = ""
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999

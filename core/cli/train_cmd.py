@@ -52,6 +52,7 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "lambda_seg": ("train", "lambda_seg"), "seg_labelmix": ("train", "seg_labelmix"),
     "ndf": ("discriminator", "ndf"), "d_layers": ("discriminator", "n_layers"), "d_scales": ("discriminator", "scales"),
     "lambda_feat": ("train", "lambda_feat"), "ema_decay": ("train", "ema_decay"),
+    "init_from": ("train", "init_from"),
     "gan_mode": ("train", "gan_mode"), "lambda_l1": ("train", "lambda_l1"), "lr": ("train", "lr"),
     "batch_size": ("train", "batch_size"), "epochs": ("train", "epochs"), "epochs_decay": ("train", "epochs_decay"),
     "max_steps": ("train", "max_steps"), "seed": ("train", "seed"), "device": ("train", "device"),
@@ -162,6 +163,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     opt.add_argument("--ema-decay", type=float, metavar="X",
                      help="keep an exponential moving average of G's weights with this decay (e.g. 0.999; 0 = off); "
                           "checkpoints then ship the average, the raw weights beside it as *.raw.safetensors")
+    opt.add_argument("--init-from", metavar="WEIGHTS|default",
+                     help="fine-tune: start G (and the D saved beside it) from these weights instead of random "
+                          "ones; 'default' = the bundled default model. A plain model may start a --modulation "
+                          "clade one (each class starts with the model's own affine)")
     opt.add_argument("--lr", type=float, metavar="X")
     opt.add_argument("--batch-size", type=int, metavar="N")
     opt.add_argument("--epochs", type=int, metavar="N", help="epochs at the initial learning rate")

@@ -70,6 +70,7 @@ from core.train.previews import render_labels, sample_grid
 from core.train.run_files import CheckpointWriter, RunFolderFault, RunPaths
 from core.train.sinks import EventSink, JsonlSink, SampleImageSink, TensorBoardSink, close_all, deliver
 from core.train.state import STATE_FORMAT, capture_rng_state, lr_for_epoch, restore_rng_state, seed_everything, set_lr
+from core.train.warm_start import warm_start
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +266,8 @@ class _Run:
         self.seg = SegAdversary(cfg, self.device) if cfg.discriminator.uses_segmentation else None
         if state is not None:
             self._restore(state, g, d)
+        elif cfg.train.init_from:
+            self.warnings += warm_start(cfg.train.init_from, g, d, cfg.generator)
         self.ema = self._make_ema(g, state)
         self.g, self.d = wrap_models(g, d, compile_models=compile_models, env=self.env, device=self.device,
                                      sync_bn=sync_bn)
@@ -684,6 +687,7 @@ class _Run:
             "best_val_l1": self.pos.best_val_l1, "best_realism": self.pos.best_realism,
             "modulation": cfg.generator.modulation, "painted_share": cfg.data.painted_share,
             "rare_threshold": cfg.data.rare_threshold,
+            **({"init_from": cfg.train.init_from} if cfg.train.init_from else {}),
             "class_pixel_share": self.class_pixel_share(),
             "trained_with": f"roadstudio {__version__}",
         }

@@ -1,0 +1,149 @@
+"""Fine-tuning (`--init-from`, core.train.warm_start): a run starts from trained weights, a plain
+model starts a class-modulated one computing exactly the same function, the discriminator saved
+beside a model comes along, and weights that do not fit are named errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoints import load_training_state, load_weights, save_weights
+from core.config import GeneratorConfig, RunConfig
+from core.errors import CheckpointError, UserError
+from core.labels import NUM_PALETTE_CLASSES
+from core.models import build_discriminator, build_generator
+from core.realism import export_discriminator
+from core.resources import resource_path
+from core.train.events import Warning_
+from core.train.loop import train
+from core.train.warm_start import warm_start
+from tests.core.train_helpers import TINY_CLI_MODEL, one_torch_thread, tiny_config, tiny_sources
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+
+
+def _with_train(cfg: RunConfig, *, init_from: str, max_steps: int) -> RunConfig:
+    return cfg.replace(train=dataclasses.replace(cfg.train, init_from=init_from, max_steps=max_steps))
+
+
+def _one_hot_scene(height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """A blocky label map over every palette class, one-hot (1, classes, H, W)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, NUM_PALETTE_CLASSES, (height // 16, width // 16))
+    index = torch.from_numpy(np.kron(blocks, np.ones((16, 16), np.int64)))
+    return torch.nn.functional.one_hot(index, NUM_PALETTE_CLASSES).permute(2, 0, 1)[None].float()
+
+
+def _randomise_norms(net: torch.nn.Module, seed: int) -> None:
+    """Trained-like BatchNorm affine and running statistics (fresh ones are 1/0 and hide mistakes)."""
+    g = torch.Generator().manual_seed(seed)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                if module.affine:
+                    module.weight.copy_(torch.rand(module.num_features, generator=g) + 0.5)
+                    module.bias.copy_(torch.randn(module.num_features, generator=g) * 0.3)
+                assert module.running_mean is not None and module.running_var is not None
+                module.running_mean.copy_(torch.randn(module.num_features, generator=g) * 0.2)
+                module.running_var.copy_(torch.rand(module.num_features, generator=g) + 0.5)
+
+
+def test_the_bundled_plain_model_starts_a_clade_model_that_renders_the_same() -> None:
+    bundled = load_weights(resource_path("models", "default.safetensors"))
+    assert bundled.config.modulation == "none"
+    clade_cfg = dataclasses.replace(bundled.config, modulation="clade")
+    torch.manual_seed(0)
+    student = build_generator(clade_cfg)
+    x = _one_hot_scene(128, 256)
+    with torch.no_grad():
+        before = student.eval()(x)
+        notes = warm_start("default", student, None, clade_cfg)
+        after = student.eval()(x)
+        expected = bundled.model.eval()(x)
+    assert "default.safetensors" in notes[0]
+    assert not torch.allclose(before, expected, atol=1e-3)  # random init renders something else
+    assert torch.allclose(after, expected, atol=1e-5), float((after - expected).abs().max())
+    # every class row of a modulated block starts as the plain block's affine
+    gamma = dict(student.named_parameters())
+    tables = [name for name in gamma if name.endswith("modulate.gamma")]
+    assert tables
+    rows = gamma[tables[0]]
+    assert torch.equal(rows[:, 0], rows[:, NUM_PALETTE_CLASSES - 1])
+
+
+def test_a_plain_tiny_model_with_trained_like_norms_starts_clade_exactly(tmp_path: Path) -> None:
+    cfg = GeneratorConfig(depth=4, ngf=8, upsample="resize")
+    source = build_generator(cfg)
+    _randomise_norms(source, seed=3)
+    path = save_weights(tmp_path / "plain.safetensors", source.eval(), cfg)
+    target_cfg = dataclasses.replace(cfg, modulation="clade")
+    target = build_generator(target_cfg)
+    warm_start(str(path), target, None, target_cfg)
+    x = _one_hot_scene(32, 64, seed=1)
+    with torch.no_grad():
+        assert torch.allclose(target.eval()(x), source.eval()(x), atol=1e-5)
+
+
+def test_weights_of_another_network_are_a_named_error(tmp_path: Path) -> None:
+    cfg = GeneratorConfig(depth=4, ngf=8)
+    path = save_weights(tmp_path / "narrow.safetensors", build_generator(cfg), cfg)
+    wider = GeneratorConfig(depth=4, ngf=16)
+    with pytest.raises(CheckpointError, match=r"narrow\.safetensors.*ngf 8 vs 16"):
+        warm_start(str(path), build_generator(wider), None, wider)
+    # per-class tables cannot become one affine
+    clade = dataclasses.replace(cfg, modulation="clade")
+    clade_path = save_weights(tmp_path / "clade.safetensors", build_generator(clade), clade)
+    with pytest.raises(CheckpointError, match="modulation 'clade'"):
+        warm_start(str(clade_path), build_generator(cfg), None, cfg)
+    with pytest.raises(UserError, match="missing.safetensors"):
+        warm_start(str(tmp_path / "missing.safetensors"), build_generator(cfg), None, cfg)
+
+
+def test_a_run_fine_tunes_from_a_finished_run_with_its_discriminator(tmp_path: Path) -> None:
+    base = tiny_config(max_steps=4, checkpoint_every=4)
+    list(train(base, tmp_path / "first", sources=tiny_sources()))
+    first_state = tmp_path / "first" / "checkpoints" / "last.pt"
+    shipped = tmp_path / "shipped.safetensors"
+    trained = load_training_state(first_state)
+    loaded = load_weights(tmp_path / "first" / "checkpoints" / "last.safetensors")
+    save_weights(shipped, loaded.model, loaded.config)
+    export_discriminator(first_state, tmp_path / "shipped.discriminator.safetensors")
+
+    fine = _with_train(base, init_from=str(shipped), max_steps=1)
+    events = list(train(fine, tmp_path / "fine", sources=tiny_sources()))
+    notes = [e.message for e in events if isinstance(e, Warning_)]
+    assert any("generator starts from shipped.safetensors" in w for w in notes)
+    assert any("discriminator starts from shipped.discriminator.safetensors" in w for w in notes)
+    # The fine-tune's step-1 discriminator is one Adam step from the first run's, not from a random init.
+    fine_state = load_training_state(tmp_path / "fine" / "checkpoints" / "last.pt")
+    assert fine_state["step"] == 1
+    key = next(k for k in trained["discriminator"] if k.endswith("weight"))
+    distance_to_trained = (fine_state["discriminator"][key] - trained["discriminator"][key]).abs().max()
+    fresh = build_discriminator(base.discriminator, base.generator).state_dict()[key]
+    assert distance_to_trained < 0.01 < (fresh - trained["discriminator"][key]).abs().max()
+
+
+def test_a_discriminator_that_does_not_fit_starts_fresh_with_a_note(tmp_path: Path) -> None:
+    base = tiny_config(max_steps=2, checkpoint_every=2)
+    list(train(base, tmp_path / "first", sources=tiny_sources()))
+    other_d = base.replace(discriminator=dataclasses.replace(base.discriminator, ndf=4))
+    fine = _with_train(other_d, init_from=str(tmp_path / "first" / "checkpoints" / "last.pt"), max_steps=1)
+    events = list(train(fine, tmp_path / "fine", sources=tiny_sources()))
+    notes = [e.message for e in events if isinstance(e, Warning_)]
+    assert any("last.pt does not fit this run's discriminator" in w and "random weights" in w for w in notes)
+
+
+def test_cli_init_from_a_file_that_does_not_fit_exits_2_naming_it(tmp_path: Path) -> None:
+    cfg = GeneratorConfig(depth=5, ngf=8)
+    bad = save_weights(tmp_path / "other.safetensors", build_generator(cfg), cfg)
+    proc = subprocess.run([sys.executable, "-m", "core", "train", "--data", "synthetic", "--synthetic-count", "4",
+                           *TINY_CLI_MODEL, "--max-steps", "1", "--device", "cpu", "--run-dir", str(tmp_path / "run"),
+                           "--init-from", str(bad)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "other.safetensors" in proc.stderr and "Traceback" not in proc.stderr
