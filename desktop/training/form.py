@@ -230,6 +230,13 @@ class SetupForm(QScrollArea):
         self.rare_spin.setToolTip("Rare-class sampling: frames holding a class seen in a share f below this of "
                                   "the frames are drawn sqrt(T/f) times an epoch, and their crops placed around "
                                   "it (0 = off)")
+        self.init_combo = _combo([("Random weights (from scratch)", ""), ("Bundled default model", "default")])
+        self.init_combo.setToolTip("Fine-tuning: start the generator (and the discriminator saved beside it) from "
+                                   "trained weights instead of random ones. The architecture must match (a plain "
+                                   "model may start a class-adaptive one); a few thousand steps on your own data "
+                                   "then go further than a run from scratch")
+        self.init_browse = QPushButton("Weights…")
+        self.init_browse.clicked.connect(self._on_init_browse_clicked)
         self.sample_spin = _spin(1, 10_000_000, 100, 10, " steps")
         self.checkpoint_spin = _spin(1, 10_000_000, 500, 50, " steps")
         self.device_combo = _combo([("Automatic", "auto"), ("CUDA", "cuda"), ("Apple MPS", "mps"), ("CPU", "cpu")])
@@ -250,6 +257,10 @@ class SetupForm(QScrollArea):
         form.addRow("Validation share", self.val_spin)
         form.addRow("Painting-like labels", self.painted_spin)
         form.addRow("Rare-class threshold", self.rare_spin)
+        start = QHBoxLayout()
+        start.addWidget(self.init_combo, 1)
+        start.addWidget(self.init_browse)
+        form.addRow("Start from", start)
         form.addRow("Sample every", self.sample_spin)
         form.addRow("Checkpoint every", self.checkpoint_spin)
         form.addRow("Device", self.device_combo)
@@ -288,7 +299,7 @@ class SetupForm(QScrollArea):
                 self.epochs_spin, self.decay_spin, self.batch_spin, self.load_h, self.load_w, self.crop_h,
                 self.crop_w, self.seed_spin, self.val_spin, self.sample_spin, self.checkpoint_spin,
                 self.device_combo, self.bf16_check, self.synthetic_count, self.direction_combo,
-                self.modulation_combo, self.painted_spin, self.rare_spin]
+                self.modulation_combo, self.painted_spin, self.rare_spin, self.init_combo]
 
     def _connect_changes(self) -> None:
         for widget in self._setting_widgets():
@@ -328,6 +339,7 @@ class SetupForm(QScrollArea):
             _select(self.modulation_combo, g.modulation)
             self.painted_spin.setValue(data.painted_share)
             self.rare_spin.setValue(data.rare_threshold)
+            self._select_init(t.init_from)
             self.d_scales_spin.setValue(d.scales)
             self.lambda_feat_spin.setValue(t.lambda_feat)
             patch = patch_size_for_layers(d.n_layers)
@@ -417,7 +429,8 @@ class SetupForm(QScrollArea):
                         lr=self.lr_spin.value(), batch_size=self.batch_spin.value(),
                         epochs=self.epochs_spin.value(), epochs_decay=self.decay_spin.value(),
                         seed=self.seed_spin.value(), device=device, bf16=bf16,
-                        checkpoint_every=self.checkpoint_spin.value(), sample_every=self.sample_spin.value())
+                        checkpoint_every=self.checkpoint_spin.value(), sample_every=self.sample_spin.value(),
+                        init_from=self.init_combo.currentData())
         return replace(base, name=name, generator=generator, discriminator=discriminator, data=data, train=train)
 
     def state(self) -> FormState:
@@ -566,6 +579,19 @@ class SetupForm(QScrollArea):
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder_edit.text())
         if folder:
             self.set_data_source(folder)
+
+    def _select_init(self, init_from: str) -> None:
+        """Show `init_from` in the Start-from list (a weights file is added to it once)."""
+        if self.init_combo.findData(init_from) < 0:
+            self.init_combo.addItem(Path(init_from).name, init_from)
+            self.init_combo.setItemData(self.init_combo.count() - 1, init_from, Qt.ItemDataRole.ToolTipRole)
+        _select(self.init_combo, init_from)
+
+    def _on_init_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Start from weights", "",
+                                              "Generator weights (*.safetensors *.pt)")
+        if path:
+            self._select_init(path)
 
     def _on_runs_browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Runs folder", self.runs_edit.text())

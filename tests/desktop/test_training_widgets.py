@@ -405,3 +405,23 @@ def test_default_model_recipe_preset_and_the_issue_18_options_are_form_settings(
     form.encoding_combo.setCurrentIndex(form.encoding_combo.findData("color"))
     with pytest.raises(ConfigError, match="onehot"):
         form.build_config()
+
+
+def test_start_from_chooses_random_bundled_or_a_weights_file_and_a_reopened_run_keeps_it(form, tmp_path):
+    from dataclasses import replace
+
+    from desktop.training.form import _select
+
+    form.synthetic_radio.setChecked(True)
+    form.set_run_name("fine")
+    assert form.build_config().train.init_from == ""  # from scratch unless asked
+    _select(form.init_combo, "default")
+    assert form.build_config().train.init_from == "default"
+    # a run started from a weights file, reopened: the file is shown (by name) and kept
+    weights = str(tmp_path / "street.safetensors")
+    cfg = form.build_config()
+    form.apply_config(cfg.replace(train=replace(cfg.train, init_from=weights)))
+    assert form.init_combo.currentText() == "street.safetensors"
+    assert form.build_config().train.init_from == weights
+    form.apply_config(cfg.replace(train=replace(cfg.train, init_from=weights)))  # not listed twice
+    assert [form.init_combo.itemData(i) for i in range(form.init_combo.count())] == ["", "default", weights]
