@@ -152,7 +152,12 @@ def test_a_photo_opened_or_dropped_as_a_label_map_is_offered(make_window, qtbot,
     window = make_window()
     asked: list[str] = []
     answers = iter([False, True])
-    monkeypatch.setattr(messages, "ask_open_as_photo", lambda parent, name: asked.append(name) or next(answers))
+
+    def ask(_parent: object, name: str) -> bool:
+        asked.append(name)
+        return next(answers)
+
+    monkeypatch.setattr(messages, "ask_open_as_photo", ask)
 
     with qtbot.waitSignal(window.session.photo_offered, timeout=WAIT_MS):
         window.open_path(photo)  # File ▸ Open label map… with a photo: declined
@@ -181,7 +186,7 @@ def test_bad_photos_are_named_and_change_nothing(make_window, qtbot, photo, tmp_
         with qtbot.waitSignal(window.photo.opener.failed, timeout=WAIT_MS):
             window.photo.open_photo(bad)
     assert [title for title, _ in error_boxes] == ["Cannot open photo", "Cannot open photo"]
-    for (_title, text), bad in zip(error_boxes, (truncated, not_an_image)):
+    for (_title, text), bad in zip(error_boxes, (truncated, not_an_image), strict=True):
         assert str(bad) in text and "Traceback" not in text
     assert window.session.document is before and window.session.photo is None
     assert not window.photo.progress.isVisible()

@@ -43,8 +43,12 @@ def test_a_folder_of_photos_is_labelled_by_the_segmenter_and_trained_on(qtbot, t
     labelling: list[str] = []
     panel.monitor.state_label.setText("")
     click(qtbot, panel.start_button)
-    qtbot.waitUntil(lambda: bool(labelling.append(panel.monitor.state_label.text()) or
-                                 "Labelling the photos" in labelling[-1]) or not panel.is_running, timeout=WAIT_MS)
+
+    def labelling_shown() -> bool:
+        labelling.append(panel.monitor.state_label.text())
+        return "Labelling the photos" in labelling[-1] or not panel.is_running
+
+    qtbot.waitUntil(labelling_shown, timeout=WAIT_MS)
     wait_idle(qtbot, panel)
     assert not rec.failures, rec.failures
     assert any("Labelling the photos with the segmenter" in text for text in labelling)
