@@ -13,12 +13,11 @@ from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QMainWindow, QMenu, QProgressBar, QPushButton, QStatusBar, QWidget,
 )
 
-from core.segment import DEFAULT_SEGMENTER
 from desktop import messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
 from desktop.photo.controls import PhotoLayerBar
-from desktop.photo.opener import PhotoOpener
+from desktop.photo.opener import DEFAULT_SEGMENTER, PhotoOpener
 from desktop.photo.photo_layer import PhotoSource
 from desktop.session import SceneSession
 
@@ -83,7 +82,11 @@ class PhotoLink(QObject):
         self._name = ""
 
         self.bar = PhotoLayerBar(window)
+        # A row of its own (the main tool bar is full), shown when the first photo opens.
+        window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        self.bar.hide()
+        self._bar_offered = False
         view_menu.addSeparator()
         view_menu.addAction(self.bar.toggle_action)
         photo_bar_action = self.bar.toggleViewAction()
@@ -130,6 +133,9 @@ class PhotoLink(QObject):
         photo = self._session.photo
         self._canvas.set_photo(None if photo is None else photo.rgb)
         self.bar.set_photo_open(photo is not None)
+        if photo is not None and not self._bar_offered:
+            self._bar_offered = True
+            self.bar.show()
 
     def _on_opener_started(self, path: str) -> None:
         self._name = Path(path).name

@@ -14,11 +14,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from typing import TYPE_CHECKING
+
 from core import provenance
 from core.errors import UserError
 from core.imageio import MAX_LABEL_MAP_SIDE
-from core.segment import DEFAULT_SEGMENTER, MAX_PHOTO_SIDE, PhotoSegmenter, load_photo
 from desktop.photo.photo_layer import PhotoSource
+
+if TYPE_CHECKING:
+    from core.segment import PhotoSegmenter
+
+#: The bundled 19-class segmenter (core.segment.DEFAULT_SEGMENTER; core.segment imports torch,
+#: which the window must not wait for at start-up, so it is imported in the worker).
+DEFAULT_SEGMENTER = "city19"
 
 #: The stages a photo goes through, as the progress bar names them.
 STAGES = ("Reading the photo", "Loading the segmenter", "Segmenting", "Hashing the file")
@@ -63,6 +71,8 @@ class _SegmentWorker(QObject):
         self.progressed.emit(job, index, len(STAGES), STAGES[index])
 
     def _segment(self, job: int, path: Path) -> PhotoSource:
+        from core.segment import MAX_PHOTO_SIDE, PhotoSegmenter, load_photo  # torch, in this thread
+
         self._stage(job, 0)
         rgb, size, notes, _unchanged = load_photo(path, min(MAX_PHOTO_SIDE, MAX_LABEL_MAP_SIDE))
         self._stage(job, 1)

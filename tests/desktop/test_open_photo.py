@@ -201,3 +201,10 @@ def test_cancel_drops_the_photo(make_window, qtbot, photo) -> None:
     # The worker finishes its current stage and reports; nothing is opened.
     qtbot.waitUntil(lambda: not window.photo.opener._paths, timeout=WAIT_MS)
     assert window.session.document is before and window.session.photo is None
+
+
+def test_the_app_uses_the_bundled_segmenter_core_names() -> None:
+    from core.segment import DEFAULT_SEGMENTER
+    from desktop.photo import opener
+
+    assert opener.DEFAULT_SEGMENTER == DEFAULT_SEGMENTER  # kept apart only so the window loads without torch
