@@ -289,6 +289,11 @@ def looks_like_label_map(rgb: np.ndarray) -> bool:
     return near_palette_share(rgb) >= _LABEL_LIKE_SHARE
 
 
+class NotALabelMapError(BadFileError):
+    """The file reads as an image but looks like a photo, not a label map: the app offers to
+    segment it instead (desktop: File ▸ Open photo…)."""
+
+
 @dataclass(frozen=True)
 class LabelMapRead:
     ids: np.ndarray  # uint8 H×W label ids
@@ -331,7 +336,7 @@ def read_label_map(path: str | Path) -> LabelMapRead:
             snap = snap_colors(np.ascontiguousarray(left if left_like else right))
             return LabelMapRead(ids=snap.ids, kind="aligned", snapped=snap.snapped, total=snap.total)
     if not looks_like_label_map(rgb):
-        raise BadFileError(
+        raise NotALabelMapError(
             p, f"does not look like a label map (only {near_palette_share(rgb):.0%} of pixels "
                "are near a Cityscapes class colour); is it a photo?")
     snap = snap_colors(rgb)

@@ -8,6 +8,7 @@
     StudioToolBar       tools, brush size, variation seed, view switch
     ModelMenu           load checkpoint / model card
     CompareLink         A/B compare, step scrubber, realism overlay (desktop/compare/)
+    PhotoLink           File ▸ Open photo…, segmenting, the photo tracing layer (desktop/photo/)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from desktop.compare.window_link import CompareLink
 from desktop.model_menu import ModelMenu
 from desktop.pair_inspector import PairInspector
 from desktop.palette import ClassPalette
+from desktop.photo.link import PhotoLink
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
 from desktop.preview.worker import ModelInfo, ModelSource
@@ -117,6 +119,9 @@ class MainWindow(QMainWindow):
         self._shut_down = False
 
         self._wire()
+        # File ▸ Open photo… (after _wire: its document slot runs after the window's own)
+        self.photo = PhotoLink(self, session=self.session, canvas=self.canvas, status=self.status,
+                               file_menu=menus["file"], after=self.actions_.open, view_menu=menus["view"])
         self._show_document(self.session.document)
         self._restore_settings()
         # Splitters are saved when the user lets go of one (not only on a clean close: a crash
@@ -224,17 +229,25 @@ class MainWindow(QMainWindow):
         self.preview.request()  # the final preview after a stroke always follows
 
     def _on_undo_triggered(self) -> None:
-        self.canvas.undo()
+        # The document's own steps first; when none is left, the step that replaced the whole
+        # scene (opening a photo) is undone and the scene before it comes back.
+        if self.canvas.undo():
+            self.session.forget_redo_scenes()
+        elif self.session.can_undo_scene:
+            self.session.undo_scene()
         self._update_edit_actions()
 
     def _on_redo_triggered(self) -> None:
-        self.canvas.redo()
+        if self.session.can_redo_scene:  # empty once anything changed after the scene undo
+            self.session.redo_scene()
+        else:
+            self.canvas.redo()
         self._update_edit_actions()
 
     def _update_edit_actions(self) -> None:
         doc = self.session.document
-        self.actions_.undo.setEnabled(doc.can_undo or doc.in_stroke)
-        self.actions_.redo.setEnabled(doc.can_redo)
+        self.actions_.undo.setEnabled(doc.can_undo or doc.in_stroke or self.session.can_undo_scene)
+        self.actions_.redo.setEnabled(doc.can_redo or self.session.can_redo_scene)
 
     def _select_class(self, label_id: int) -> None:
         self.canvas.set_current_class(label_id)
@@ -357,7 +370,8 @@ class MainWindow(QMainWindow):
     def _ask_save_path(self) -> tuple[Path, files.SaveFormat] | None:
         ids_filter = "Label ids PNG (*.png)"
         color_filter = "Cityscapes colour PNG (*.png)"
-        start = str(self.session.path or Path(str(settings.settings().value("files/last_dir", ""))) / "scene.png")
+        start = str(self.session.path or Path(str(settings.settings().value("files/last_dir", "")))
+                    / self.session.suggested_save_name())
         name, chosen = QFileDialog.getSaveFileName(self, "Save label map", start, f"{ids_filter};;{color_filter}",
                                                    color_filter if self.session.save_format == "color" else ids_filter)
         if not name:
@@ -511,6 +525,7 @@ class MainWindow(QMainWindow):
         self.training_panel.shutdown()
         self.compare.stop()
         self.pair_inspector.shutdown()
+        self.photo.stop()
         self.preview.stop()
         self.session.shutdown(clean=True)
 

@@ -78,6 +78,20 @@ def ask_restore_recovery(parent: QWidget | None, description: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_open_as_photo(parent: QWidget | None, file_name: str) -> bool:
+    """A file opened as a label map looks like a photo: segment it instead? (No box in the
+    non-interactive modes: there it is not offered.)"""
+    if _error_sink is not None:
+        return False
+    answer = QMessageBox.question(
+        parent, "Open as a photo?",
+        f"{file_name} looks like a photo, not a label map. Segment it and open its labels?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def install_excepthook(parent_getter: Callable[[], QWidget | None]) -> None:
     """Show unexpected errors in a dialog (with the traceback under "details") instead of
     letting Qt abort the process; the traceback also goes to stderr for bug reports."""

@@ -4,11 +4,16 @@ Kept apart from the main window (which only wires menus to these methods) and fr
 code. Slow file work (reading and snapping a large colour map, writing a large PNG) runs on a
 background thread via BackgroundTasks; results come back as signals on the GUI thread.
 A failed open leaves the current document untouched.
+
+Labels made from a photo (File ▸ Open photo…, desktop/photo/) replace the scene as one undoable
+step: the scene before it (its document with its own undo history, file, format and photo) is
+kept, and `undo_scene` brings it back. Opening or creating another painting forgets those scenes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +22,30 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core import provenance
 from core.atomic import describe_write_error
 from core.errors import BadFileError, UserError
+from core.imageio import NotALabelMapError
 from desktop import files, messages, settings
 from desktop.canvas.document import LabelDocument
+from desktop.photo.photo_layer import PhotoSource
 from desktop.workers import BackgroundTasks
+
+
+#: Scenes kept for undoing "open photo" (each holds a photo and a document with its history).
+MAX_SCENE_UNDO = 4
+
+
+@dataclass
+class _Scene:
+    """One open painting: what replacing it as an undoable step must keep."""
+
+    document: LabelDocument
+    path: Path | None
+    save_format: files.SaveFormat
+    photo: PhotoSource | None
 
 
 class SceneSession(QObject):
     document_replaced = Signal(object)  # the new LabelDocument
+    photo_offered = Signal(str)  # a file opened as a label map looks like a photo (path)
     title_changed = Signal(str)  # window title (with the unsaved-changes marker)
     status_message = Signal(str)  # one line for the status bar
     opened = Signal(object)  # files.OpenedMap, after the document was replaced
@@ -40,6 +62,9 @@ class SceneSession(QObject):
         self.document = LabelDocument(shape=files.DEFAULT_SCENE_SIZE)
         self.path: Path | None = None  # file the scene was opened from / saved to
         self.save_format: files.SaveFormat = "ids"
+        self.photo: PhotoSource | None = None  # the photo under the labels (tracing layer)
+        self._undo_scenes: list[_Scene] = []
+        self._redo_scenes: list[_Scene] = []
         self.recent = files.RecentFiles(settings.settings())
         self.autosaver = files.Autosaver(files.RecoveryStore(settings.recovery_dir()),
                                          on_result=self._autosave_result.emit)
@@ -59,7 +84,17 @@ class SceneSession(QObject):
 
     @property
     def display_name(self) -> str:
-        return self.path.name if self.path else "Untitled scene"
+        if self.path:
+            return self.path.name
+        if self.photo is not None:
+            return f"{self.photo.path.name} (labels from photo)"
+        return "Untitled scene"
+
+    def suggested_save_name(self) -> str:
+        """File name the Save dialog proposes."""
+        if self.path:
+            return self.path.name
+        return f"{self.photo.path.stem}_labels.png" if self.photo is not None else "scene.png"
 
     def window_title(self) -> str:
         marker = "*" if self.document.modified else ""
@@ -68,7 +103,6 @@ class SceneSession(QObject):
     # ---------------------------------------------------------------------- document changes
 
     def _set_document(self, ids: np.ndarray, path: Path | None, *, modified: bool = False) -> None:
-        self.document.remove_listener(self._on_document_changed)
         doc = LabelDocument(ids)
         if modified:
             # A restored scene is unsaved work: record it as one undoable change from blank so
@@ -76,11 +110,67 @@ class SceneSession(QObject):
             blank = LabelDocument(np.zeros_like(ids))
             blank.replace_all(ids, undoable=True)
             doc = blank
-        self.document = doc
-        self.path = path
+        self._undo_scenes.clear()  # another painting: the photo scenes before it are gone
+        self._redo_scenes.clear()
+        self._install(_Scene(doc, path, self.save_format, None))
+
+    def _install(self, scene: _Scene) -> None:
+        self.document.remove_listener(self._on_document_changed)
+        self.document = scene.document
+        self.path = scene.path
+        self.save_format = scene.save_format
+        self.photo = scene.photo
         self.document.add_listener(self._on_document_changed)
-        self.document_replaced.emit(doc)
+        self.document_replaced.emit(scene.document)
         self._emit_title()
+
+    def _scene_now(self) -> _Scene:
+        self.document.end_stroke()
+        return _Scene(self.document, self.path, self.save_format, self.photo)
+
+    # ------------------------------------------------------------------------ photo scenes
+
+    def open_photo_labels(self, photo: PhotoSource) -> None:
+        """Make the segmenter's labels of `photo` the scene, with the photo as its tracing layer.
+        One undoable step: `undo_scene` restores the scene before it. Never saved over the photo."""
+        self._undo_scenes.append(self._scene_now())
+        del self._undo_scenes[:-MAX_SCENE_UNDO]
+        self._redo_scenes.clear()
+        doc = LabelDocument(photo.original_ids)
+        doc.mark_unsaved()  # labels nobody has saved yet: closing asks first
+        self._install(_Scene(doc, None, "ids", photo))
+        self.autosave()
+        self.status_message.emit(f"Opened photo {photo.describe()}")
+
+    @property
+    def can_undo_scene(self) -> bool:
+        return bool(self._undo_scenes)
+
+    @property
+    def can_redo_scene(self) -> bool:
+        return bool(self._redo_scenes)
+
+    def undo_scene(self) -> bool:
+        """Back to the scene before the last "open photo" (with its own undo history)."""
+        if not self._undo_scenes:
+            return False
+        self._redo_scenes.append(self._scene_now())
+        self._install(self._undo_scenes.pop())
+        self.autosave()
+        self.status_message.emit("Undid opening the photo")
+        return True
+
+    def redo_scene(self) -> bool:
+        if not self._redo_scenes:
+            return False
+        self._undo_scenes.append(self._scene_now())
+        self._install(self._redo_scenes.pop())
+        self.autosave()
+        return True
+
+    def forget_redo_scenes(self) -> None:
+        """A new change (stroke, undo inside the document): the scenes ahead are a dropped branch."""
+        self._redo_scenes.clear()
 
     def _on_document_changed(self, rect: tuple[int, int, int, int]) -> None:
         self._change_timer.start()
@@ -92,6 +182,7 @@ class SceneSession(QObject):
 
     def stroke_finished(self) -> None:
         """After every stroke: update the title and write the recovery file."""
+        self.forget_redo_scenes()
         self._emit_title()
         self.autosave()
 
@@ -172,6 +263,11 @@ class SceneSession(QObject):
 
     def _on_open_error(self, exc: BaseException) -> None:
         path, self._opening = self._opening, None
+        if isinstance(exc, NotALabelMapError):
+            # A photo where a label map was expected: the window offers to segment it.
+            self.status_message.emit(f"{exc.path.name} looks like a photo")
+            self.photo_offered.emit(str(exc.path))
+            return
         if isinstance(exc, UserError):
             message = str(exc)
             if isinstance(exc, BadFileError) and exc.reason == "no such file" and path is not None:

@@ -143,6 +143,11 @@ class LabelDocument:
         self.end_stroke()
         self._clean_depth = len(self._undo)
 
+    def mark_unsaved(self) -> None:
+        """The current state was never saved (e.g. labels made from a photo): `modified` stays
+        True until the next ``mark_saved``, whatever is undone or redone."""
+        self._clean_depth = None
+
     # ---------------------------------------------------------------- strokes
     @property
     def in_stroke(self) -> bool:

@@ -9,6 +9,11 @@ rect through a 256-entry lookup table and schedules a repaint of only that part 
 mouse move costs the same on a 1024×2048 map as on a 256×512 one.
 
 Transform: widget point = offset + zoom · document point (document point in pixels, x = column).
+
+Tracing layer: `set_photo(rgb)` puts a photo of the document's size under the labels (File ▸ Open
+photo…). While it is shown, the photo is drawn with its own opacity and the labels over it with
+theirs; hidden or absent, the labels are drawn opaque as always. The photo is not part of the
+document: strokes, undo and redo never touch it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from core.labels import ID_TO_COLOR
 from desktop.canvas.document import LabelDocument, Rect
 from desktop.canvas.geometry import snap_brush_center
 from desktop.canvas.overlay import paint_brush_outline, paint_pixel_grid, paint_shape_preview
+from desktop.qimage import rgb_to_qimage
 from desktop.canvas.tools import (
     DEFAULT_LABEL_ID,
     TOOL_NAMES,
@@ -141,6 +147,10 @@ class CanvasView(QWidget):
         self._preview_rect = QRect()
         self._argb = np.zeros((1, 1), dtype=np.uint32)
         self._image = QImage()
+        self._photo = QImage()  # the tracing layer (null: none)
+        self._photo_visible = True
+        self._photo_opacity = 1.0
+        self._label_opacity = 0.5
         self._rebuild_image()
         self._listener = _weak_listener(self)
         self._doc.add_listener(self._listener)
@@ -162,6 +172,50 @@ class CanvasView(QWidget):
         document.add_listener(self._listener)
         self._rebuild_image()
         self.fit()
+
+    # ------------------------------------------------------------------ tracing layer
+    def set_photo(self, rgb: np.ndarray | None) -> None:
+        """The photo under the labels (uint8 H×W×3 of the document's size), or None for none."""
+        if rgb is not None and tuple(rgb.shape[:2]) != self._doc.shape:
+            raise ValueError(f"photo {rgb.shape[:2]} is not the document's size {self._doc.shape}")
+        self._photo = QImage() if rgb is None else rgb_to_qimage(rgb)
+        self.update()
+
+    @property
+    def has_photo(self) -> bool:
+        return not self._photo.isNull()
+
+    @property
+    def photo_shown(self) -> bool:
+        """A photo is set, visible, and fits the document."""
+        return (self._photo_visible and not self._photo.isNull()
+                and (self._photo.height(), self._photo.width()) == self._doc.shape)
+
+    def set_photo_visible(self, visible: bool) -> None:
+        self._photo_visible = bool(visible)
+        self.update()
+
+    @property
+    def photo_visible(self) -> bool:
+        return self._photo_visible
+
+    def set_photo_opacity(self, opacity: float) -> None:
+        """Opacity of the photo over the background, 0..1."""
+        self._photo_opacity = min(1.0, max(0.0, float(opacity)))
+        self.update()
+
+    @property
+    def photo_opacity(self) -> float:
+        return self._photo_opacity
+
+    def set_label_opacity(self, opacity: float) -> None:
+        """Opacity of the label colours over the photo, 0..1 (used while the photo is shown)."""
+        self._label_opacity = min(1.0, max(0.0, float(opacity)))
+        self.update()
+
+    @property
+    def label_opacity(self) -> float:
+        return self._label_opacity
 
     @property
     def tool(self) -> str:
@@ -375,7 +429,13 @@ class CanvasView(QWidget):
         y1 = min(self._doc.height, math.ceil((area.bottom() + 1 - oy) / z))
         if x0 < x1 and y0 < y1:
             target = QRectF(ox + x0 * z, oy + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
-            painter.drawImage(target, self._image, QRectF(x0, y0, x1 - x0, y1 - y0))
+            source = QRectF(x0, y0, x1 - x0, y1 - y0)
+            if self.photo_shown:
+                painter.setOpacity(self._photo_opacity)
+                painter.drawImage(target, self._photo, source)
+                painter.setOpacity(self._label_opacity)
+            painter.drawImage(target, self._image, source)
+            painter.setOpacity(1.0)
             if z >= PIXEL_GRID_MIN_ZOOM:
                 paint_pixel_grid(painter, target, z, self._offset, (x0, y0, x1, y1))
         preview = self._tool.preview()

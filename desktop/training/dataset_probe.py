@@ -21,6 +21,7 @@ class ProbeResult:
     headline: str  # one line for the form: "aligned: 8 usable pairs" or why the folder is unusable
     report: str  # the full check report, as `roadstudio-cli data check` prints it
     preview: np.ndarray | None  # uint8 H×W×3 grid of a few pairs (label colours | photo)
+    photos_only: int = 0  # a folder of this many photos and no labels: the segmenter labels them
 
 
 def probe_dataset(path: str, data_format: str, direction: str, preview_pairs: int = 4,
@@ -39,9 +40,12 @@ def probe_dataset(path: str, data_format: str, direction: str, preview_pairs: in
     try:
         report = check_dataset(path, data_format, direction, progress=progress)  # type: ignore[arg-type]
     except UserError as exc:
-        return ProbeResult(False, str(exc), "", None)
+        return _photos_only(path, data_format) or ProbeResult(False, str(exc), "", None)
     text = report.format_text()
     if not report.usable:
+        photos = _photos_only(path, data_format)
+        if photos is not None:
+            return photos
         reason = f"{report.root}: no usable pairs ({len(report.bad_files)} bad files; see the report)"
         return ProbeResult(False, reason, text, None)
     split_text = ", ".join(f"{name or 'all'} {split.valid}" for name, split in report.splits.items())
@@ -59,3 +63,19 @@ def probe_dataset(path: str, data_format: str, direction: str, preview_pairs: in
     except (UserError, OSError, ValueError) as exc:
         text += f"\n(preview unavailable: {exc})"
     return ProbeResult(True, headline, text, preview)
+
+
+def _photos_only(path: str, data_format: str) -> ProbeResult | None:
+    """A folder of photos alone (format "Detect"): usable, the segmenter makes its labels."""
+    if path == SYNTHETIC or data_format != "auto":
+        return None
+    from desktop.training.photos_first import photos_only_count
+
+    count = photos_only_count(Path(path))
+    if not count:
+        return None
+    report = (f"{path}: {count} photos and no labels.\nWhen the run starts, the bundled segmenter labels "
+              "every photo (Cityscapes classes) into the run folder's autolabelled/ (A/ photos, B/ labels), "
+              "and the run trains on that. Photos that cannot be read are named and skipped.")
+    return ProbeResult(True, f"photos only: labels will be made by the segmenter ({count} photos)", report, None,
+                       photos_only=count)

@@ -543,6 +543,12 @@ class SetupForm(QScrollArea):
     def probe_pending(self) -> bool:
         return self._probe_pending
 
+    @property
+    def photos_only(self) -> bool:
+        """The chosen folder holds photos alone: a run labels them with the segmenter first."""
+        return (self.folder_radio.isChecked() and self._probe is not None and self._probe.ok
+                and self._probe.photos_only > 0)
+
     # ------------------------------------------------------------------ slots
     def _on_setting_changed(self) -> None:
         if not self._applying and self.preset_combo.currentData() != CUSTOM:

@@ -48,6 +48,7 @@ from desktop.training.form import SetupForm
 from desktop.training.history import HistoryView
 from desktop.training.images import load_qimage
 from desktop.training.monitor import MonitorView
+from desktop.training.photos_first import AutolabelProgress, autolabel_then_train, photos_config
 from desktop.training.pinned_view import PinnedView
 from desktop.training.run_files import CheckpointInfo, RunHistory, list_checkpoints, read_history
 from desktop.training.run_registry import RunRegistry, Store
@@ -138,6 +139,7 @@ class TrainingPanel(QWidget):
         self.registry = registry or RunRegistry(runs_dir or default_runs_dir(), self, store=store)
         self._tasks = TaskRunner(self)
         self._train_fn = train_fn  # None: core.train.loop.train (tests may wrap it)
+        self._autolabel_segmenter: str | None = None  # None: the bundled 19-class segmenter
         self._test_sources: Any = None
         self._session: TrainingSession | None = None
         self._run_dir: Path | None = None
@@ -292,6 +294,11 @@ class TrainingPanel(QWidget):
         if not state.valid or state.config is None or state.run_dir is None:
             self._show_status(state.message, error=True)
             return False
+        if self.form.photos_only:
+            # Photos alone: the worker labels them into the run folder first, then trains on that.
+            photos = Path(state.config.data.path)
+            return self._launch(photos_config(state.config, state.run_dir), state.run_dir, resume=False,
+                                train_fn=autolabel_then_train(photos, self._train_fn, self._autolabel_segmenter))
         return self._launch(state.config, state.run_dir, resume=False)
 
     def resume_run(self, run_dir: Path) -> bool:
@@ -368,13 +375,13 @@ class TrainingPanel(QWidget):
         self.pinned.shutdown()
 
     # ------------------------------------------------------------------ running
-    def _launch(self, cfg: RunConfig, run_dir: Path, *, resume: bool) -> bool:
+    def _launch(self, cfg: RunConfig, run_dir: Path, *, resume: bool, train_fn: TrainFn | None = None) -> bool:
         self._run_dir = run_dir
         self._followed = None  # this panel trains it now: its own events feed the monitor
         self._stopping = False
         self._last_error = None
         session = TrainingSession(cfg, run_dir, resume=resume, sources=self._test_sources,
-                                  train_fn=self._train_fn, parent=self)
+                                  train_fn=train_fn or self._train_fn, parent=self)
         session.event_emitted.connect(self._on_session_event)
         session.image_ready.connect(self.monitor.show_image)
         self.monitor.images_from_worker = True
@@ -410,6 +417,9 @@ class TrainingPanel(QWidget):
         self._launch(_lift_reached_step_limit(result.config, result.history), run_dir, resume=True)
 
     def _on_session_event(self, event: object) -> None:
+        if isinstance(event, AutolabelProgress):  # the panel's own stage before the engine's events
+            self._on_autolabel_progress(event)
+            return
         self.monitor.handle_event(event)
         if isinstance(event, Started):
             self._show_status(f"Training {Path(event.run_dir).name} on {event.device}")
@@ -429,6 +439,14 @@ class TrainingPanel(QWidget):
         elif isinstance(event, Sample):
             self._poll_canvas_labels()
         self.event_emitted.emit(event)
+
+    def _on_autolabel_progress(self, event: AutolabelProgress) -> None:
+        text = (f"Labelling the photos with the segmenter: {event.done} of {event.total}" if event.total
+                else "Labelling the photos with the segmenter: loading it…")
+        self.monitor.state_label.setText(text)
+        self.monitor.progress.setRange(0, max(1, event.total))
+        self.monitor.progress.setValue(event.done)
+        self._show_status(text)
 
     def _on_session_failed(self, message: str) -> None:
         self._last_error = message
