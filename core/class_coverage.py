@@ -20,6 +20,16 @@ from core.labels import PALETTE
 #: a wall-like texture; truck, bus and train at 0.01-0.09 % did not).
 BARELY_SEEN_SHARE = 1e-3
 
+#: The seen class a barely seen brush is most like (shape, size, place in a street scene): where
+#: fine-tuning starts a model from one that barely saw a class, the class starts as this one
+#: (core.train.warm_start), so a painted bus first renders as a large car, not as a flat box.
+#: CamVid's "Bicyclist" covers the rider and the bicycle and is trained as rider, so two-wheelers
+#: start from it.
+NEAREST_SEEN_CLASS: dict[str, str] = {
+    "wall": "building", "traffic light": "traffic sign", "terrain": "vegetation",
+    "truck": "car", "bus": "car", "train": "car", "motorcycle": "rider", "bicycle": "rider",
+}
+
 BRUSH_NAMES: tuple[str, ...] = tuple(c.name for c in PALETTE if c.id != 0)
 
 

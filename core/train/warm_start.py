@@ -9,6 +9,12 @@ than by training from scratch on a CPU, and the every-brush default model is the
   model may start a **class-modulated** (CLADE) one: each decoder BatchNorm's learned affine
   (gamma, beta) becomes every class's row of that block's class table, so the new network computes
   exactly what the old one did until training moves the rows apart;
+- a brush class the model barely saw (its card's `class_pixel_share` under BORROW_BELOW_SHARE)
+  starts as its nearest seen class
+  (core.class_coverage.NEAREST_SEEN_CLASS: bus as car, wall as building, ...): its one-hot input
+  channel gets that class's weights in the generator's first convolution and in every
+  discriminator scale's first convolution. Otherwise it would start as "no class" (a channel that
+  was always zero never received a gradient) and fine-tuning would have to teach it from nothing;
 - the PatchGAN discriminator trained with it, when one is found beside it (core.realism's
   `discriminator_file_for`: the step's `.pt`, or `<stem>.discriminator.safetensors` as the bundled
   model ships it) and fits the run's discriminator; otherwise the discriminator starts from random
@@ -30,9 +36,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from core.checkpoints import load_any_generator, load_training_state, unwrap
+from core.class_coverage import BARELY_SEEN_SHARE, NEAREST_SEEN_CLASS, class_shares
 from core.config import GeneratorConfig
 from core.errors import CheckpointError, UserError
+from core.labels import PALETTE
 from core.resources import resource_path
+
+#: A class seen under this share of the training pixels starts as its nearest seen class. Higher
+#: than the palette's "barely seen" mark (0.1 %): version 0.2 saw terrain at 0.6 % and still
+#: rendered it as dark asphalt.
+BORROW_BELOW_SHARE = 0.01
 
 #: `--init-from default` (and the panel's "bundled default model"): the model the app opens with.
 BUNDLED_DEFAULT = "default"
@@ -62,9 +75,46 @@ def warm_start(init_from: str, generator: torch.nn.Module, discriminator: torch.
     target.load_state_dict(_adapt_generator_state(loaded.model.state_dict(), target.state_dict(), path),
                            strict=True)
     notes = [f"generator starts from {path.name} (fine-tuning; optimiser and schedule start fresh)"]
+    borrowed = borrowed_classes(loaded.card) if run_generator.input_encoding == "onehot" else {}
+    _borrow_input_channels(target, borrowed)
     if discriminator is not None:
         notes.append(_warm_start_discriminator(path, unwrap(discriminator)))
+        _borrow_input_channels(unwrap(discriminator), borrowed)
+    if borrowed:
+        notes.append("classes it barely saw start as their nearest seen class: " +
+                     ", ".join(f"{PALETTE[t].name} as {PALETTE[s].name}" for t, s in borrowed.items()))
     return notes
+
+
+def borrowed_classes(card: dict[str, object]) -> dict[int, int]:
+    """Palette index of each barely seen class -> palette index of the seen class it starts as
+    (empty when the card records no class shares: then nothing is known to be missing)."""
+    shares = class_shares(card)
+    if shares is None:
+        return {}
+    index = {c.name: i for i, c in enumerate(PALETTE)}
+    return {index[name]: index[near] for name, near in NEAREST_SEEN_CLASS.items()
+            if shares.get(name, 0.0) < BORROW_BELOW_SHARE and shares.get(near, 0.0) >= BARELY_SEEN_SHARE}
+
+
+def _borrow_input_channels(net: torch.nn.Module, borrowed: dict[int, int]) -> None:
+    """In every convolution that reads the one-hot label map, copy the seen class's input-channel
+    weights to the barely seen class's channel."""
+    if not borrowed:
+        return
+    with torch.no_grad():
+        for conv in _label_reading_convs(net):
+            for target, source in borrowed.items():
+                conv.weight[:, target] = conv.weight[:, source]
+
+
+def _label_reading_convs(net: torch.nn.Module) -> list[torch.nn.Conv2d]:
+    """The first convolution of the generator, or of each PatchGAN scale: they read the label
+    channels (first in the input, before the photo in a discriminator's)."""
+    from core.models.discriminator import PatchDiscriminator
+
+    roots = [m for m in net.modules() if isinstance(m, PatchDiscriminator)] or [net]
+    return [next(m for m in root.modules() if isinstance(m, torch.nn.Conv2d)) for root in roots]
 
 
 def _check_same_network(source: GeneratorConfig, run: GeneratorConfig, path: Path) -> None:

@@ -16,13 +16,14 @@ import torch
 from core.checkpoints import load_training_state, load_weights, save_weights
 from core.config import GeneratorConfig, RunConfig
 from core.errors import CheckpointError, UserError
-from core.labels import NUM_PALETTE_CLASSES
+from core.labels import NUM_PALETTE_CLASSES, PALETTE
 from core.models import build_discriminator, build_generator
+from core.presets import preset_config
 from core.realism import export_discriminator
 from core.resources import resource_path
 from core.train.events import Warning_
 from core.train.loop import train
-from core.train.warm_start import warm_start
+from core.train.warm_start import borrowed_classes, warm_start
 from tests.core.train_helpers import TINY_CLI_MODEL, one_torch_thread, tiny_config, tiny_sources
 
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
@@ -32,10 +33,10 @@ def _with_train(cfg: RunConfig, *, init_from: str, max_steps: int) -> RunConfig:
     return cfg.replace(train=dataclasses.replace(cfg.train, init_from=init_from, max_steps=max_steps))
 
 
-def _one_hot_scene(height: int, width: int, seed: int = 0) -> torch.Tensor:
-    """A blocky label map over every palette class, one-hot (1, classes, H, W)."""
+def _one_hot_scene(height: int, width: int, seed: int = 0, classes: list[int] | None = None) -> torch.Tensor:
+    """A blocky label map over `classes` (default: every palette class), one-hot (1, classes, H, W)."""
     rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, NUM_PALETTE_CLASSES, (height // 16, width // 16))
+    blocks = rng.choice(classes or list(range(NUM_PALETTE_CLASSES)), (height // 16, width // 16))
     index = torch.from_numpy(np.kron(blocks, np.ones((16, 16), np.int64)))
     return torch.nn.functional.one_hot(index, NUM_PALETTE_CLASSES).permute(2, 0, 1)[None].float()
 
@@ -60,7 +61,10 @@ def test_the_bundled_plain_model_starts_a_clade_model_that_renders_the_same() ->
     clade_cfg = dataclasses.replace(bundled.config, modulation="clade")
     torch.manual_seed(0)
     student = build_generator(clade_cfg)
-    x = _one_hot_scene(128, 256)
+    # The classes it saw (those it barely saw start as a neighbour: the next test).
+    seen = [i for i in range(NUM_PALETTE_CLASSES) if i not in borrowed_classes(bundled.card)]
+    assert len(seen) == NUM_PALETTE_CLASSES - 8
+    x = _one_hot_scene(128, 256, classes=seen)
     with torch.no_grad():
         before = student.eval()(x)
         notes = warm_start("default", student, None, clade_cfg)
@@ -147,3 +151,33 @@ def test_cli_init_from_a_file_that_does_not_fit_exits_2_naming_it(tmp_path: Path
                            "--init-from", str(bad)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert "other.safetensors" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_brush_the_bundled_model_barely_saw_starts_as_its_nearest_seen_class() -> None:
+    """The bundled model never saw a bus: a fine-tune starts the bus brush as a car, so a bus
+    painted where a car was renders exactly as that car did, and the discriminator judges it so."""
+    bundled = load_weights(resource_path("models", "default.safetensors"))
+    cfg = dataclasses.replace(bundled.config, modulation="clade")
+    student = build_generator(cfg)
+    critic = build_discriminator(preset_config("default-model").discriminator, cfg)
+    notes = warm_start("default", student, critic, cfg)
+    assert any("bus as car" in n and "wall as building" in n and "terrain as vegetation" in n for n in notes)
+    index = {c.name: i for i, c in enumerate(PALETTE)}
+    scene = _one_hot_scene(128, 256)
+    car = torch.zeros_like(scene)
+    car[:, index["road"]] = 1
+    car[:, :, 64:112, 96:160] = 0
+    car[:, index["car"], 64:112, 96:160] = 1
+    bus = car.clone()
+    bus[:, index["bus"]], bus[:, index["car"]] = car[:, index["car"]], 0
+    with torch.no_grad():
+        student.eval()
+        assert torch.allclose(student(bus), student(car), atol=1e-6)
+        photo = torch.zeros(1, 3, 128, 256)
+        for scale_logits_bus, scale_logits_car in zip(critic.eval()(torch.cat([bus, photo], 1)),
+                                                      critic(torch.cat([car, photo], 1)), strict=True):
+            assert torch.allclose(scale_logits_bus, scale_logits_car, atol=1e-6)
+        # a class it saw keeps its own weights: a building painted there is not a car
+        building = car.clone()
+        building[:, index["building"]], building[:, index["car"]] = car[:, index["car"]], 0
+        assert not torch.allclose(student(building), student(car), atol=1e-3)
