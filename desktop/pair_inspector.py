@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from desktop import messages
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from desktop.preview.views import PreviewPanel
@@ -121,7 +121,7 @@ class PairInspector(QObject):
         self._preview_panel = preview_panel
         self._status = status
         self._training_dataset = training_dataset
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._last = ("", "BtoA")
         self.action = QAction("Open a &training pair…", parent)
         self.action.setStatusTip("Open pair N of a dataset: its label map in the canvas, its photo beside the output")
@@ -142,7 +142,7 @@ class PairInspector(QObject):
             return
         self._last = (folder, direction)
         self._status.showMessage(f"Reading pair {index} of {Path(folder).name}/{split}…", 8000)
-        self._tasks.run(lambda: open_pair(folder, split, index, direction), self._on_pair_read, self._on_pair_failed)
+        self._tasks.submit(lambda: open_pair(folder, split, index, direction), self._on_pair_read, self._on_pair_failed)
 
     def _on_pair_read(self, pair: OpenedPair) -> None:
         self._session.load_ids(pair.ids, None)  # untitled: Save never writes into the dataset

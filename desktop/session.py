@@ -2,7 +2,7 @@
 
 Kept apart from the main window (which only wires menus to these methods) and free of layout
 code. Slow file work (reading and snapping a large colour map, writing a large PNG) runs on a
-background thread via BackgroundTasks; results come back as signals on the GUI thread.
+background thread via TaskRunner; results come back as signals on the GUI thread.
 A failed open leaves the current document untouched.
 """
 
@@ -19,7 +19,7 @@ from core.atomic import describe_write_error
 from core.errors import BadFileError, UserError
 from desktop import files, messages, settings
 from desktop.canvas.document import LabelDocument
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 
 class SceneSession(QObject):
@@ -45,7 +45,7 @@ class SceneSession(QObject):
                                          on_result=self._autosave_result.emit)
         self._autosave_result.connect(self._on_autosave_result)
         self.autosave_problem: str | None = None  # why the last autosave failed, while it fails
-        self.tasks = BackgroundTasks(self)
+        self.tasks = TaskRunner(self)
         self._opening: Path | None = None
         self._shown_modified: bool | None = None
         # Coalesces document notifications (many per stroke) into one title/autosave check.
@@ -145,7 +145,7 @@ class SceneSession(QObject):
         p = Path(path)
         self._opening = p
         self.status_message.emit(f"Opening {p.name}…")
-        self.tasks.run(lambda: files.open_label_map(p), self._on_open_done, self._on_open_error)
+        self.tasks.submit(lambda: files.open_label_map(p), self._on_open_done, self._on_open_error)
 
     def open_path_blocking(self, path: str | Path) -> files.OpenedMap:
         """Read and show `path` now (command line). Raises BadFileError."""
@@ -196,7 +196,7 @@ class SceneSession(QObject):
         def done(result: Path) -> None:
             self._after_save(result, fmt, doc, version)
 
-        self.tasks.run(lambda: files.save_label_map(p, ids, fmt), done, self._on_save_error)
+        self.tasks.submit(lambda: files.save_label_map(p, ids, fmt), done, self._on_save_error)
 
     def save_blocking(self, path: str | Path | None = None, fmt: files.SaveFormat | None = None) -> bool:
         """Save now (used when closing: the window must not go away before the file is written)."""
@@ -252,7 +252,7 @@ class SceneSession(QObject):
             self.status_message.emit(f"Exported {result.name}")
             self.saved.emit(result)
 
-        self.tasks.run(lambda: write_rendered_png(p, rgb, record), done, self._on_save_error)
+        self.tasks.submit(lambda: write_rendered_png(p, rgb, record), done, self._on_save_error)
 
     # ------------------------------------------------------------------------------ recovery
 

@@ -31,7 +31,7 @@ from desktop.preview.worker import ModelSource
 from desktop.session import write_rendered_png
 from desktop.training.run_files import CheckpointInfo, RunSummary, list_checkpoints, list_runs, run_folder_of
 from desktop.training.run_registry import RunRegistry
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth);;All files (*)"
 MODE_TITLES = {"side": "Side by side", "swipe": "Swipe", "diff": "Difference", "realism": "Realism"}
@@ -49,7 +49,7 @@ class ComparePanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self._source_for = source_for or (lambda path: ModelSource(path=path))
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._runs_dir: Path | None = None
         self._registry: RunRegistry | None = None
         self._run_entries: list[tuple[str, str, bool]] | None = None
@@ -209,7 +209,7 @@ class ComparePanel(QWidget):
         if self._registry is not None:
             self._registry.refresh()
             return
-        self._tasks.run(lambda: list_runs(Path(folder)), self._on_runs_listed, lambda exc: None)
+        self._tasks.submit(lambda: list_runs(Path(folder)), self._on_runs_listed, lambda exc: None)
 
     def open_checkpoint(self, side: Side, path: Path) -> None:
         """Show checkpoint `path` on `side`; one inside a run selects that run (remembered in the
@@ -227,7 +227,7 @@ class ComparePanel(QWidget):
         if self._registry is not None:
             self._registry.remember(Path(path), in_run)
         else:
-            self._tasks.run(lambda: run_folder_of(Path(path)), in_run, lambda exc: None)
+            self._tasks.submit(lambda: run_folder_of(Path(path)), in_run, lambda exc: None)
 
     def set_run(self, run_dir: Path, *, step_index: int | None = None, select: Path | None = None,
                 follow_a: bool = True) -> None:
@@ -242,7 +242,7 @@ class ComparePanel(QWidget):
             self.run_combo.addItem(run_dir.name, str(run_dir))
         self.run_combo.setCurrentIndex(self.run_combo.findData(str(run_dir)))
         self.step_label.setText("reading checkpoints…")
-        self._tasks.run(lambda: list_checkpoints(run_dir),
+        self._tasks.submit(lambda: list_checkpoints(run_dir),
                         lambda found: self._on_checkpoints_listed(run_dir, found, step_index),
                         lambda exc: self.step_label.setText(f"{run_dir.name}: cannot be read ({exc})"))
 
@@ -285,7 +285,7 @@ class ComparePanel(QWidget):
             return
         path = Path(name) if Path(name).suffix else Path(name).with_suffix(".png")
         pixels, record = made
-        self._tasks.run(lambda: write_rendered_png(path, pixels, record),
+        self._tasks.submit(lambda: write_rendered_png(path, pixels, record),
                         lambda written: self._on_exported(written),
                         lambda exc: self.status.setText(str(exc)))
 

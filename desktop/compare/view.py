@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.compare.heatmap import HEAT_LUT, REALISM_LUT, difference_heatmap, realism_colors
 from desktop.qimage import rgb_to_qimage
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 CompareMode = Literal["side", "swipe", "diff", "realism"]
 COMPARE_MODES: tuple[CompareMode, ...] = ("side", "swipe", "diff", "realism")
@@ -47,7 +47,7 @@ class CompareView(QWidget):
         self._dragging = False
         self.diff_ms: float | None = None  # cost of the last difference map (background thread)
         self._diff_job: tuple[int, int] | None = None
-        self._differ = BackgroundTasks(self)
+        self._differ = TaskRunner(self)
 
     # ------------------------------------------------------------------------------ state
 
@@ -146,7 +146,7 @@ class CompareView(QWidget):
             self.update()
             self.difference_ready.emit()
 
-        self._differ.run(compute, done, lambda exc: None)
+        self._differ.submit(compute, done, lambda exc: None)
 
     def _fit(self, image: QImage | None, area: QRectF) -> QRectF:
         if image is None or image.isNull():

@@ -27,7 +27,7 @@ from desktop.training.dataset_probe import ProbeResult, probe_dataset
 from desktop.qimage import rgb_to_qimage
 from desktop.training.images import ImageView
 from desktop.training.presets import CUSTOM, PATCH_SIZES, PRESETS, QUICK_LOOK, patch_size_for_layers
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner, error_message
 
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\- ]{0,79}$")
 
@@ -457,8 +457,9 @@ class SetupForm(QScrollArea):
         self.check_progress.setRange(0, 0)  # busy until the first pair is counted
         self.check_progress.show()
         fmt, direction = self.format_combo.currentData(), self.direction_combo.currentData()
-        self._tasks.submit("dataset-probe", lambda progress: probe_dataset(path, fmt, direction, progress=progress),
-                           self._on_probe_succeeded, self._on_probe_failed, self._on_probe_progressed)
+        self._tasks.submit(lambda progress: probe_dataset(path, fmt, direction, progress=progress),
+                           self._on_probe_succeeded, self._on_probe_failed, key="dataset-probe",
+                           on_progress=self._on_probe_progressed)
         self.changed.emit()
 
     def _on_probe_progressed(self, done: int, total: int) -> None:
@@ -496,8 +497,8 @@ class SetupForm(QScrollArea):
         if not self.isVisible():
             self._deferred = "synthetic"
             return
-        self._tasks.submit("dataset-probe", lambda: probe_dataset("synthetic", "synthetic", "BtoA"),
-                           self._on_synthetic_preview_ready, lambda _message: None)
+        self._tasks.submit(lambda: probe_dataset("synthetic", "synthetic", "BtoA"),
+                           self._on_synthetic_preview_ready, lambda _exc: None, key="dataset-probe")
 
     def _on_synthetic_preview_ready(self, result: ProbeResult) -> None:
         if self.synthetic_radio.isChecked() and result.preview is not None:
@@ -517,7 +518,8 @@ class SetupForm(QScrollArea):
             self.dataset_checked.emit(self.folder_edit.text().strip(), str(self.format_combo.currentData()))
         self.changed.emit()
 
-    def _on_probe_failed(self, message: str) -> None:
+    def _on_probe_failed(self, exc: BaseException) -> None:
+        message = error_message(exc)
         self._probe_pending = False
         self.check_progress.hide()
         self._probe = None

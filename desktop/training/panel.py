@@ -51,7 +51,7 @@ from desktop.training.monitor import MonitorView
 from desktop.training.pinned_view import PinnedView
 from desktop.training.run_files import CheckpointInfo, RunHistory, list_checkpoints, read_history
 from desktop.training.run_registry import RunRegistry, Store
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner, error_message
 from desktop.training.wide_image import ElidedLabel
 from desktop.training.worker import TrainFn, TrainingSession
 
@@ -136,7 +136,7 @@ class TrainingPanel(QWidget):
         self.setObjectName("TrainingPanel")
         self._store = store
         self.registry = registry or RunRegistry(runs_dir or default_runs_dir(), self, store=store)
-        self._tasks = TaskRunner(self)
+        self._tasks = TaskRunner(self, max_threads=2)
         self._train_fn = train_fn  # None: core.train.loop.train (tests may wrap it)
         self._test_sources: Any = None
         self._session: TrainingSession | None = None
@@ -303,9 +303,8 @@ class TrainingPanel(QWidget):
             self._show_status(f"{run_dir}: no checkpoints/last.pt to resume from", error=True)
             return False
         self._show_status(f"Opening {run_dir.name}…")
-        self._tasks.submit("resume", lambda: _read_run(run_dir),
-                           lambda result: self._on_resume_read(run_dir, result),
-                           lambda message: self._show_status(message, error=True))
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._on_resume_read(run_dir, result),
+                           lambda exc: self._show_status(error_message(exc), error=True), key="resume")
         return True
 
     def open_run(self, run_dir: Path) -> None:
@@ -313,9 +312,8 @@ class TrainingPanel(QWidget):
         process trains it, the monitor follows it live."""
         run_dir = Path(run_dir)
         self._followed = run_dir
-        self._tasks.submit("open", lambda: _read_run(run_dir),
-                           lambda result: self._show_reopened(run_dir, result),
-                           lambda message: self._show_status(message, error=True))
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._show_reopened(run_dir, result),
+                           lambda exc: self._show_status(error_message(exc), error=True), key="open")
 
     def toggle_pause(self) -> None:
         if self._session is None or self._stopping:
@@ -499,9 +497,9 @@ class TrainingPanel(QWidget):
         folder = run_dir or self._shown_run
         if folder is None:
             return
-        self._tasks.submit("checkpoints", lambda: list_checkpoints(folder),
+        self._tasks.submit(lambda: list_checkpoints(folder),
                            lambda found: self.checkpoints.set_checkpoints(found, self.monitor.validations),
-                           lambda message: None)
+                           lambda _exc: None, key="checkpoints")
 
     def refresh_history(self) -> None:
         """Re-read every run list now (they also follow the files every few seconds)."""
@@ -519,9 +517,9 @@ class TrainingPanel(QWidget):
             folder = Path(chosen)
         folder = Path(folder)
         self.registry.add_place(folder)
-        self._tasks.submit("open-folder", lambda: (folder / "config.toml").is_file(),
+        self._tasks.submit(lambda: (folder / "config.toml").is_file(),
                            lambda is_run: self.open_run(folder) if is_run and self._session is None else None,
-                           lambda message: self._show_status(message, error=True))
+                           lambda exc: self._show_status(error_message(exc), error=True), key="open-folder")
 
     def _show_places(self) -> None:
         self.history.set_places(self.registry.places())
@@ -561,8 +559,8 @@ class TrainingPanel(QWidget):
         run_dir = Path(path)
         if run_dir != self._shown_run or run_dir != self._followed or self._run_dir == run_dir:
             return  # (a run this panel trained keeps its live pictures: the canvas rendering is not on disk)
-        self._tasks.submit("live", lambda: _read_run(run_dir),
-                           lambda result: self._on_live_read(run_dir, result), lambda message: None)
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._on_live_read(run_dir, result),
+                           lambda _exc: None, key="live")
 
     def _on_live_read(self, run_dir: Path, result: _Reopened) -> None:
         if run_dir == self._shown_run == self._followed and self._run_dir != run_dir:

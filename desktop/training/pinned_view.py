@@ -22,7 +22,7 @@ from core.imageio import read_label_ids, read_rgb
 from desktop.qimage import rgb_to_qimage
 from desktop.session import write_rendered_png
 from desktop.training.wide_image import ImagePopup
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
 
@@ -93,7 +93,7 @@ class PinnedView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._run: Path | None = None
         self._labels: LabelsProvider | None = None
         self.strips: dict[str, FilmStrip] = {}
@@ -141,7 +141,7 @@ class PinnedView(QWidget):
         self._run = run_dir
         self.status.setText(f"Pinned paintings of {run_dir.name}: reading…")
         self._update_buttons()
-        self._tasks.run(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
+        self._tasks.submit(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
                         lambda exc: self.status.setText(f"{run_dir / 'pinned'}: cannot be read ({exc})"))
 
     def handle_event(self, event: object) -> None:
@@ -218,7 +218,7 @@ class PinnedView(QWidget):
             return
         ids = np.array(ids, dtype=np.uint8, copy=True)
         name = f"painting_{ids.shape[1]}x{ids.shape[0]}"
-        self._tasks.run(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
+        self._tasks.submit(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
                         lambda exc: self.status.setText(str(exc)))
 
     def _on_pinned(self, path: Path) -> None:
@@ -269,6 +269,6 @@ class PinnedView(QWidget):
                 raise ValueError(f"{name}: no frames yet")
             return write_rendered_png(path, *made)
 
-        self._tasks.run(write, lambda written: (self.status.setText(f"Exported {written.name}"),
+        self._tasks.submit(write, lambda written: (self.status.setText(f"Exported {written.name}"),
                                                 self.exported.emit(str(written))),
                         lambda exc: self.status.setText(str(exc)))

@@ -18,7 +18,7 @@ from desktop.training.panel import TrainingPanel, cli_commands
 from desktop.training.presets import PAPER, QUICK_LOOK
 from desktop.training.progress import RateMeter, format_duration
 from desktop.training.run_files import list_checkpoints, list_runs, read_history
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner
 
 
 # ------------------------------------------------------------------------------------- chart
