@@ -164,7 +164,7 @@ def open_window(open_path: Path | None, checkpoint: Path | None = None, view: st
                 device: str = "auto"):  # noqa: ANN201 - a MainWindow (Qt imported lazily)
     """The start-up of `roadstudio [FILE]`: the window shown, recovery offered, the file opened
     (a file that cannot be opened gets a message box; the sample scene stays), a model loaded."""
-    from desktop.default_scene import default_scene
+    from desktop.scene.default import default_scene
     from desktop.main_window import MainWindow
     from desktop.preview.worker import ModelSource
 

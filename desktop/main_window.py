@@ -1,6 +1,6 @@
 """The main window: it composes the parts and wires their signals; the parts do the work.
 
-    SceneSession        the open scene and every file operation (desktop/session.py)
+    SceneSession        the open scene and every file operation (desktop/scene/session.py)
     CanvasView          painting (desktop/canvas/)
     PreviewController   live inference on a worker thread (desktop/preview/)
     PreviewPanel        the generated image: side by side, overlay, swipe
@@ -23,21 +23,23 @@ from PySide6.QtWidgets import (
 
 from core import __version__, provenance
 from core.resources import resource_path
-from desktop import files, gc_policy, layout, messages, settings
-from desktop.actions import StudioActions, build_menus
+from desktop import gc_policy, messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
 from desktop.compare.window_link import CompareLink
-from desktop.model_menu import ModelMenu
-from desktop.pair_inspector import PairInspector
-from desktop.palette import ClassPalette
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
 from desktop.preview.worker import ModelInfo, ModelSource
-from desktop.scene_dialog import NewSceneDialog
-from desktop.session import SceneSession
-from desktop.status_bar import NO_MODEL_TEXT, StudioStatusBar
-from desktop.toolbar import StudioToolBar
+from desktop.scene import files
+from desktop.scene.new_dialog import NewSceneDialog
+from desktop.scene.pair_inspector import PairInspector
+from desktop.scene.session import SceneSession
+from desktop.window import layout
+from desktop.window.actions import StudioActions, build_menus
+from desktop.window.model_menu import ModelMenu
+from desktop.window.palette import ClassPalette
+from desktop.window.status_bar import NO_MODEL_TEXT, StudioStatusBar
+from desktop.window.toolbar import StudioToolBar
 
 from desktop.training.panel import TrainingPanel
 
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.tool_bar)
         self.status = StudioStatusBar(self)
         self.setStatusBar(self.status)
-        self.palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/palette.py
+        self.palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/window/palette.py
 
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)

@@ -47,7 +47,7 @@ def _wait_for(signal_list, timeout_s: float) -> tuple[int, tuple]:  # noqa: ANN0
 
 def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str | None, out: Path,
                    device: str = "auto", announce: bool = False, compare: Path | None = None) -> int:
-    from desktop.default_scene import default_scene
+    from desktop.scene.default import default_scene
     from desktop.main_window import MainWindow, default_model_path
     from desktop.preview.worker import ModelSource
 

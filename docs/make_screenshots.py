@@ -29,7 +29,7 @@ from desktop.qimage import qimage_to_rgb
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
-    from desktop.palette import ClassPalette
+    from desktop.window.palette import ClassPalette
 
 
 class Painter:

@@ -28,7 +28,7 @@ from desktop import settings
 from desktop.compare.controller import SIDES, CompareController, Side
 from desktop.compare.view import COMPARE_MODES, CompareMode, CompareView
 from desktop.preview.worker import ModelSource
-from desktop.session import write_rendered_png
+from desktop.scene.session import write_rendered_png
 from desktop.training.run_files import CheckpointInfo, RunSummary, list_checkpoints, list_runs, run_folder_of
 from desktop.training.run_registry import RunRegistry
 from desktop.tasks import TaskRunner

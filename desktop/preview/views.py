@@ -173,7 +173,7 @@ class PreviewPanel(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
         row.addWidget(self.opacity_slider)
         self.opacity_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        # The real photo of an inspected training pair (desktop/pair_inspector.py), under the
+        # The real photo of an inspected training pair (desktop/scene/pair_inspector.py), under the
         # output in the same view mode, with the same labels, opacity and swipe position.
         self.target_caption = QLabel(self)
         self.target_caption.setWordWrap(True)

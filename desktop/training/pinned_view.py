@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from core import provenance
 from core.imageio import read_label_ids, read_rgb
 from desktop.qimage import rgb_to_qimage
-from desktop.session import write_rendered_png
+from desktop.scene.session import write_rendered_png
 from desktop.training.wide_image import ImagePopup
 from desktop.tasks import TaskRunner
 

@@ -15,8 +15,8 @@ from core.class_coverage import BARELY_SEEN_SHARE, barely_seen, format_share, su
 from core.config import GeneratorConfig
 from core.labels import PALETTE, class_by_name
 from core.models import build_generator
-from desktop.model_menu import card_rows
-from desktop.palette import ClassPalette
+from desktop.window.model_menu import card_rows
+from desktop.window.palette import ClassPalette
 from desktop.preview.worker import ModelInfo, ModelSource
 from tests.desktop.app_helpers import scene_ids
 

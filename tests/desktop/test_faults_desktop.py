@@ -12,7 +12,8 @@ import pytest
 
 from core.checkpoints import load_training_state
 from core.train.events import CheckpointSaved, Failed, Started
-from desktop import files, settings
+from desktop import settings
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, make_panel, wait_idle, wait_steps
 from tests.fault_helpers import SmallDisk, delete_folder, make_read_only

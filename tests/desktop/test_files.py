@@ -10,7 +10,8 @@ from PIL import Image
 
 from core.errors import BadFileError
 from core.labels import PALETTE_IDS, ids_to_color
-from desktop import files, settings
+from desktop import settings
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 
 

@@ -12,7 +12,8 @@ from PySide6.QtCore import QPointF
 
 from core.infer import Predictor
 from core.labels import class_by_name
-from desktop import files, messages
+from desktop import messages
+from desktop.scene import files
 from desktop.preview.worker import ModelSource
 from tests.desktop.app_helpers import scene_ids
 
@@ -220,7 +221,7 @@ def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for
 
 
 def test_model_card_shows_architecture_and_training_history(make_window, qtbot, tiny_checkpoint) -> None:
-    from desktop.model_menu import card_rows
+    from desktop.window.model_menu import card_rows
 
     window = make_window()
     with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000) as blocker:

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.errors import BadFileError
 from core.resources import resource_path
-from desktop import files
+from desktop.scene import files
 
 SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

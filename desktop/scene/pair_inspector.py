@@ -31,7 +31,7 @@ from desktop.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from desktop.preview.views import PreviewPanel
-    from desktop.session import SceneSession
+    from desktop.scene.session import SceneSession
 
 
 @dataclass(frozen=True)

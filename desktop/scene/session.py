@@ -17,7 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core import provenance
 from core.atomic import describe_write_error
 from core.errors import BadFileError, UserError
-from desktop import files, messages, settings
+from desktop import messages, settings
+from desktop.scene import files
 from desktop.canvas.document import LabelDocument
 from desktop.tasks import TaskRunner
 
