@@ -10,7 +10,7 @@ shows the same scene at "fit" zoom.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt
@@ -19,6 +19,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLa
 
 from desktop.image_view import BACKGROUND, SwipeImageView, fit_rect
 from desktop.qimage import ids_to_qimage, rgb_to_qimage
+
+if TYPE_CHECKING:
+    from desktop.canvas.view import CanvasView
 
 ViewMode = Literal["side", "overlay", "swipe"]
 VIEW_MODES: tuple[ViewMode, ...] = ("side", "overlay", "swipe")
@@ -128,13 +131,13 @@ class CanvasLink(QObject):
     The canvas repaints whenever its transform changes, so watching its paint and resize events
     is enough; a fitted canvas means a fitted view (so panes of different sizes both fit)."""
 
-    def __init__(self, canvas: QWidget, view: ComparisonView) -> None:
+    def __init__(self, canvas: CanvasView, view: ComparisonView) -> None:
         super().__init__(view)
         self._canvas = canvas
         self._view = view
         canvas.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Paint, QEvent.Type.Resize):
             self.sync()
         return False

@@ -53,7 +53,7 @@ def open_pair(folder: str | Path, split: str, index: int, direction: str = "BtoA
     from core.data.detect import detect_layout
 
     layout = detect_layout(folder)
-    sources = split_sources(layout, direction)  # type: ignore[arg-type]
+    sources = split_sources(layout, direction)  # type: ignore[arg-type]  # AtoB/BtoA: the dialog offers no other
     if split not in sources:
         raise UserError(f"{folder}: no split {split!r} (it has {', '.join(sources) or 'none'})")
     source = sources[split]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from core import provenance
 from core.atomic import describe_write_error
@@ -35,7 +36,7 @@ class SceneSession(QObject):
     # From the autosave thread (queued to the GUI thread): None when the write worked, else why not.
     _autosave_result = Signal(object)
 
-    def __init__(self, parent_widget_getter: Callable[[], object], parent: QObject | None = None) -> None:
+    def __init__(self, parent_widget_getter: Callable[[], QWidget | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._parent_widget = parent_widget_getter
         self.document = LabelDocument(shape=files.DEFAULT_SCENE_SIZE)
@@ -203,10 +204,10 @@ class SceneSession(QObject):
         """Save now (used when closing: the window must not go away before the file is written)."""
         target = Path(path) if path else self.path
         if target is None:
-            target = self._ask_save_path()
-            if target is None:
+            asked = self._ask_save_path()
+            if asked is None:
                 return False
-            target, fmt = target
+            target, fmt = asked
         fmt = fmt or self.save_format
         try:
             files.save_label_map(target, np.asarray(self.document.ids), fmt)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from core.config import RunConfig
+from core.config import DataFormat, RunConfig
 from core.errors import ConfigError
 from desktop.training.dataset_probe import ProbeResult, probe_dataset
 from desktop.qimage import rgb_to_qimage
@@ -292,10 +292,14 @@ class SetupForm(QScrollArea):
 
     def _connect_changes(self) -> None:
         for widget in self._setting_widgets():
-            signal = (widget.valueChanged if isinstance(widget, (QSpinBox, QDoubleSpinBox))
-                      else widget.toggled if isinstance(widget, QCheckBox)
-                      else widget.currentIndexChanged)
-            signal.connect(self._on_setting_changed)
+            if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.valueChanged.connect(self._on_setting_changed)
+            elif isinstance(widget, QCheckBox):
+                widget.toggled.connect(self._on_setting_changed)
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(self._on_setting_changed)
+            else:
+                raise TypeError(f"{type(widget).__name__}: no change signal for a setting widget")
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.synthetic_radio.toggled.connect(self._on_source_toggled)
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
@@ -397,10 +401,7 @@ class SetupForm(QScrollArea):
         discriminator = replace(base.discriminator, ndf=self.ndf_spin.value(), scales=self.d_scales_spin.value(),
                                 n_layers=PATCH_SIZES[self.patch_combo.currentData()],
                                 norm=self.norm_combo.currentData())
-        if path == "synthetic":
-            data_format = "synthetic"
-        else:
-            data_format = self.format_combo.currentData()
+        data_format: DataFormat = "synthetic" if path == "synthetic" else self.format_combo.currentData()
         data = replace(base.data, path=path, format=data_format, direction=self.direction_combo.currentData(),
                        load_size=(self.load_h.value(), self.load_w.value()),
                        crop_size=(self.crop_h.value(), self.crop_w.value()),
@@ -483,7 +484,7 @@ class SetupForm(QScrollArea):
         self.check_label.setText("Checks the dataset when the training panel opens")
         self.changed.emit()
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         deferred, self._deferred = self._deferred, None
         if deferred == "folder" and self.folder_radio.isChecked():
@@ -583,4 +584,6 @@ class SetupForm(QScrollArea):
 
     def set_editable(self, editable: bool) -> None:
         """Lock the form while a run trains (its settings are the run's)."""
-        self.widget().setEnabled(editable)
+        content = self.widget()
+        if content is not None:
+            content.setEnabled(editable)

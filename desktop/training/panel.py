@@ -207,7 +207,8 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_run)
         self.status_label = ElidedLabel(hint_width=520)  # one line; the whole text is its tooltip
         self.cluster_button = QPushButton("Run on a cluster…")
-        self.cluster_button.setToolTip("Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
+        self.cluster_button.setToolTip(
+            "Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
         self.cluster_button.clicked.connect(self._on_cluster_button_clicked)
         self.cluster_dialog: ClusterDialog | None = None
         row.addWidget(self.status_label, 1)
@@ -586,10 +587,14 @@ class TrainingPanel(QWidget):
             self.form.restore_data_source(path, str(store.value("training/last_dataset_format", "auto") or "auto"))
 
     # ------------------------------------------------------------------ form and buttons
+    def _on_cluster_dialog_exported(self, _folder: str) -> None:
+        self._update_controls()
+        self.refresh_history()
+
     def _on_cluster_button_clicked(self) -> None:
         if self.cluster_dialog is None:
             self.cluster_dialog = ClusterDialog(self.form.state, self._tasks, self)
-            self.cluster_dialog.exported.connect(lambda _folder: (self._update_controls(), self.refresh_history()))
+            self.cluster_dialog.exported.connect(self._on_cluster_dialog_exported)
             self.cluster_dialog.open_requested.connect(lambda folder: self.open_run(Path(folder)))
             self.form.changed.connect(self.cluster_dialog.refresh)  # the commands follow the form
         self.cluster_dialog.refresh()

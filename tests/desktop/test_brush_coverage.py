@@ -84,11 +84,11 @@ def test_window_marks_the_brushes_of_the_loaded_model_and_compare_says_so(make_w
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.preview.model_loaded, timeout=WAIT):
         window.load_model(ModelSource(path=rare))
-    assert set(window.palette.barely_seen()) == {"bus", "train"}
+    assert set(window.class_palette.barely_seen()) == {"bus", "train"}
     window.compare.show_compare(ModelSource(path=rare), ModelSource(path=old), "side")
     panel = window.compare.panel
     qtbot.waitUntil(lambda: "bus (0.005 %)" in panel.coverage.text() and "not recorded" in panel.coverage.text(),
                     timeout=WAIT)
     with qtbot.waitSignal(window.preview.model_loaded, timeout=WAIT):
         window.load_model(ModelSource(path=old))
-    assert window.palette.barely_seen() == {}
+    assert window.class_palette.barely_seen() == {}
