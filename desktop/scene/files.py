@@ -127,7 +127,7 @@ class RecentFiles:
         raw = self._settings.value(self.KEY, [])
         if isinstance(raw, str):  # QSettings returns a bare string for a one-element list
             raw = [raw]
-        return [Path(p) for p in (raw or [])]
+        return [Path(p) for p in raw] if isinstance(raw, list) else []  # None when unset
 
     def add(self, path: str | Path) -> None:
         p = str(Path(path).resolve())
