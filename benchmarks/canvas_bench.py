@@ -35,8 +35,9 @@ from benchmarks.common import StallMeter, qt_app
 from core.checkpoints import save_weights
 from core.config import GeneratorConfig
 from core.models import build_generator
-from desktop import files, settings
-from desktop.default_scene import default_scene
+from desktop import settings
+from desktop.scene import files
+from desktop.scene.default import default_scene
 from desktop.preview.worker import ModelSource
 
 if TYPE_CHECKING:

@@ -17,7 +17,9 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -35,6 +37,14 @@ PHOTO = REPO / "../shared/data/camvid/test/0001TP_008550.png"
 TARGET_MS = 250.0
 
 
+@dataclass
+class _Row:
+    title: str
+    segmenter: Segmenter
+    path: Path
+    times: list[float] = field(default_factory=list)  # ms per call
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="7 repeats instead of 21")
@@ -49,42 +59,43 @@ def main(argv: list[str] | None = None) -> int:
     else:  # no shared data here: a street-coloured stand-in of the same size
         photo = np.random.default_rng(0).integers(0, 256, (360, 480, 3), dtype=np.uint8)
         source = "random 480×360 pixels (CamVid not found)"
-    rows = {}
+    rows: dict[str, _Row] = {}
     for key, title in (("city19", "segmenter19 (19 classes)"), ("camvid11", "segmenter (11 classes, baseline)")):
         path = bundled_segmenter_path(key)
         if path.is_file():
             seg = Segmenter.load(path)
-            rows[key] = {"title": title, "segmenter": seg, "times": [], "path": path}
+            rows[key] = _Row(title, seg, path)
     if not rows:
         print("no bundled segmenter found")
         return 1
     for row in rows.values():
         for _ in range(2):
-            row["segmenter"].predict_ids(photo)
+            row.segmenter.predict_ids(photo)
     for _ in range(repeats):
         for row in rows.values():
             t0 = time.perf_counter()
-            ids = row["segmenter"].predict_ids(photo)
-            row["times"].append((time.perf_counter() - t0) * 1000)
+            ids = row.segmenter.predict_ids(photo)
+            row.times.append((time.perf_counter() - t0) * 1000)
             assert ids.shape == photo.shape[:2]
     info = machine()
-    base = statistics.median(rows["camvid11"]["times"]) if "camvid11" in rows else None
+    base = statistics.median(rows["camvid11"].times) if "camvid11" in rows else None
     print("## Photo segmentation (480×360 photo -> label ids)\n")
     print(f"{source}; {repeats} repeats after 2 warm-up calls, alternating; {args.threads} torch thread(s); "
           f"{info['cpu']}, load average {info['load_average_1min']:.1f}\n")
     print("| segmenter | parameters | file | work size | median ms | p95 ms | × baseline | target |")
     print("|---|---|---|---|---|---|---|---|")
-    out = {"machine": info, "repeats": repeats, "photo": source, "rows": {}}
+    results: dict[str, Any] = {}
+    out = {"machine": info, "repeats": repeats, "photo": source, "rows": results}
     for key, row in rows.items():
-        seg = row["segmenter"]
-        med, tail = statistics.median(row["times"]), p95(row["times"])
+        seg = row.segmenter
+        med, tail = statistics.median(row.times), p95(row.times)
         h, w = seg.work_size(*photo.shape[:2])
         ratio = f"{med / base:.2f}" if base else "—"
         target = f"≤ {TARGET_MS:.0f} ms: {'met' if med <= TARGET_MS else 'MISSED'}" if key == "city19" else ""
-        size_mb = row["path"].stat().st_size / 1e6
-        print(f"| {row['title']} | {count_parameters(seg.model):,} | {size_mb:.1f} MB | {h}×{w} | {med:.1f} | "
+        size_mb = row.path.stat().st_size / 1e6
+        print(f"| {row.title} | {count_parameters(seg.model):,} | {size_mb:.1f} MB | {h}×{w} | {med:.1f} | "
               f"{tail:.1f} | {ratio} | {target} |")
-        out["rows"][key] = {"median_ms": med, "p95_ms": tail, "times_ms": row["times"], "file_mb": size_mb}
+        results[key] = {"median_ms": med, "p95_ms": tail, "times_ms": row.times, "file_mb": size_mb}
     if args.json:
         atomic_write_text(args.json, json.dumps(out, indent=2) + "\n")
     return 0

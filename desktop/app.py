@@ -22,8 +22,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from core import __version__
+
+if TYPE_CHECKING:  # Qt is imported lazily: `--version` and `--help` start without it
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow
 
 HEADLESS_PREVIEW_NAME = "roadstudio-preview.png"
 VIEW_CHOICES = ("side", "overlay", "swipe", "diff", "realism")
@@ -31,7 +37,7 @@ SCREENSHOT_TIMEOUT_S = 300
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -108,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if headless:
         _silence_offscreen_noise()
     settings.configure_application()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationDisplayName("Road Studio")
     app.setApplicationVersion(__version__)
 
@@ -137,7 +144,7 @@ def argv_is_empty(argv: Sequence[str] | None) -> bool:
     return not (sys.argv[1:] if argv is None else list(argv))
 
 
-def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view: str | None,  # noqa: ANN001
+def _run_interactive(app: QApplication, open_path: Path | None, checkpoint: Path | None, view: str | None,
                      device: str, compare: Path | None = None) -> int:
     from desktop import messages
 
@@ -149,27 +156,29 @@ def _run_interactive(app, open_path: Path | None, checkpoint: Path | None, view:
     return int(app.exec())
 
 
-def _show_compare(window, checkpoint: Path | None, compare: Path | None, view: str | None) -> None:  # noqa: ANN001
+def _show_compare(window: MainWindow, checkpoint: Path | None, compare: Path | None, view: str | None) -> None:
     """--compare B / --view realism: the compare panel with A = --checkpoint (or the default model)."""
+    from desktop.compare.view import COMPARE_MODES
     from desktop.main_window import default_model_path
     from desktop.preview.worker import ModelSource
 
     a = ModelSource(path=checkpoint if checkpoint is not None else default_model_path())
     b = ModelSource(path=compare) if compare is not None else None
-    mode = view if view in ("side", "swipe", "diff", "realism") else "side"
+    mode = view if view in COMPARE_MODES else "side"
     window.compare.show_compare(a, b, mode)
 
 
 def open_window(open_path: Path | None, checkpoint: Path | None = None, view: str | None = None,
-                device: str = "auto"):  # noqa: ANN201 - a MainWindow (Qt imported lazily)
+                device: str = "auto") -> MainWindow:
     """The start-up of `roadstudio [FILE]`: the window shown, recovery offered, the file opened
     (a file that cannot be opened gets a message box; the sample scene stays), a model loaded."""
-    from desktop.default_scene import default_scene
+    from desktop.scene.default import default_scene
     from desktop.main_window import MainWindow
+    from desktop.preview.views import VIEW_MODES
     from desktop.preview.worker import ModelSource
 
     window = MainWindow(device=device)
-    if view:
+    if view in VIEW_MODES:
         window.set_view_mode(view)
     # The model loads on the preview worker thread (torch import, weights, first render) while
     # the window shows itself and the scene opens: asked for first, it is ready sooner.

@@ -1,6 +1,6 @@
 """The main window: it composes the parts and wires their signals; the parts do the work.
 
-    SceneSession        the open scene and every file operation (desktop/session.py)
+    SceneSession        the open scene and every file operation (desktop/scene/session.py)
     CanvasView          painting (desktop/canvas/)
     PreviewController   live inference on a worker thread (desktop/preview/)
     PreviewPanel        the generated image: side by side, overlay, swipe
@@ -19,27 +19,29 @@ import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+    QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMenu, QMessageBox, QScrollArea, QSplitter,
 )
 
 from core import __version__, provenance
 from core.resources import resource_path
-from desktop import files, gc_policy, layout, messages, settings
-from desktop.actions import StudioActions, build_menus
+from desktop import gc_policy, messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
 from desktop.compare.window_link import CompareLink
-from desktop.model_menu import ModelMenu
-from desktop.pair_inspector import PairInspector
-from desktop.palette import ClassPalette
 from desktop.photo.link import PhotoLink
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
 from desktop.preview.worker import ModelInfo, ModelSource
-from desktop.scene_dialog import NewSceneDialog
-from desktop.session import SceneSession
-from desktop.status_bar import NO_MODEL_TEXT, StudioStatusBar
-from desktop.toolbar import StudioToolBar
+from desktop.scene import files
+from desktop.scene.new_dialog import NewSceneDialog
+from desktop.scene.pair_inspector import PairInspector
+from desktop.scene.session import SceneSession
+from desktop.window import layout
+from desktop.window.actions import StudioActions, build_menus
+from desktop.window.model_menu import ModelMenu
+from desktop.window.palette import ClassPalette
+from desktop.window.status_bar import NO_MODEL_TEXT, StudioStatusBar
+from desktop.window.toolbar import StudioToolBar
 
 from desktop.training.panel import TrainingPanel
 
@@ -73,17 +75,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.view_link = CanvasLink(self.canvas, self.preview_panel.view)  # zoom/pan mirrored
 
-        self.palette = ClassPalette(self)
+        self.class_palette = ClassPalette(self)
         self.palette_dock = QDockWidget("Classes", self)
         self.palette_dock.setObjectName("palette_dock")
         # Scrollable: 20 swatches would otherwise set a minimum height that, with the training
         # dock open on a 768-px screen, pushed the window past the bottom of the screen.
         palette_scroll = QScrollArea(self)
-        palette_scroll.setWidget(self.palette)
+        palette_scroll.setWidget(self.class_palette)
         palette_scroll.setWidgetResizable(True)
         palette_scroll.setFrameShape(QFrame.Shape.NoFrame)
         palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        palette_scroll.setMinimumWidth(self.palette.sizeHint().width() + 16)
+        palette_scroll.setMinimumWidth(self.class_palette.sizeHint().width() + 16)
         self.palette_dock.setWidget(palette_scroll)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.palette_dock)
         menus["view"].addAction(self.palette_dock.toggleViewAction())
@@ -94,7 +96,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.tool_bar)
         self.status = StudioStatusBar(self)
         self.setStatusBar(self.status)
-        self.palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/palette.py
+        self.class_palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/window/palette.py
 
         self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
         self.model_menu = ModelMenu(menus["model"], self)
@@ -137,7 +139,7 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------------------------- set-up
 
-    def _add_training_panel(self, view_menu) -> TrainingPanel:  # noqa: ANN001
+    def _add_training_panel(self, view_menu: QMenu) -> TrainingPanel:
         # With the settings store: the runs folder, the folders runs were opened from and the
         # last dataset are remembered across restarts (desktop/training/run_registry.py).
         panel = TrainingPanel(settings.runs_dir_override(), self, store=settings.settings)
@@ -184,7 +186,7 @@ class MainWindow(QMainWindow):
         c.tool_changed.connect(self.tool_bar.show_tool)
         c.brush_size_changed.connect(self.tool_bar.show_brush_size)
 
-        self.palette.class_selected.connect(self._select_class)
+        self.class_palette.class_selected.connect(self._select_class)
         self.tool_bar.tool_selected.connect(self.canvas.set_tool)
         self.tool_bar.brush_size_selected.connect(self.canvas.set_brush_size)
         self.tool_bar.variation_changed.connect(self.preview.set_variation)
@@ -251,7 +253,7 @@ class MainWindow(QMainWindow):
 
     def _select_class(self, label_id: int) -> None:
         self.canvas.set_current_class(label_id)
-        self.palette.set_current_class(label_id)
+        self.class_palette.set_current_class(label_id)
 
     def _scene_for_preview(self) -> tuple[int, np.ndarray]:
         doc = self.session.document
@@ -296,7 +298,7 @@ class MainWindow(QMainWindow):
     def _on_preview_model_loaded(self, info: ModelInfo) -> None:
         self.status.set_model(info)
         self.model_menu.set_model(info)
-        self.palette.set_model_card(info.card)  # hatch the brushes this model barely saw
+        self.class_palette.set_model_card(info.card)  # hatch the brushes this model barely saw
         self.preview_panel.view.set_placeholder("Rendering…")
         self.status.showMessage(f"Loaded {info.name} ({info.parameters:,} parameters) on {info.device}", 8000)
         gc_policy.freeze_startup_objects()  # torch and the model are loaded: start-up is over
@@ -438,11 +440,11 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------------------- drag and drop
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         if not paths:
             return
@@ -479,9 +481,9 @@ class MainWindow(QMainWindow):
         else:
             self.splitter.setSizes([1000, 1000])  # canvas and generated image equally wide
         mode = str(store.value("view/mode", "side"))
-        self.set_view_mode(mode if mode in VIEW_MODES else "side")  # type: ignore[arg-type]
+        self.set_view_mode(mode if mode in VIEW_MODES else "side")
         try:
-            opacity = int(store.value("view/overlay_opacity", 50))
+            opacity = int(str(store.value("view/overlay_opacity", 50)))
         except (TypeError, ValueError):
             opacity = 50
         self.preview_panel.opacity_slider.setValue(opacity)
@@ -503,7 +505,7 @@ class MainWindow(QMainWindow):
         store.setValue("view/overlay_opacity", self.preview_panel.opacity_slider.value())
         store.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._shut_down:
             event.accept()
             return

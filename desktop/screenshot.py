@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication
 
 from core import provenance
@@ -16,21 +18,27 @@ from core.errors import UserError
 from desktop import messages
 from desktop.qimage import qimage_to_rgb
 
+if TYPE_CHECKING:  # the window (and torch behind it) is imported when a screenshot is taken
+    from desktop.compare.controller import Side
+    from desktop.compare.view import CompareMode
+    from desktop.main_window import MainWindow
+    from desktop.preview.worker import ModelSource
+
 WINDOW_SIZE = (1400, 760)
 TIMEOUT_S = 300
 
 
-class _Failure(Exception):
+class _ScreenshotError(Exception):
     pass
 
 
-def _wait_for(signal_list, timeout_s: float) -> tuple[int, tuple]:  # noqa: ANN001
+def _wait_for(signal_list: Sequence[SignalInstance], timeout_s: float) -> tuple[int, tuple[object, ...]]:
     """Run the event loop until one of the signals fires; (its index, its arguments)."""
     loop = QEventLoop()
-    result: list = []
-    connections = []
+    result: list[tuple[int, tuple[object, ...]]] = []
+    connections: list[tuple[SignalInstance, Callable[..., None]]] = []
     for index, signal in enumerate(signal_list):
-        def handler(*args, _i=index) -> None:  # noqa: ANN002
+        def handler(*args: object, _i: int = index) -> None:
             if not result:
                 result.append((_i, args))
             loop.quit()
@@ -41,14 +49,16 @@ def _wait_for(signal_list, timeout_s: float) -> tuple[int, tuple]:  # noqa: ANN0
     for signal, handler in connections:
         signal.disconnect(handler)
     if not result:
-        raise _Failure(f"timed out after {timeout_s:.0f} s")
+        raise _ScreenshotError(f"timed out after {timeout_s:.0f} s")
     return result[0]
 
 
 def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str | None, out: Path,
                    device: str = "auto", announce: bool = False, compare: Path | None = None) -> int:
-    from desktop.default_scene import default_scene
+    from desktop.scene.default import default_scene
     from desktop.main_window import MainWindow, default_model_path
+    from desktop.compare.view import COMPARE_MODES
+    from desktop.preview.views import VIEW_MODES
     from desktop.preview.worker import ModelSource
 
     errors: list[str] = []
@@ -57,8 +67,8 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     try:
         window.resize(*WINDOW_SIZE)
         comparing = compare is not None or view == "realism"
-        if view and not comparing:
-            window.set_view_mode(view)  # type: ignore[arg-type]
+        if view in VIEW_MODES and not comparing:  # (app.py has checked --view against --compare)
+            window.set_view_mode(view)
         if open_path is not None:
             window.session.open_path_blocking(open_path)
             what = open_path.name
@@ -78,7 +88,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
             if not has_model:
                 raise UserError(f"{model}: no such file (the default model is missing; give --checkpoint)")
             _show_compare(window, ModelSource(path=model), ModelSource(path=compare) if compare else None,
-                          view or "side")
+                          view if view in COMPARE_MODES else "side")
         window.canvas.fit()
         _settle()
         image = qimage_to_rgb(window.grab().toImage())
@@ -86,7 +96,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except _Failure as exc:
+    except _ScreenshotError as exc:
         print(f"error: no preview appeared: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -106,13 +116,13 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     return 0
 
 
-def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
+def _show_compare(window: MainWindow, a: ModelSource, b: ModelSource | None, mode: CompareMode) -> None:
     """Show the compare panel with A (and B) and wait until each side shows the painting as it is
     now (and, for the realism view, A's discriminator map or the reason there is none)."""
     link = window.compare
     link.show_compare(a, b, mode)
     controller = link.controller
-    wanted = {"A": a} if b is None else {"A": a, "B": b}
+    wanted: dict[Side, ModelSource] = {"A": a} if b is None else {"A": a, "B": b}
     deadline = time.monotonic() + TIMEOUT_S
 
     def ready() -> bool:
@@ -132,7 +142,7 @@ def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
     while not ready():
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _Failure(f"timed out after {TIMEOUT_S} s")
+            raise _ScreenshotError(f"timed out after {TIMEOUT_S} s")
         index, payload = _wait_for([controller.shown_changed, controller.failed, link.panel.view.difference_ready],
                                    left)
         if index == 1:
@@ -140,14 +150,14 @@ def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
     link.panel.view.repaint()
 
 
-def _wait_for_current_preview(window) -> None:  # noqa: ANN001
+def _wait_for_current_preview(window: MainWindow) -> None:
     """Until the preview of the document as it is now is on screen."""
     deadline = time.monotonic() + TIMEOUT_S
     target = window.session.document.version
     while window.shown_version < target:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _Failure(f"timed out after {TIMEOUT_S} s")
+            raise _ScreenshotError(f"timed out after {TIMEOUT_S} s")
         index, payload = _wait_for([window.preview_displayed, window.preview.failed], left)
         if index == 1:
             raise UserError(payload[0])

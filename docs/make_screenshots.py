@@ -29,7 +29,6 @@ from desktop.qimage import qimage_to_rgb
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
-    from desktop.palette import ClassPalette
 
 
 class Painter:
@@ -48,9 +47,7 @@ class Painter:
 
     def use(self, tool: str, cls: str, size: int | None = None) -> None:
         self.window.tool_bar.tool_actions[tool].trigger()
-        # MainWindow.palette (the class palette) shadows QWidget.palette(), which mypy sees here
-        palette: ClassPalette = self.window.palette  # type: ignore[assignment]  # see above
-        palette.button_for(class_by_name(cls).id).click()
+        self.window.class_palette.button_for(class_by_name(cls).id).click()
         if size:
             self.canvas.set_brush_size(size)
 

@@ -255,7 +255,7 @@ def _soak(args: argparse.Namespace) -> int:
         report.preview_requests += 1
         original_request()
 
-    preview.request = counting_request
+    preview.request = counting_request  # type: ignore[method-assign]  # count the window's requests
     preview.preview_shown.connect(lambda *_: setattr(report, "previews_shown", report.previews_shown + 1))
 
     # --------------------------------------------------------------- heartbeat (stall meter)

@@ -174,7 +174,7 @@ def score(segmenter: Segmenter, pairs: list[tuple[np.ndarray, np.ndarray]], clas
     matrix = np.zeros((k, k), np.int64)
     for ids, photo in tqdm(pairs, desc=desc, unit="frame", file=sys.stderr, leave=False):
         if at_work_size:
-            size = work_size(*ids.shape, segmenter.config.work_area)
+            size = work_size(ids.shape[0], ids.shape[1], segmenter.config.work_area)
             t = torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1)[None].float()
             photo = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)[0]
             photo = photo.round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
@@ -247,12 +247,12 @@ def _mini_names(path: Path) -> list[str]:
     return [source.describe(i) for i in range(len(source))]
 
 
-def warm_start(model: torch.nn.Module, path: Path) -> None:
+def warm_start(model: torch.nn.Module, config: SegNetConfig, path: Path) -> None:
     """Copy an 11-class segmenter into the 19-class model: all layers as they are, head row k from
     the CamVid class that class k folds onto (wall <- building, truck <- car, ...)."""
     old = Segmenter.load(path)
-    if old.class_set is not CAMVID11 or old.config.arch != model.config.arch or old.config.width != model.config.width:
-        raise SystemExit(f"{path}: not an 11-class {model.config.arch} segmenter of width {model.config.width}")
+    if old.class_set is not CAMVID11 or old.config.arch != config.arch or old.config.width != config.width:
+        raise SystemExit(f"{path}: not an 11-class {config.arch} segmenter of width {config.width}")
     state = {k: v.clone() for k, v in old.model.state_dict().items()}
     rows = torch.tensor([int(CAMVID11.id_to_class[i]) for i in CITY19.ids])
     for key in ("head.weight", "head.bias"):
@@ -277,14 +277,15 @@ def tune(path: Path, args: argparse.Namespace) -> None:
     results = []
     for area in (base.work_area, round(base.work_area * 1.5), base.work_area * 2):
         for flip in (False, True):
-            segmenter.model.config = replace(base, work_area=area, tta_flip=flip)
+            # The network keeps its SegNetConfig as a plain attribute (nn.Module's typing allows tensors and modules).
+            segmenter.model.config = replace(base, work_area=area, tta_flip=flip)  # type: ignore[assignment]
             scores = score(segmenter, val, CITY19, False, f"tune {area} flip={flip}")
             results.append((scores["miou"], area, flip, scores["pixel_acc"]))
             print(f"work area {area} ({'×'.join(map(str, work_size(240, 320, area)))} for 240×320-shaped "
                   f"frames), flip {flip}: validation mIoU {scores['miou']:.4f}, pixel acc "
                   f"{scores['pixel_acc']:.4f}", file=sys.stderr)
     best = max(results)
-    segmenter.model.config = replace(base, work_area=best[1], tta_flip=best[2])
+    segmenter.model.config = replace(base, work_area=best[1], tta_flip=best[2])  # type: ignore[assignment]
     card = dict(segmenter.card)
     card["inference"] = {"work_area": best[1], "tta_flip": best[2], "chosen_by": "validation mIoU (19 classes)",
                          "candidates": [{"work_area": a, "tta_flip": f, "val_miou": m, "val_pixel_acc": px}
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     config = SegNetConfig(num_classes=19, width=args.width, arch=args.arch)
     model = build_network(config)
     if args.init and not args.resume:
-        warm_start(model, args.init)
+        warm_start(model, config, args.init)
     frozen = [m for name, m in model.named_children() if name in ENCODER] if args.freeze_encoder else []
     for module in frozen:
         for prm in module.parameters():

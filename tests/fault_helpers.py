@@ -85,7 +85,7 @@ def _inject_enospc(disk: SmallDisk, monkeypatch: pytest.MonkeyPatch) -> None:
     def mkstemp(*args: object, dir: str | os.PathLike[str] | None = None, **kwargs: object):  # noqa: A002 - tempfile.mkstemp's own name
         if disk.full and dir is not None and Path(dir).resolve().is_relative_to(disk.path.resolve()):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload]
+        return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload]  # passes mkstemp's own arguments on
 
     monkeypatch.setattr(core.atomic, "tempfile", types.SimpleNamespace(mkstemp=mkstemp))
 

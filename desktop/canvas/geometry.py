@@ -165,7 +165,7 @@ def polygon_interior_mask(points: Sequence[Point], shape: tuple[int, int]) -> Ma
     rows, cols = row_idx[order], col[order]
     inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     # A polygon has few spans per row: slicing them in Python beats a cumulative sum over the box.
-    for r, c0, c1 in zip(rows[0::2].tolist(), cols[0::2].tolist(), cols[1::2].tolist()):
+    for r, c0, c1 in zip(rows[0::2].tolist(), cols[0::2].tolist(), cols[1::2].tolist(), strict=True):
         inside[r, c0:c1] = True
     return (y0, x0, inside)
 

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -84,7 +84,7 @@ def _weak_listener(view: CanvasView) -> Callable[[Rect], None]:
     def listener(rect: Rect) -> None:
         target = ref()
         if target is not None and isValid(target):
-            target._on_document_changed(rect)
+            target._on_document_changed(rect)  # noqa: SLF001 - the view's own listener, held weakly
 
     return listener
 
@@ -326,7 +326,7 @@ class CanvasView(QWidget):
         self.cancel_gesture()
         return self._doc.redo()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(800, 500)
 
     # ------------------------------------------------------------------ image cache
@@ -416,7 +416,7 @@ class CanvasView(QWidget):
             self.zoom_changed.emit(self._zoom)
 
     # ------------------------------------------------------------------ Qt events
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         area = event.rect()
         painter.fillRect(area, _BACKGROUND)
@@ -489,7 +489,7 @@ class CanvasView(QWidget):
         else:
             self.cursor_moved.emit(ix, iy, label)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
         pos = event.position()
         if self._pan_anchor is None and (
@@ -515,7 +515,7 @@ class CanvasView(QWidget):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         if self._pan_anchor is not None:
             delta = pos - self._pan_anchor
@@ -530,7 +530,7 @@ class CanvasView(QWidget):
         self._emit_cursor(pos)
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         button = event.button()
         if self._pan_anchor is not None and button == self._pan_button:
             self._pan_anchor = None
@@ -546,7 +546,7 @@ class CanvasView(QWidget):
             return
         super().mouseReleaseEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._pan_anchor is None:
             x, y = self.widget_to_document(event.position())
             self._dispatch(self._tool.double_click, x, y, _qt_modifiers(event.modifiers()))
@@ -555,7 +555,7 @@ class CanvasView(QWidget):
             return
         super().mouseDoubleClickEvent(event)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+    def wheelEvent(self, event: QWheelEvent) -> None:
         notches = event.angleDelta().y() / 120.0
         if notches == 0.0:
             event.ignore()
@@ -565,7 +565,7 @@ class CanvasView(QWidget):
         self._update_overlay()
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
@@ -593,7 +593,7 @@ class CanvasView(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             if self._pan_anchor is None:
@@ -602,20 +602,20 @@ class CanvasView(QWidget):
             return
         super().keyReleaseEvent(event)
 
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         # A space release that happens while another widget has focus never reaches us.
         self._space_held = False
         if self._pan_anchor is None:
             self._restore_cursor()
         super().focusOutEvent(event)
 
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def leaveEvent(self, event: QEvent) -> None:
         self._hover = None
         self._update_overlay()
         self._emit_cursor(None)
-        super().leaveEvent(event)  # type: ignore[arg-type]
+        super().leaveEvent(event)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         if self._fit_mode:
             self.fit()
         super().resizeEvent(event)

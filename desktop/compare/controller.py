@@ -53,12 +53,12 @@ class _SideState(QObject):
     def __init__(self, side: Side, device: str, parent: QObject) -> None:
         super().__init__(parent)
         self.side = side
-        self.thread = QThread()
-        self.thread.setObjectName(f"compare-worker-{side}")
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName(f"compare-worker-{side}")
         self.worker = CompareWorker(device)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         self._send.connect(self.worker.render)
-        self.thread.start()
+        self.worker_thread.start()
         self.source: ModelSource | None = None
         self.token = 0
         self.in_flight: RenderRequest | None = None
@@ -72,8 +72,8 @@ class _SideState(QObject):
         self._send.emit(request)
 
     def stop(self, timeout_ms: int) -> None:
-        self.thread.quit()
-        if self.thread.wait(timeout_ms):
+        self.worker_thread.quit()
+        if self.worker_thread.wait(timeout_ms):
             self.worker.unload()  # the thread has ended: safe to call from here
 
 
@@ -98,7 +98,7 @@ class CompareController(QObject):
         self._hash_ids: np.ndarray | None = None
         self._hash: str = ""
         self._stopped = False
-        self.requests_sent = {side: 0 for side in SIDES}  # for tests and the benchmark
+        self.requests_sent = dict.fromkeys(SIDES, 0)  # for tests and the benchmark
 
     # ------------------------------------------------------------------------- requests
 
@@ -203,7 +203,7 @@ class CompareController(QObject):
         self.cache.put(key, result.image)
         if result.realism is not None:
             self.cache.put(RenderKey(key.checkpoint + "#realism", key.labels_sha256, key.variation, "realism"),
-                           result.realism)  # type: ignore[arg-type]
+                           result.realism)
         state.stamps[key.checkpoint] = result.stamp
         state.coverage[key.checkpoint] = result.coverage
         self.rendered.emit(state.side, result.latency_s + result.load_s)

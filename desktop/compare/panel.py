@@ -28,10 +28,10 @@ from desktop import settings
 from desktop.compare.controller import SIDES, CompareController, Side
 from desktop.compare.view import COMPARE_MODES, CompareMode, CompareView
 from desktop.preview.worker import ModelSource
-from desktop.session import write_rendered_png
+from desktop.scene.session import write_rendered_png
 from desktop.training.run_files import CheckpointInfo, RunSummary, list_checkpoints, list_runs, run_folder_of
+from desktop.tasks import TaskRunner
 from desktop.training.run_registry import RunRegistry
-from desktop.workers import BackgroundTasks
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth);;All files (*)"
 MODE_TITLES = {"side": "Side by side", "swipe": "Swipe", "diff": "Difference", "realism": "Realism"}
@@ -49,7 +49,7 @@ class ComparePanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self._source_for = source_for or (lambda path: ModelSource(path=path))
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._runs_dir: Path | None = None
         self._registry: RunRegistry | None = None
         self._run_entries: list[tuple[str, str, bool]] | None = None
@@ -58,7 +58,7 @@ class ComparePanel(QWidget):
         self._select: Path | None = None
         self.checkpoints: list[CheckpointInfo] = []  # the scrubber's positions (step files)
         self.view = CompareView(self)
-        self.combos: dict[str, QComboBox] = {}
+        self.combos: dict[Side, QComboBox] = {}
         self._errors: dict[str, str] = {}  # side -> the last failure, until that side shows an image
 
         layout = QVBoxLayout(self)
@@ -179,7 +179,7 @@ class ComparePanel(QWidget):
                 combo.insertItem(0, f"Canvas model: {source.path.name}", source)
                 combo.setItemData(0, "canvas", Qt.ItemDataRole.UserRole + 1)
                 combo.setItemData(0, str(source.path), Qt.ItemDataRole.ToolTipRole)
-            chosen = self.controller.source(side)  # type: ignore[arg-type]
+            chosen = self.controller.source(side)
             # A side nobody chose shows the placeholder, not whichever entry happens to be first.
             combo.setCurrentIndex(self._find(combo, chosen) if chosen is not None else -1)
 
@@ -209,7 +209,7 @@ class ComparePanel(QWidget):
         if self._registry is not None:
             self._registry.refresh()
             return
-        self._tasks.run(lambda: list_runs(Path(folder)), self._on_runs_listed, lambda exc: None)
+        self._tasks.submit(lambda: list_runs(Path(folder)), self._on_runs_listed, lambda exc: None)
 
     def open_checkpoint(self, side: Side, path: Path) -> None:
         """Show checkpoint `path` on `side`; one inside a run selects that run (remembered in the
@@ -227,7 +227,7 @@ class ComparePanel(QWidget):
         if self._registry is not None:
             self._registry.remember(Path(path), in_run)
         else:
-            self._tasks.run(lambda: run_folder_of(Path(path)), in_run, lambda exc: None)
+            self._tasks.submit(lambda: run_folder_of(Path(path)), in_run, lambda exc: None)
 
     def set_run(self, run_dir: Path, *, step_index: int | None = None, select: Path | None = None,
                 follow_a: bool = True) -> None:
@@ -242,9 +242,9 @@ class ComparePanel(QWidget):
             self.run_combo.addItem(run_dir.name, str(run_dir))
         self.run_combo.setCurrentIndex(self.run_combo.findData(str(run_dir)))
         self.step_label.setText("reading checkpoints…")
-        self._tasks.run(lambda: list_checkpoints(run_dir),
-                        lambda found: self._on_checkpoints_listed(run_dir, found, step_index),
-                        lambda exc: self.step_label.setText(f"{run_dir.name}: cannot be read ({exc})"))
+        self._tasks.submit(lambda: list_checkpoints(run_dir),
+                           lambda found: self._on_checkpoints_listed(run_dir, found, step_index),
+                           lambda exc: self.step_label.setText(f"{run_dir.name}: cannot be read ({exc})"))
 
     @property
     def run_dir(self) -> Path | None:
@@ -285,9 +285,9 @@ class ComparePanel(QWidget):
             return
         path = Path(name) if Path(name).suffix else Path(name).with_suffix(".png")
         pixels, record = made
-        self._tasks.run(lambda: write_rendered_png(path, pixels, record),
-                        lambda written: self._on_exported(written),
-                        lambda exc: self.status.setText(str(exc)))
+        self._tasks.submit(lambda: write_rendered_png(path, pixels, record),
+                           lambda written: self._on_exported(written),
+                           lambda exc: self.status.setText(str(exc)))
 
     def _on_exported(self, path: Path) -> None:
         self.status.setText(f"Exported {path.name}")
@@ -395,7 +395,9 @@ class ComparePanel(QWidget):
         self.coverage.setText("<br>".join(f"<b>{s}</b>: {self._coverage[s]}" for s in SIDES if s in self._coverage))
 
     def _on_controller_shown_changed(self, side: str) -> None:
-        shown = self.controller.shown(side)  # type: ignore[arg-type]
+        if side not in SIDES:
+            return  # (the controller emits "A" or "B" only)
+        shown = self.controller.shown(side)
         if shown is None:
             self.view.set_image(side, None)
             return

@@ -9,28 +9,28 @@ from typing import Literal
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
 
 from desktop.compare.heatmap import HEAT_LUT, REALISM_LUT, difference_heatmap, realism_colors
+from desktop.image_view import BACKGROUND, SwipeImageView, fit_rect
 from desktop.qimage import rgb_to_qimage
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 CompareMode = Literal["side", "swipe", "diff", "realism"]
 COMPARE_MODES: tuple[CompareMode, ...] = ("side", "swipe", "diff", "realism")
-_BACKGROUND = QColor(38, 38, 42)
 _GAP = 8
 
 
-class CompareView(QWidget):
-    swipe_moved = Signal(float)
+class CompareView(SwipeImageView[CompareMode]):
+    """A and B (side, swipe), their difference, or A's realism. Mode, opacity, the swipe divider
+    and its drag come from SwipeImageView."""
+
     difference_ready = Signal()  # the |A − B| map of the current pair is computed
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        super().__init__("side", 0.55, parent)
         self.setMinimumSize(200, 120)
-        self._mode: CompareMode = "side"
         self._rgb: dict[str, np.ndarray | None] = {"A": None, "B": None}
         self._images: dict[str, QImage | None] = {"A": None, "B": None}
         self._titles = {"A": "A", "B": "B"}
@@ -42,12 +42,9 @@ class CompareView(QWidget):
         self._realism_rgb: np.ndarray | None = None
         self._realism_mean: float | None = None
         self._realism_note = ""
-        self._opacity = 0.55
-        self._swipe = 0.5
-        self._dragging = False
         self.diff_ms: float | None = None  # cost of the last difference map (background thread)
         self._diff_job: tuple[int, int] | None = None
-        self._differ = BackgroundTasks(self)
+        self._differ = TaskRunner(self)
 
     # ------------------------------------------------------------------------------ state
 
@@ -76,24 +73,7 @@ class CompareView(QWidget):
     def set_mode(self, mode: CompareMode) -> None:
         if mode not in COMPARE_MODES:
             raise ValueError(f"unknown compare view {mode!r}; expected one of {', '.join(COMPARE_MODES)}")
-        self._mode = mode
-        self.setCursor(Qt.CursorShape.SplitHCursor if mode == "swipe" else Qt.CursorShape.ArrowCursor)
-        self.update()
-
-    def mode(self) -> CompareMode:
-        return self._mode
-
-    def set_opacity(self, opacity: float) -> None:
-        self._opacity = min(1.0, max(0.0, opacity))
-        self.update()
-
-    def set_swipe_position(self, share: float) -> None:
-        self._swipe = min(1.0, max(0.0, share))
-        self.update()
-        self.swipe_moved.emit(self._swipe)
-
-    def swipe_position(self) -> float:
-        return self._swipe
+        super().set_mode(mode)
 
     def image(self, side: str) -> np.ndarray | None:
         return self._rgb[side]
@@ -118,7 +98,7 @@ class CompareView(QWidget):
         blend = a.astype(np.float32) * (1 - self._opacity) + self._realism_rgb.astype(np.float32) * self._opacity
         return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(640, 300)
 
     # ---------------------------------------------------------------------------- drawing
@@ -146,14 +126,7 @@ class CompareView(QWidget):
             self.update()
             self.difference_ready.emit()
 
-        self._differ.run(compute, done, lambda exc: None)
-
-    def _fit(self, image: QImage | None, area: QRectF) -> QRectF:
-        if image is None or image.isNull():
-            return area
-        scale = min(area.width() / image.width(), area.height() / image.height())
-        w, h = image.width() * scale, image.height() * scale
-        return QRectF(area.left() + (area.width() - w) / 2, area.top() + (area.height() - h) / 2, w, h)
+        self._differ.submit(compute, done, lambda exc: None)
 
     def _content(self) -> QRectF:
         # Room at the bottom for a legend in the diff and realism views.
@@ -174,14 +147,14 @@ class CompareView(QWidget):
             # Wide street images in a tall pane read better one above the other: take whichever
             # arrangement draws them larger.
             layout = beside
-            if ref is not None and self._fit(ref, stacked[0]).width() > self._fit(ref, beside[0]).width():
+            if ref is not None and fit_rect(ref, stacked[0]).width() > fit_rect(ref, beside[0]).width():
                 layout = stacked
-            return self._fit(ref, layout[0] if side == "A" else layout[1])
-        return self._fit(self._images["A"] or self._images["B"], area)
+            return fit_rect(ref, layout[0] if side == "A" else layout[1])
+        return fit_rect(self._images["A"] or self._images["B"], area)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), _BACKGROUND)
+        painter.fillRect(self.rect(), BACKGROUND)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if self._mode == "side":
             for side in ("A", "B"):
@@ -218,16 +191,13 @@ class CompareView(QWidget):
         if a is None or b is None:
             self._draw_side(painter, "A" if a is None else "B", target)
             return
-        x = target.left() + self._swipe * target.width()
+        x = self.divider_x(target)
         painter.drawImage(target, b, QRectF(b.rect()))
         painter.save()
         painter.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
         painter.drawImage(target, a, QRectF(a.rect()))
         painter.restore()
-        painter.setPen(QPen(QColor(255, 255, 255), 2))
-        painter.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
-        painter.setBrush(QColor(255, 255, 255))
-        painter.drawRoundedRect(QRectF(x - 6, target.center().y() - 14, 12, 28), 4, 4)
+        self.paint_divider(painter, target)
         self._caption(painter, target.topLeft() + QPointF(6, 6), f"A: {self._titles['A']}")
         metrics = painter.fontMetrics()
         text = f"B: {self._titles['B']}"
@@ -280,22 +250,3 @@ class CompareView(QWidget):
         painter.drawText(QPointF(bar.left() - metrics.horizontalAdvance(low) - 6, bar.bottom()), low)
         painter.drawText(QPointF(bar.right() + 6, bar.bottom()), high)
         painter.drawText(QPointF(8, bar.bottom()), note)
-
-    # ------------------------------------------------------------------------------ swipe drag
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._mode == "swipe" and event.button() == Qt.MouseButton.LeftButton:
-            self._dragging = True
-            self._swipe_to(event.position().x())
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._dragging:
-            self._swipe_to(event.position().x())
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        self._dragging = False
-
-    def _swipe_to(self, x: float) -> None:
-        target = self.image_rect()
-        if target.width() > 0:
-            self.set_swipe_position((x - target.left()) / target.width())

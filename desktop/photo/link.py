@@ -19,7 +19,7 @@ from desktop.canvas.view import CanvasView
 from desktop.photo.controls import PhotoLayerBar
 from desktop.photo.opener import DEFAULT_SEGMENTER, PhotoOpener
 from desktop.photo.photo_layer import PhotoSource
-from desktop.session import SceneSession
+from desktop.scene.session import SceneSession
 
 PHOTO_FILE_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff);;All files (*)"
 
@@ -68,7 +68,10 @@ class PhotoLink(QObject):
         window.addAction(self.action)
         actions = file_menu.actions()
         index = actions.index(after) if after in actions else -1
-        file_menu.insertAction(actions[index + 1] if 0 <= index < len(actions) - 1 else None, self.action)
+        if 0 <= index < len(actions) - 1:
+            file_menu.insertAction(actions[index + 1], self.action)
+        else:
+            file_menu.addAction(self.action)
 
         self.opener = PhotoOpener(segmenter, self)
         self.opener.started.connect(self._on_opener_started)

@@ -32,7 +32,7 @@ DEFAULT_SEGMENTER = "city19"
 STAGES = ("Reading the photo", "Loading the segmenter", "Segmenting", "Hashing the file")
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     pass
 
 
@@ -56,7 +56,7 @@ class _SegmentWorker(QObject):
     def run(self, job: int, path: str) -> None:
         try:
             self.succeeded.emit(job, self._segment(job, Path(path)))
-        except _Cancelled:
+        except _CancelledError:
             self.cancelled.emit(job)
         except UserError as exc:  # BadFileError / CheckpointError: already names the file
             self.failed.emit(job, str(exc))
@@ -67,7 +67,7 @@ class _SegmentWorker(QObject):
 
     def _stage(self, job: int, index: int) -> None:
         if job <= self.cancelled_up_to:
-            raise _Cancelled
+            raise _CancelledError
         self.progressed.emit(job, index, len(STAGES), STAGES[index])
 
     def _segment(self, job: int, path: Path) -> PhotoSource:
@@ -84,7 +84,7 @@ class _SegmentWorker(QObject):
         self._stage(job, 3)
         sha = provenance.file_sha256(path)
         if job <= self.cancelled_up_to:
-            raise _Cancelled
+            raise _CancelledError
         seg_path = segmenter.segmenter.path
         return PhotoSource(path=path, sha256=sha, rgb=rgb, original_ids=ids, source_size=size, notes=notes,
                            segmenter=seg_path.name if seg_path else str(self._segmenter_name),

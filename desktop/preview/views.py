@@ -10,37 +10,34 @@ shows the same scene at "fit" zoom.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
+from desktop.image_view import BACKGROUND, SwipeImageView, fit_rect
 from desktop.qimage import ids_to_qimage, rgb_to_qimage
+
+if TYPE_CHECKING:
+    from desktop.canvas.view import CanvasView
 
 ViewMode = Literal["side", "overlay", "swipe"]
 VIEW_MODES: tuple[ViewMode, ...] = ("side", "overlay", "swipe")
-_BACKGROUND = QColor(38, 38, 42)
 
 
-class ComparisonView(QWidget):
-    """Draws the output image (and labels, for overlay/swipe), fitted to the widget."""
-
-    swipe_moved = Signal(float)
+class ComparisonView(SwipeImageView[ViewMode]):
+    """Draws the output image (and labels, for overlay/swipe), fitted to the widget. Mode,
+    opacity, the swipe divider and its drag come from SwipeImageView."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        super().__init__("side", 0.5, parent)
         self.setMinimumSize(160, 100)
         self.setMouseTracking(True)
         self._output: QImage | None = None
         self._labels: QImage | None = None
         self._labels_ids: np.ndarray | None = None
-        self._mode: ViewMode = "side"
-        self._opacity = 0.5
-        self._swipe = 0.5  # divider position as a share of the image width
-        self._dragging = False
         self._placeholder = "No model loaded — Model ▸ Load checkpoint…"
         # Mirror of the canvas's zoom: (zoom, document x, document y at the widget centre), or
         # None to fit the image into the widget.
@@ -68,29 +65,6 @@ class ComparisonView(QWidget):
         """The text shown while there is no image (e.g. "Loading default model…")."""
         return self._placeholder
 
-    def set_mode(self, mode: ViewMode) -> None:
-        self._mode = mode
-        self.setCursor(Qt.CursorShape.SplitHCursor if mode == "swipe" else Qt.CursorShape.ArrowCursor)
-        self.update()
-
-    def mode(self) -> ViewMode:
-        return self._mode
-
-    def set_opacity(self, opacity: float) -> None:
-        self._opacity = min(1.0, max(0.0, opacity))
-        self.update()
-
-    def opacity(self) -> float:
-        return self._opacity
-
-    def set_swipe_position(self, share: float) -> None:
-        self._swipe = min(1.0, max(0.0, share))
-        self.update()
-        self.swipe_moved.emit(self._swipe)
-
-    def swipe_position(self) -> float:
-        return self._swipe
-
     def has_output(self) -> bool:
         return self._output is not None
 
@@ -116,13 +90,11 @@ class ComparisonView(QWidget):
             doc_w, doc_h = self._labels.width(), self._labels.height()  # labels are document-sized
             w, h = doc_w * zoom, doc_h * zoom
             return QRectF(self.width() / 2 - cx * zoom, self.height() / 2 - cy * zoom, w, h)
-        scale = min(self.width() / ref.width(), self.height() / ref.height())
-        w, h = ref.width() * scale, ref.height() * scale
-        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        return fit_rect(ref, QRectF(self.rect()))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), _BACKGROUND)
+        painter.fillRect(self.rect(), BACKGROUND)
         target = self.image_rect()
         if self._output is None:
             if self._mode != "side" and self._labels is not None:
@@ -139,41 +111,18 @@ class ComparisonView(QWidget):
             self._draw(painter, self._labels, target, smooth=False)
             painter.setOpacity(1.0)
         else:  # swipe: labels to the left of the divider
-            x = target.left() + self._swipe * target.width()
+            x = self.divider_x(target)
             painter.save()
             painter.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
             self._draw(painter, self._labels, target, smooth=False)
             painter.restore()
-            painter.setPen(QPen(QColor(255, 255, 255), 2))
-            painter.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
-            handle = QRectF(x - 6, target.center().y() - 14, 12, 28)
-            painter.setBrush(QColor(255, 255, 255))
-            painter.drawRoundedRect(handle, 4, 4)
+            self.paint_divider(painter, target)
 
     @staticmethod
     def _draw(painter: QPainter, image: QImage, target: QRectF, *, smooth: bool) -> None:
         # Labels are scaled with nearest neighbour so class borders stay crisp.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(target, image, QRectF(image.rect()))
-
-    # ------------------------------------------------------------------------------ swipe drag
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._mode == "swipe" and event.button() == Qt.MouseButton.LeftButton:
-            self._dragging = True
-            self._swipe_to(event.position().x())
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._dragging:
-            self._swipe_to(event.position().x())
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        self._dragging = False
-
-    def _swipe_to(self, x: float) -> None:
-        target = self.image_rect()
-        if target.width() > 0:
-            self.set_swipe_position((x - target.left()) / target.width())
 
 
 class CanvasLink(QObject):
@@ -182,13 +131,13 @@ class CanvasLink(QObject):
     The canvas repaints whenever its transform changes, so watching its paint and resize events
     is enough; a fitted canvas means a fitted view (so panes of different sizes both fit)."""
 
-    def __init__(self, canvas: QWidget, view: ComparisonView) -> None:
+    def __init__(self, canvas: CanvasView, view: ComparisonView) -> None:
         super().__init__(view)
         self._canvas = canvas
         self._view = view
         canvas.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Paint, QEvent.Type.Resize):
             self.sync()
         return False
@@ -227,7 +176,7 @@ class PreviewPanel(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
         row.addWidget(self.opacity_slider)
         self.opacity_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        # The real photo of an inspected training pair (desktop/pair_inspector.py), under the
+        # The real photo of an inspected training pair (desktop/scene/pair_inspector.py), under the
         # output in the same view mode, with the same labels, opacity and swipe position.
         self.target_caption = QLabel(self)
         self.target_caption.setWordWrap(True)

@@ -7,6 +7,7 @@ backlog of stale work.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -164,7 +165,5 @@ def _close(predictor: Any) -> None:
     """Release a predictor's fast-path resources (compiled kernels, sessions) if it has any."""
     close = getattr(predictor, "close", None)
     if callable(close):
-        try:
+        with contextlib.suppress(Exception):  # releasing is best effort
             close()
-        except Exception:  # noqa: BLE001, S110 - releasing is best effort
-            pass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -214,7 +214,7 @@ class LineChart(QWidget):
         self._curves[name].visible = visible
         self._dirty = True
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(420, 220)
 
     def _on_timer_timeout(self) -> None:
@@ -277,7 +277,7 @@ class LineChart(QWidget):
             return []
         return _nice_ticks(span[0], span[1], 6, integer=self.integer_x)
 
-    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.paint_count += 1
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().base())
@@ -363,7 +363,7 @@ class LineChart(QWidget):
             top, bottom, xs = to_py(hi[ok]), to_py(lo[ok]), px[ok]
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             painter.setPen(QPen(band, 1.0))
-            painter.drawLines([QLineF(a, b, a, c + 1.0) for a, b, c in zip(xs, top, bottom)])
+            painter.drawLines([QLineF(a, b, a, c + 1.0) for a, b, c in zip(xs, top, bottom, strict=True)])
         ok = np.isfinite(line)
         pts = to_py(line[ok])
         xs = px[ok]
@@ -378,7 +378,7 @@ class LineChart(QWidget):
         if len(xs) == 1:
             painter.drawEllipse(QPointF(xs[0], pts[0]), 2.0, 2.0)
         elif len(xs) > 1:
-            polyline = QPolygonF([QPointF(a, b) for a, b in zip(xs, pts)])
+            polyline = QPolygonF([QPointF(a, b) for a, b in zip(xs, pts, strict=True)])
             painter.drawPolyline(polyline)
             painter.drawPolyline(polyline.translated(0.0, 0.8))
 
@@ -406,7 +406,7 @@ class LineChart(QWidget):
 
     def _draw_legend(self, painter: QPainter, entries: list[QRectF], curves: list[_Curve]) -> None:
         metrics = painter.fontMetrics()
-        for rect, curve in zip(entries, curves):
+        for rect, curve in zip(entries, curves, strict=True):
             mid = rect.center().y()
             painter.fillRect(QRectF(rect.left(), mid - 1.5, 10, 3), curve.color)
             painter.setPen(self.palette().text().color())
@@ -432,7 +432,7 @@ def _nice_ticks(lo: float, hi: float, count: int, *, integer: bool = False) -> l
     if integer:
         step = max(1.0, float(math.ceil(step)) if step > 1 and step != int(step) else step)
     first = math.ceil(lo / step) * step
-    ticks = []
+    ticks: list[float] = []
     value = first
     while value <= hi + 1e-12 and len(ticks) < 50:
         ticks.append(round(value, 12))

@@ -34,7 +34,7 @@ from core.config import RunConfig
 from core.errors import ConfigError, UserError
 from desktop.training.checkpoints_view import CommandLine
 from desktop.training.form import FormState
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner, error_message
 
 CONFIG_FILE = "config.toml"
 TORCHRUN_FILE = "torchrun.sh"
@@ -218,8 +218,8 @@ class ClusterDialog(QDialog):
             return  # refresh() shows the reason
         self.export_button.setEnabled(False)
         self._show_message(f"Writing {plan.folder}…")
-        self._tasks.submit("cluster-export", lambda: write_export(plan), self._on_export_written,
-                           self._on_export_failed)
+        self._tasks.submit(lambda: write_export(plan), self._on_export_written, self._on_export_failed,
+                           key="cluster-export")
 
     def _on_export_written(self, folder: Path) -> None:
         self.export_button.setEnabled(True)
@@ -229,9 +229,9 @@ class ClusterDialog(QDialog):
                            f"Submit with `sbatch {SBATCH_FILE}` there; the History tab lists the run.")
         self.exported.emit(str(folder))
 
-    def _on_export_failed(self, message: str) -> None:
+    def _on_export_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)
-        self._show_message(message, error=True)
+        self._show_message(error_message(exc), error=True)
 
     def _on_open_clicked(self) -> None:
         if self._exported_folder is not None:

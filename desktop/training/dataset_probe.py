@@ -7,10 +7,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.errors import UserError
+
+if TYPE_CHECKING:
+    from core.config import DataFormat, Direction
 
 SYNTHETIC = "synthetic"
 
@@ -24,7 +28,7 @@ class ProbeResult:
     photos_only: int = 0  # a folder of this many photos and no labels: the segmenter labels them
 
 
-def probe_dataset(path: str, data_format: str, direction: str, preview_pairs: int = 4,
+def probe_dataset(path: str, data_format: DataFormat, direction: Direction, preview_pairs: int = 4,
                   progress: Callable[[int, int], None] | None = None) -> ProbeResult:
     """Check `path` ("synthetic" or a folder) as a dataset. Never raises for bad data: an unusable
     folder is ok=False with the reason as headline (the engine refuses it with the same reason)."""
@@ -38,7 +42,7 @@ def probe_dataset(path: str, data_format: str, direction: str, preview_pairs: in
             return ProbeResult(False, f"{folder}: is a file, not a dataset folder", "", None)
         path = str(folder)
     try:
-        report = check_dataset(path, data_format, direction, progress=progress)  # type: ignore[arg-type]
+        report = check_dataset(path, data_format, direction, progress=progress)
     except UserError as exc:
         return _photos_only(path, data_format) or ProbeResult(False, str(exc), "", None)
     text = report.format_text()

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from core.config import RunConfig
+from core.config import DataFormat, RunConfig
 from core.errors import ConfigError
 from desktop.training.dataset_probe import ProbeResult, probe_dataset
 from desktop.qimage import rgb_to_qimage
 from desktop.training.images import ImageView
 from desktop.training.presets import CUSTOM, PATCH_SIZES, PRESETS, QUICK_LOOK, patch_size_for_layers
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner, error_message
 
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\- ]{0,79}$")
 
@@ -303,10 +303,14 @@ class SetupForm(QScrollArea):
 
     def _connect_changes(self) -> None:
         for widget in self._setting_widgets():
-            signal = (widget.valueChanged if isinstance(widget, (QSpinBox, QDoubleSpinBox))
-                      else widget.toggled if isinstance(widget, QCheckBox)
-                      else widget.currentIndexChanged)
-            signal.connect(self._on_setting_changed)
+            if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.valueChanged.connect(self._on_setting_changed)
+            elif isinstance(widget, QCheckBox):
+                widget.toggled.connect(self._on_setting_changed)
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(self._on_setting_changed)
+            else:
+                raise TypeError(f"{type(widget).__name__}: no change signal for a setting widget")
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.synthetic_radio.toggled.connect(self._on_source_toggled)
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
@@ -409,10 +413,7 @@ class SetupForm(QScrollArea):
         discriminator = replace(base.discriminator, ndf=self.ndf_spin.value(), scales=self.d_scales_spin.value(),
                                 n_layers=PATCH_SIZES[self.patch_combo.currentData()],
                                 norm=self.norm_combo.currentData())
-        if path == "synthetic":
-            data_format = "synthetic"
-        else:
-            data_format = self.format_combo.currentData()
+        data_format: DataFormat = "synthetic" if path == "synthetic" else self.format_combo.currentData()
         data = replace(base.data, path=path, format=data_format, direction=self.direction_combo.currentData(),
                        load_size=(self.load_h.value(), self.load_w.value()),
                        crop_size=(self.crop_h.value(), self.crop_w.value()),
@@ -470,8 +471,9 @@ class SetupForm(QScrollArea):
         self.check_progress.setRange(0, 0)  # busy until the first pair is counted
         self.check_progress.show()
         fmt, direction = self.format_combo.currentData(), self.direction_combo.currentData()
-        self._tasks.submit("dataset-probe", lambda progress: probe_dataset(path, fmt, direction, progress=progress),
-                           self._on_probe_succeeded, self._on_probe_failed, self._on_probe_progressed)
+        self._tasks.submit(lambda progress: probe_dataset(path, fmt, direction, progress=progress),
+                           self._on_probe_succeeded, self._on_probe_failed, key="dataset-probe",
+                           on_progress=self._on_probe_progressed)
         self.changed.emit()
 
     def _on_probe_progressed(self, done: int, total: int) -> None:
@@ -495,7 +497,7 @@ class SetupForm(QScrollArea):
         self.check_label.setText("Checks the dataset when the training panel opens")
         self.changed.emit()
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         deferred, self._deferred = self._deferred, None
         if deferred == "folder" and self.folder_radio.isChecked():
@@ -509,8 +511,8 @@ class SetupForm(QScrollArea):
         if not self.isVisible():
             self._deferred = "synthetic"
             return
-        self._tasks.submit("dataset-probe", lambda: probe_dataset("synthetic", "synthetic", "BtoA"),
-                           self._on_synthetic_preview_ready, lambda _message: None)
+        self._tasks.submit(lambda: probe_dataset("synthetic", "synthetic", "BtoA"),
+                           self._on_synthetic_preview_ready, lambda _exc: None, key="dataset-probe")
 
     def _on_synthetic_preview_ready(self, result: ProbeResult) -> None:
         if self.synthetic_radio.isChecked() and result.preview is not None:
@@ -530,7 +532,8 @@ class SetupForm(QScrollArea):
             self.dataset_checked.emit(self.folder_edit.text().strip(), str(self.format_combo.currentData()))
         self.changed.emit()
 
-    def _on_probe_failed(self, message: str) -> None:
+    def _on_probe_failed(self, exc: BaseException) -> None:
+        message = error_message(exc)
         self._probe_pending = False
         self.check_progress.hide()
         self._probe = None
@@ -613,4 +616,6 @@ class SetupForm(QScrollArea):
 
     def set_editable(self, editable: bool) -> None:
         """Lock the form while a run trains (its settings are the run's)."""
-        self.widget().setEnabled(editable)
+        content = self.widget()
+        if content is not None:
+            content.setEnabled(editable)

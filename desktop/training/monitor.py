@@ -9,6 +9,7 @@ images are converted once per Sample/CanvasPreview event.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -80,7 +81,7 @@ class MonitorView(QWidget):
         self._total_epochs = 0
         self.last_step = 0
         self._running = False
-        self.validations: list[Validation | dict] = []
+        self.validations: list[dict[str, Any]] = []  # as run_files reads them back
         # True while fed by a TrainingSession, whose worker converts pictures off the GUI thread.
         self.images_from_worker = False
 
@@ -189,15 +190,14 @@ class MonitorView(QWidget):
         # Until a picture arrives its pane assumes the usual shape: a grid of 4 input | output |
         # target rows of square crops (3:4), a 256×512 street canvas (2:1).
         self.pictures = PictureRow()
-        for attr, caption, empty, aspect in (
-                ("sample", "Samples: input | output | target", "samples appear every few steps", 0.75),
-                ("canvas", "Your canvas, rendered by the model in training",
-                 "paint on the canvas to see it rendered here", 2.0)):
-            label = ElidedLabel(caption)
-            view = FitImageView(empty, caption)
-            setattr(self, f"{attr}_caption", label)
-            setattr(self, f"{attr}_view", view)
-            self.pictures.add(label, view, aspect)
+        sample = "Samples: input | output | target"
+        self.sample_caption = ElidedLabel(sample)
+        self.sample_view = FitImageView("samples appear every few steps", sample)
+        self.pictures.add(self.sample_caption, self.sample_view, 0.75)
+        canvas = "Your canvas, rendered by the model in training"
+        self.canvas_caption = ElidedLabel(canvas)
+        self.canvas_view = FitImageView("paint on the canvas to see it rendered here", canvas)
+        self.pictures.add(self.canvas_caption, self.canvas_view, 2.0)
         return self.pictures
 
     def _build_validation(self) -> QWidget:

@@ -52,7 +52,7 @@ from desktop.training.photos_first import AutolabelProgress, autolabel_then_trai
 from desktop.training.pinned_view import PinnedView
 from desktop.training.run_files import CheckpointInfo, RunHistory, list_checkpoints, read_history
 from desktop.training.run_registry import RunRegistry, Store
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner, error_message
 from desktop.training.wide_image import ElidedLabel
 from desktop.training.worker import TrainFn, TrainingSession
 
@@ -137,7 +137,7 @@ class TrainingPanel(QWidget):
         self.setObjectName("TrainingPanel")
         self._store = store
         self.registry = registry or RunRegistry(runs_dir or default_runs_dir(), self, store=store)
-        self._tasks = TaskRunner(self)
+        self._tasks = TaskRunner(self, max_threads=2)
         self._train_fn = train_fn  # None: core.train.loop.train (tests may wrap it)
         self._autolabel_segmenter: str | None = None  # None: the bundled 19-class segmenter
         self._test_sources: Any = None
@@ -209,7 +209,8 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_run)
         self.status_label = ElidedLabel(hint_width=520)  # one line; the whole text is its tooltip
         self.cluster_button = QPushButton("Run on a cluster…")
-        self.cluster_button.setToolTip("Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
+        self.cluster_button.setToolTip(
+            "Export this set-up with torchrun / Slurm command lines to train on GPUs elsewhere")
         self.cluster_button.clicked.connect(self._on_cluster_button_clicked)
         self.cluster_dialog: ClusterDialog | None = None
         row.addWidget(self.status_label, 1)
@@ -310,9 +311,8 @@ class TrainingPanel(QWidget):
             self._show_status(f"{run_dir}: no checkpoints/last.pt to resume from", error=True)
             return False
         self._show_status(f"Opening {run_dir.name}…")
-        self._tasks.submit("resume", lambda: _read_run(run_dir),
-                           lambda result: self._on_resume_read(run_dir, result),
-                           lambda message: self._show_status(message, error=True))
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._on_resume_read(run_dir, result),
+                           lambda exc: self._show_status(error_message(exc), error=True), key="resume")
         return True
 
     def open_run(self, run_dir: Path) -> None:
@@ -320,9 +320,8 @@ class TrainingPanel(QWidget):
         process trains it, the monitor follows it live."""
         run_dir = Path(run_dir)
         self._followed = run_dir
-        self._tasks.submit("open", lambda: _read_run(run_dir),
-                           lambda result: self._show_reopened(run_dir, result),
-                           lambda message: self._show_status(message, error=True))
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._show_reopened(run_dir, result),
+                           lambda exc: self._show_status(error_message(exc), error=True), key="open")
 
     def toggle_pause(self) -> None:
         if self._session is None or self._stopping:
@@ -517,9 +516,9 @@ class TrainingPanel(QWidget):
         folder = run_dir or self._shown_run
         if folder is None:
             return
-        self._tasks.submit("checkpoints", lambda: list_checkpoints(folder),
+        self._tasks.submit(lambda: list_checkpoints(folder),
                            lambda found: self.checkpoints.set_checkpoints(found, self.monitor.validations),
-                           lambda message: None)
+                           lambda _exc: None, key="checkpoints")
 
     def refresh_history(self) -> None:
         """Re-read every run list now (they also follow the files every few seconds)."""
@@ -537,9 +536,9 @@ class TrainingPanel(QWidget):
             folder = Path(chosen)
         folder = Path(folder)
         self.registry.add_place(folder)
-        self._tasks.submit("open-folder", lambda: (folder / "config.toml").is_file(),
+        self._tasks.submit(lambda: (folder / "config.toml").is_file(),
                            lambda is_run: self.open_run(folder) if is_run and self._session is None else None,
-                           lambda message: self._show_status(message, error=True))
+                           lambda exc: self._show_status(error_message(exc), error=True), key="open-folder")
 
     def _show_places(self) -> None:
         self.history.set_places(self.registry.places())
@@ -579,8 +578,8 @@ class TrainingPanel(QWidget):
         run_dir = Path(path)
         if run_dir != self._shown_run or run_dir != self._followed or self._run_dir == run_dir:
             return  # (a run this panel trained keeps its live pictures: the canvas rendering is not on disk)
-        self._tasks.submit("live", lambda: _read_run(run_dir),
-                           lambda result: self._on_live_read(run_dir, result), lambda message: None)
+        self._tasks.submit(lambda: _read_run(run_dir), lambda result: self._on_live_read(run_dir, result),
+                           lambda _exc: None, key="live")
 
     def _on_live_read(self, run_dir: Path, result: _Reopened) -> None:
         if run_dir == self._shown_run == self._followed and self._run_dir != run_dir:
@@ -606,10 +605,14 @@ class TrainingPanel(QWidget):
             self.form.restore_data_source(path, str(store.value("training/last_dataset_format", "auto") or "auto"))
 
     # ------------------------------------------------------------------ form and buttons
+    def _on_cluster_dialog_exported(self, _folder: str) -> None:
+        self._update_controls()
+        self.refresh_history()
+
     def _on_cluster_button_clicked(self) -> None:
         if self.cluster_dialog is None:
             self.cluster_dialog = ClusterDialog(self.form.state, self._tasks, self)
-            self.cluster_dialog.exported.connect(lambda _folder: (self._update_controls(), self.refresh_history()))
+            self.cluster_dialog.exported.connect(self._on_cluster_dialog_exported)
             self.cluster_dialog.open_requested.connect(lambda folder: self.open_run(Path(folder)))
             self.form.changed.connect(self.cluster_dialog.refresh)  # the commands follow the form
         self.cluster_dialog.refresh()

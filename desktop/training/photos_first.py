@@ -38,7 +38,7 @@ class AutolabelProgress:
     kind: str = "autolabel"
 
 
-class _Stopped(Exception):
+class _StoppedError(Exception):
     pass
 
 
@@ -104,7 +104,7 @@ def _autolabel(photos: Path, out: Path, control: TrainingControl,
     def progress(done: int, total: int) -> None:
         updates.put((done, total))
         if control.stop_requested:
-            raise _Stopped
+            raise _StoppedError
 
     def work() -> None:
         try:
@@ -124,7 +124,7 @@ def _autolabel(photos: Path, out: Path, control: TrainingControl,
         yield AutolabelProgress(done, total)
     helper.join()
     error = outcome.get("error")
-    if isinstance(error, _Stopped):
+    if isinstance(error, _StoppedError):
         return
     if error is not None:
         raise error

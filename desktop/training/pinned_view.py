@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -20,9 +21,12 @@ from PySide6.QtWidgets import (
 from core import provenance
 from core.imageio import read_label_ids, read_rgb
 from desktop.qimage import rgb_to_qimage
-from desktop.session import write_rendered_png
+from desktop.scene.session import write_rendered_png
+from desktop.tasks import TaskRunner
 from desktop.training.wide_image import ImagePopup
-from desktop.workers import BackgroundTasks
+
+if TYPE_CHECKING:
+    from core.train.pins import PinnedSample
 
 LabelsProvider = Callable[[], "np.ndarray | None"]
 
@@ -93,7 +97,7 @@ class PinnedView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._run: Path | None = None
         self._labels: LabelsProvider | None = None
         self.strips: dict[str, FilmStrip] = {}
@@ -141,13 +145,17 @@ class PinnedView(QWidget):
         self._run = run_dir
         self.status.setText(f"Pinned paintings of {run_dir.name}: reading…")
         self._update_buttons()
-        self._tasks.run(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
-                        lambda exc: self.status.setText(f"{run_dir / 'pinned'}: cannot be read ({exc})"))
+        self._tasks.submit(lambda: _read_strips(run_dir), lambda strips: self._on_strips_read(run_dir, strips),
+                           lambda exc: self.status.setText(f"{run_dir / 'pinned'}: cannot be read ({exc})"))
 
     def handle_event(self, event: object) -> None:
         """Slot for the panel's event_emitted: a new frame of a pin."""
-        if type(event).__name__ == "PinnedSample" and self._run is not None and Path(event.path).parents[2] == self._run:
-            self._strip(event.name).add_frame(event.step, rgb_to_qimage(event.image))
+        # Checked by name: importing core.train.pins for isinstance would load torch at start-up.
+        if type(event).__name__ != "PinnedSample" or self._run is None:
+            return
+        pin = cast("PinnedSample", event)
+        if Path(pin.path).parents[2] == self._run:
+            self._strip(pin.name).add_frame(pin.step, rgb_to_qimage(pin.image))
             self._show_count()
 
     def shutdown(self) -> None:
@@ -157,7 +165,9 @@ class PinnedView(QWidget):
 
     def _clear(self) -> None:
         for strip in self.strips.values():
-            strip.parentWidget().deleteLater()
+            box = strip.parentWidget()
+            if box is not None:
+                box.deleteLater()
         self.strips = {}
         self._selected = None
 
@@ -218,8 +228,8 @@ class PinnedView(QWidget):
             return
         ids = np.array(ids, dtype=np.uint8, copy=True)
         name = f"painting_{ids.shape[1]}x{ids.shape[0]}"
-        self._tasks.run(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
-                        lambda exc: self.status.setText(str(exc)))
+        self._tasks.submit(lambda: _pins().pin_labels(run, ids, name), self._on_pinned,
+                           lambda exc: self.status.setText(str(exc)))
 
     def _on_pinned(self, path: Path) -> None:
         self._strip(path.stem)
@@ -269,6 +279,8 @@ class PinnedView(QWidget):
                 raise ValueError(f"{name}: no frames yet")
             return write_rendered_png(path, *made)
 
-        self._tasks.run(write, lambda written: (self.status.setText(f"Exported {written.name}"),
-                                                self.exported.emit(str(written))),
-                        lambda exc: self.status.setText(str(exc)))
+        self._tasks.submit(write, self._on_exported, lambda exc: self.status.setText(str(exc)))
+
+    def _on_exported(self, written: Path) -> None:
+        self.status.setText(f"Exported {written.name}")
+        self.exported.emit(str(written))

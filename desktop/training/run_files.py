@@ -251,12 +251,12 @@ def _newest_step(folder: Path) -> int | None:
 
 def _newest_sample(folder: Path) -> Path | None:
     try:
-        names = [n for n in os.listdir(folder) if _STEP_FILE.match(n) and n.endswith(".png")]
+        steps = {n: m for n in os.listdir(folder) if (m := _STEP_FILE.match(n)) and n.endswith(".png")}
     except OSError:
         return None
-    if not names:
+    if not steps:
         return None
-    return folder / max(names, key=lambda n: int(_STEP_FILE.match(n).group(1)))  # type: ignore[union-attr]
+    return folder / max(steps, key=lambda n: int(steps[n].group(1)))
 
 
 def _mtime(path: Path) -> float:

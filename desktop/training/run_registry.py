@@ -14,13 +14,13 @@ settings store (the main window's), the runs folder and the remembered folders s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from desktop.training.run_files import RunSummary, list_runs_in, run_folder_of
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 POLL_MS = 2000
 #: A remembered folder list longer than this drops its oldest entries.
@@ -49,7 +49,7 @@ class RunRegistry(QObject):
             self._places = [Path(p) for p in _as_list(store().value(PLACES_KEY))]
         self._runs: list[RunSummary] = []
         self._listed = False  # a first listing has arrived
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._in_flight = False
         self._again = False
         self._timer = QTimer(self)
@@ -109,7 +109,7 @@ class RunRegistry(QObject):
             if then is not None:
                 then(run)
 
-        self._tasks.run(lambda: run_folder_of(path), found, lambda _exc: then(None) if then else None)
+        self._tasks.submit(lambda: run_folder_of(path), found, lambda _exc: then(None) if then else None)
 
     # ------------------------------------------------------------------ the list
     def runs(self) -> list[RunSummary]:
@@ -132,7 +132,7 @@ class RunRegistry(QObject):
             return
         self._in_flight = True
         places = self.places()
-        self._tasks.run(lambda: list_runs_in(places), self._on_listed, self._on_list_failed)
+        self._tasks.submit(lambda: list_runs_in(places), self._on_listed, self._on_list_failed)
 
     def set_polling(self, on: bool) -> None:
         if on:
@@ -174,4 +174,4 @@ def _as_list(value: object) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    return [str(v) for v in value] if isinstance(value, Iterable) else [str(value)]

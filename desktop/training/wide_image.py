@@ -59,11 +59,11 @@ class _FitWidthCanvas(QWidget):
         if self.minimumHeight() != height:
             self.setMinimumHeight(height)  # the scroll area grows the widget; the scroll bar appears
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._follow_width()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         if self.image is None:
             painter.setPen(self.palette().mid().color())
@@ -71,7 +71,7 @@ class _FitWidthCanvas(QWidget):
             return
         _draw_scaled(painter, self.image, self.drawn_rect())
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.image is not None:
             self.clicked.emit()
 
@@ -114,7 +114,7 @@ class WideImageView(QScrollArea):
         if self.popup is not None:
             self.popup.setWindowTitle(title)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(480, 260)
 
     def _on_canvas_clicked(self) -> None:
@@ -147,7 +147,8 @@ class ImagePopup(QDialog):
 
     def set_image(self, image: QImage) -> None:
         self.image = image
-        screen = (self.parentWidget().screen() if self.parentWidget() else None) or QApplication.primaryScreen()
+        parent = self.parentWidget()
+        screen = (parent.screen() if parent is not None else None) or QApplication.primaryScreen()
         area = screen.availableGeometry().size() * POPUP_SCREEN_SHARE
         scale = min(area.width() / max(1, image.width()), area.height() / max(1, image.height()))
         if scale >= 1:
@@ -162,10 +163,10 @@ class ImagePopup(QDialog):
         self.shown_size = size
         self.resize(size)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self.close()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Space, Qt.Key.Key_Return):
             self.close()
         else:
@@ -186,13 +187,13 @@ class ElidedLabel(QLabel):
         super().setText(text)
         self.setToolTip(text)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def minimumSizeHint(self) -> QSize:
         return QSize(20, super().minimumSizeHint().height())
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(min(self.hint_width, super().sizeHint().width()), super().sizeHint().height())
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setPen(self.palette().windowText().color())
         rect = self.contentsRect()
@@ -262,10 +263,10 @@ class FitImageView(QWidget):
     def shown_width(self) -> int:
         return self.shown_rect().width()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(320, 256)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().base())
         if self._image is None or self._image.isNull():
@@ -275,7 +276,7 @@ class FitImageView(QWidget):
             return
         _draw_scaled(painter, self._image, self.shown_rect())
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
             self.open_popup()
 

@@ -59,7 +59,7 @@ def _bomb() -> bytes:
 
 def _png(array: np.ndarray, **kw: object) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(array, **kw).save(buf, format="PNG")  # type: ignore[arg-type]
+    Image.fromarray(array, **kw).save(buf, format="PNG")  # type: ignore[arg-type]  # kw: a PIL mode, to make odd PNGs
     return buf.getvalue()
 
 

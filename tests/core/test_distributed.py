@@ -23,7 +23,7 @@ from torch import nn
 
 from core.checkpoints import load_training_state, load_weights
 from core.cli import main
-from core.config import GeneratorConfig, load_run_config
+from core.config import GeneratorConfig, Norm, load_run_config
 from core.models import build_discriminator, build_generator
 from core.train.distributed import CRASH_ENV, LAUNCH_FILE, any_rank, mean_over_ranks
 from tests.core.train_helpers import TINY_CLI_MODEL, write_aligned_dataset
@@ -119,8 +119,8 @@ def dead_biases(model: nn.Module) -> set[str]:
     return dead
 
 
-def assert_same_weights(run_a: Path, run_b: Path, norm: str, steps: int = 5) -> None:
-    g_cfg = GeneratorConfig(depth=3, ngf=4, norm=norm, dropout=False)  # type: ignore[arg-type]
+def assert_same_weights(run_a: Path, run_b: Path, norm: Norm, steps: int = 5) -> None:
+    g_cfg = GeneratorConfig(depth=3, ngf=4, norm=norm, dropout=False)
     cfg = load_run_config(run_a / "config.toml")
     allowance = {"generator": dead_biases(build_generator(g_cfg)),
                  "discriminator": dead_biases(build_discriminator(cfg.discriminator, g_cfg))}

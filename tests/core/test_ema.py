@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -22,7 +23,7 @@ from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 
-def _with(cfg: RunConfig, **train_kw: object) -> RunConfig:
+def _with(cfg: RunConfig, **train_kw: Any) -> RunConfig:
     return cfg.replace(train=dataclasses.replace(cfg.train, **train_kw))
 
 

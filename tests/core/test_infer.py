@@ -157,7 +157,7 @@ def test_integer_arrays_are_accepted_and_bad_input_is_named() -> None:
     with pytest.raises(ValueError, match="empty"):
         predictor.predict(np.zeros((0, 4), np.uint8))
     with pytest.raises(ValueError, match="numpy array"):
-        predictor.predict([[0, 1]])  # type: ignore[arg-type]
+        predictor.predict([[0, 1]])  # type: ignore[arg-type]  # deliberately not an array
 
 
 def test_devices() -> None:

@@ -19,7 +19,7 @@ pytest.importorskip("onnxruntime")
 
 
 def _eager(**kw: object) -> Predictor:
-    return Predictor(_loaded(**kw), "cpu", backend="eager")  # type: ignore[arg-type]
+    return Predictor(_loaded(**kw), "cpu", backend="eager")  # type: ignore[arg-type]  # kw: _loaded's keywords
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> None:

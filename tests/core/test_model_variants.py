@@ -22,6 +22,7 @@ from core.train.events import Finished, Step
 from core.train.loop import train
 from core.train.losses import GANLoss, feature_matching_loss, gan_loss_over_scales
 from tests.core.test_checkpoint_state import assert_identical
+from tests.core.test_models import ups
 from tests.core.train_helpers import spread_batchnorm_stats, tiny_config, tiny_sources, straight_and_resumed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -77,10 +78,10 @@ def test_resize_decoder_has_no_transposed_convolutions_and_fewer_parameters() ->
     resize = build_generator(GeneratorConfig(depth=8, ngf=64, input_encoding="color", upsample="resize"))
     assert count_parameters(paper) == 54_413_955  # the paper's unet_256 is unchanged
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in resize.modules())
-    assert all(isinstance(block.conv, nn.Conv2d) and block.conv.kernel_size == (3, 3) for block in resize.up)
+    assert all(isinstance(block.conv, nn.Conv2d) and block.conv.kernel_size == (3, 3) for block in ups(resize))
     # Each decoder conv has 3×3 instead of 4×4 taps; encoder, norms and biases are shared.
-    decoder_t = sum(b.conv.weight.numel() for b in paper.up)
-    decoder_r = sum(b.conv.weight.numel() for b in resize.up)
+    decoder_t = sum(b.conv.weight.numel() for b in ups(paper))
+    decoder_r = sum(b.conv.weight.numel() for b in ups(resize))
     assert decoder_r * 16 == decoder_t * 9
     assert count_parameters(paper) - count_parameters(resize) == decoder_t - decoder_r
     # same state-dict keys: tools that walk `up[L].conv` / `up[L].norm` see both alike
@@ -97,7 +98,7 @@ def test_output_shape_range_for_any_multiple_size(upsample: Upsample) -> None:
 
 def test_upsample_is_validated_and_recorded_in_the_weights_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="upsample"):
-        GeneratorConfig(upsample="bilinear-ish")  # type: ignore[arg-type]
+        GeneratorConfig(upsample="bilinear-ish")  # type: ignore[arg-type]  # deliberately invalid
     cfg = GeneratorConfig(depth=4, ngf=4, upsample="resize")
     g = _trained_like(build_generator(cfg))
     path = tmp_path / "g.safetensors"

@@ -15,6 +15,21 @@ from core.models import (
     count_parameters,
     init_weights,
 )
+from core.models.unet import DownBlock, UpBlock
+
+
+def downs(g: UNetGenerator) -> list[DownBlock]:
+    """The encoder blocks, typed (nn.ModuleList indexing is typed as any module)."""
+    blocks = list(g.down)
+    assert all(isinstance(b, DownBlock) for b in blocks)
+    return [b for b in blocks if isinstance(b, DownBlock)]
+
+
+def ups(g: UNetGenerator) -> list[UpBlock]:
+    """The decoder blocks, typed (outermost first)."""
+    blocks = list(g.up)
+    assert all(isinstance(b, UpBlock) for b in blocks)
+    return [b for b in blocks if isinstance(b, UpBlock)]
 
 
 def test_unet_256_has_the_reference_parameter_count() -> None:
@@ -25,7 +40,8 @@ def test_unet_256_has_the_reference_parameter_count() -> None:
 def test_basic_discriminator_has_the_reference_parameter_count() -> None:
     d = build_discriminator(DiscriminatorConfig(ndf=64, n_layers=3, norm="batch"),
                             GeneratorConfig(input_encoding="color"), init=False)
-    assert d.model[0].in_channels == 6
+    first = d.model[0] if isinstance(d, PatchDiscriminator) else None
+    assert isinstance(first, nn.Conv2d) and first.in_channels == 6
     assert count_parameters(d) == 2_768_705
 
 
@@ -47,6 +63,7 @@ def test_discriminator_receptive_field_measured_by_gradient(n_layers: int, expec
     out = d(x)
     i, j = out.shape[2] // 2, out.shape[3] // 2
     out[0, 0, i, j].backward()
+    assert x.grad is not None
     touched = x.grad.abs().sum(dim=(0, 1)) > 0  # (H, W) pixels that reach this one output
     rows = touched.any(dim=1).nonzero().squeeze(1)
     cols = touched.any(dim=0).nonzero().squeeze(1)
@@ -80,19 +97,19 @@ def test_skips_matter_in_unet_only() -> None:
     unet = build_generator(GeneratorConfig(arch="unet", depth=4, ngf=4))
     ed = build_generator(GeneratorConfig(arch="encoder_decoder", depth=4, ngf=4))
     # the up convs of a U-Net take the skip as well: twice the channels except innermost
-    assert unet.up[0].conv.in_channels == 2 * ed.up[0].conv.in_channels
-    assert unet.up[3].conv.in_channels == ed.up[3].conv.in_channels
+    assert ups(unet)[0].conv.in_channels == 2 * ups(ed)[0].conv.in_channels
+    assert ups(unet)[3].conv.in_channels == ups(ed)[3].conv.in_channels
     assert count_parameters(unet) > count_parameters(ed)
 
 
 def _dropout_levels(g: UNetGenerator) -> list[int]:
-    return [level for level, up in enumerate(g.up) if isinstance(up.dropout, nn.Dropout)]
+    return [level for level, up in enumerate(ups(g)) if isinstance(up.dropout, nn.Dropout)]
 
 
 def test_dropout_sits_in_the_three_innermost_up_blocks_of_unet_256() -> None:
     g = build_generator(GeneratorConfig(depth=8, ngf=2), init=False)
     assert _dropout_levels(g) == [4, 5, 6]  # level 7 is the innermost block, as in the reference
-    assert all(up.dropout.p == 0.5 for up in g.up[4:7])
+    assert all(isinstance(up.dropout, nn.Dropout) and up.dropout.p == 0.5 for up in ups(g)[4:7])
     assert _dropout_levels(build_generator(GeneratorConfig(depth=7, ngf=2), init=False)) == [4, 5]
     assert _dropout_levels(build_generator(GeneratorConfig(depth=8, ngf=2, dropout=False), init=False)) == []
 
@@ -112,17 +129,17 @@ def test_layer_layout_of_unet_256() -> None:
     g = build_generator(GeneratorConfig(depth=8, ngf=64, norm="batch", input_encoding="color"), init=False)
     # outermost: conv only down, ConvT + Tanh up with a bias
     assert isinstance(g.down[0].act, nn.Identity) and isinstance(g.down[0].norm, nn.Identity)
-    assert g.down[0].conv.in_channels == 3 and g.down[0].conv.out_channels == 64
-    assert isinstance(g.up[0].norm, nn.Tanh) and g.up[0].conv.bias is not None
+    assert downs(g)[0].conv.in_channels == 3 and downs(g)[0].conv.out_channels == 64
+    assert isinstance(ups(g)[0].norm, nn.Tanh) and ups(g)[0].conv.bias is not None
     # innermost: no norm on the down side; 512 -> 512
     assert isinstance(g.down[7].norm, nn.Identity)
-    assert g.up[7].conv.in_channels == 512 and g.up[7].conv.out_channels == 512
+    assert ups(g)[7].conv.in_channels == 512 and ups(g)[7].conv.out_channels == 512
     # BatchNorm convs carry no bias (BN's shift replaces it)
-    assert g.down[3].conv.bias is None and isinstance(g.down[3].norm, nn.BatchNorm2d)
+    assert downs(g)[3].conv.bias is None and isinstance(downs(g)[3].norm, nn.BatchNorm2d)
     for m in g.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             assert m.kernel_size == (4, 4) and m.stride == (2, 2) and m.padding == (1, 1)
-    assert [b.conv.out_channels for b in g.down] == [64, 128, 256, 512, 512, 512, 512, 512]
+    assert [b.conv.out_channels for b in downs(g)] == [64, 128, 256, 512, 512, 512, 512, 512]
 
 
 def test_init_is_normal_0_02_and_seeded() -> None:

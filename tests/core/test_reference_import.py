@@ -44,13 +44,13 @@ class RefBlock(nn.Module):
         uprelu = nn.ReLU(True)
         if outermost:
             upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
-            layers: list[nn.Module] = [downconv, submodule, uprelu, upconv, nn.Tanh()]  # type: ignore[list-item]
+            layers: list[nn.Module] = [downconv, submodule, uprelu, upconv, nn.Tanh()]  # type: ignore[list-item]  # submodule: the reference's Optional
         elif innermost:
             upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
             layers = [downrelu, downconv, uprelu, upconv, norm_layer(outer_nc)]
         else:
             upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-            layers = [downrelu, downconv, norm_layer(inner_nc), submodule, uprelu, upconv,  # type: ignore[list-item]
+            layers = [downrelu, downconv, norm_layer(inner_nc), submodule, uprelu, upconv,  # type: ignore[list-item]  # as above
                       norm_layer(outer_nc)]
             if use_dropout:
                 layers.append(nn.Dropout(0.5))

@@ -4,14 +4,16 @@ run done in one go — weights, BatchNorm statistics, optimizer moments and all.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from core.checkpoints import load_training_state
 from core.train.control import TrainingControl
-from core.train.events import Finished, Step
+from core.train.events import Finished, Started, Step
 from core.train.loop import train
 from tests.core.test_checkpoint_state import assert_identical
 from tests.core.train_helpers import tiny_config, tiny_sources
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Depth 6 is the smallest U-Net with dropout (levels 4..depth-2), which draws from the global RNG
 # every step: the case exact resume is hardest for. 64 px, 4 filters keep it fast.
-NET = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}
+NET: dict[str, Any] = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}
 
 
 def final_state(run: Path) -> dict:
@@ -48,6 +50,7 @@ def test_abandoned_run_resumes_bit_identical(tmp_path: Path, checkpoint_every: i
     control = TrainingControl()
     control.set_preview_labels(np.full((70, 90), 7, np.uint8))  # previews must not change the outcome
     stream = train(cfg, run, control, sources=tiny_sources(**src))
+    assert isinstance(stream, Generator)  # closed below like a crash
     for event in stream:
         if isinstance(event, Step) and event.step == 11:
             break
@@ -56,7 +59,7 @@ def test_abandoned_run_resumes_bit_identical(tmp_path: Path, checkpoint_every: i
     assert resumed_from == (9 if checkpoint_every == 3 else 8)
 
     events = list(train(None, run, sources=tiny_sources(**src), resume=True))
-    assert events[0].start_step == resumed_from
+    assert isinstance(events[0], Started) and events[0].start_step == resumed_from
     assert [e.step for e in events if isinstance(e, Step)] == list(range(resumed_from + 1, 19))
     assert events[-1] == Finished(step=18, epoch=5, reason="completed")
     assert_identical(final_state(straight), final_state(run))

@@ -7,13 +7,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from core.checkpoints import load_training_state, load_weights
-from core.config import DiscriminatorConfig, GeneratorConfig, RunConfig, load_run_config, save_run_config
+from core.config import (
+    DiscriminatorConfig, DiscriminatorKind, GeneratorConfig, RunConfig, load_run_config, save_run_config,
+)
 from core.errors import ConfigError
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, class_by_name
 from core.models import build_discriminator, build_generator, build_seg_discriminator, count_parameters
@@ -29,7 +32,12 @@ from tests.core.train_helpers import (ROAD, SKY, one_torch_thread, straight_and_
 pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
 
 
-def _seg(cfg: RunConfig, kind: str = "segmentation", **train_kw: object) -> RunConfig:
+def _grad(parameter: torch.Tensor) -> torch.Tensor:
+    assert parameter.grad is not None, "no gradient"
+    return parameter.grad
+
+
+def _seg(cfg: RunConfig, kind: DiscriminatorKind = "segmentation", **train_kw: Any) -> RunConfig:
     return cfg.replace(discriminator=dataclasses.replace(cfg.discriminator, kind=kind, seg_ndf=4),
                        train=dataclasses.replace(cfg.train, **train_kw))
 
@@ -88,7 +96,7 @@ def test_d_and_g_steps_lower_their_losses_on_a_fixed_batch() -> None:
     assert float(last["D_seg_real"].detach()) < 0.7 * float(first["D_seg_real"].detach())
     assert float(last["D_seg_fake"].detach()) < 0.7 * float(first["D_seg_fake"].detach())
     # G: with D fixed, a learnable image moves towards "its painted class" for D.
-    d_grads = [p.grad.clone() for p in seg.plain.parameters()]  # left by the last D step
+    d_grads = [_grad(p).clone() for p in seg.plain.parameters()]  # left by the last D step
     image = torch.zeros_like(real, requires_grad=True)
     opt = torch.optim.Adam([image], lr=0.05)
     before = float(seg.g_loss(image, classes, nullcontext).detach())
@@ -100,13 +108,13 @@ def test_d_and_g_steps_lower_their_losses_on_a_fixed_batch() -> None:
     print(before, after)
     assert after < 0.7 * before
     # frozen D: G's steps add nothing to its gradients
-    assert all(torch.equal(p.grad, g) for p, g in zip(seg.plain.parameters(), d_grads, strict=True))
+    assert all(torch.equal(_grad(p), g) for p, g in zip(seg.plain.parameters(), d_grads, strict=True))
 
 
 def test_new_settings_are_validated_and_round_trip_through_toml(tmp_path: Path) -> None:
     assert DiscriminatorConfig().kind == "patch"
     with pytest.raises(ConfigError, match="kind"):
-        DiscriminatorConfig(kind="oasis")  # type: ignore[arg-type]
+        DiscriminatorConfig(kind="oasis")  # type: ignore[arg-type]  # deliberately invalid
     with pytest.raises(ConfigError, match="lambda_seg"):
         dataclasses.replace(tiny_config().train, lambda_seg=-1.0)
     with pytest.raises(ConfigError, match="seg_labelmix"):
@@ -118,7 +126,7 @@ def test_new_settings_are_validated_and_round_trip_through_toml(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("kind", ["segmentation", "patch+segmentation"])
-def test_trains_reports_its_losses_and_records_the_discriminator(tmp_path: Path, kind: str) -> None:
+def test_trains_reports_its_losses_and_records_the_discriminator(tmp_path: Path, kind: DiscriminatorKind) -> None:
     cfg = _seg(tiny_config(max_steps=4, checkpoint_every=2), kind, seg_labelmix=10.0)
     events = list(train(cfg, tmp_path / "run", sources=tiny_sources(val=2)))
     assert isinstance(events[-1], Finished)
@@ -140,7 +148,7 @@ def test_trains_reports_its_losses_and_records_the_discriminator(tmp_path: Path,
 
 
 @pytest.mark.parametrize("kind", ["segmentation", "patch+segmentation"])
-def test_resumes_bit_identical(tmp_path: Path, kind: str) -> None:
+def test_resumes_bit_identical(tmp_path: Path, kind: DiscriminatorKind) -> None:
     cfg = _seg(tiny_config(size=64, depth=6, ngf=4, ndf=4, epochs=2, epochs_decay=2, checkpoint_every=3,
                            sample_every=2), kind, seg_labelmix=10.0, ema_decay=0.9)
     events, cut_step, straight, resumed = straight_and_resumed(cfg, tmp_path, {"count": 5, "val": 2, "size": 64}, 5)

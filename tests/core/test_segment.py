@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -236,7 +237,8 @@ def test_autolabel_check_and_a_short_training_run(seg19: Path, tmp_path: Path,
     suffixes = (".jpg", ".webp", ".png", ".png")
     for stem, suffix in zip(TEST_PHOTOS, suffixes, strict=True):  # 4 real photos, downscaled to 96×128
         image = Image.open(_camvid_photo(stem)).convert("RGB").resize((128, 96), Image.Resampling.LANCZOS)
-        image.save(photos / f"{stem}{suffix}", **({"quality": 92} if suffix != ".png" else {}))
+        options: dict[str, Any] = {"quality": 92} if suffix != ".png" else {}
+        image.save(photos / f"{stem}{suffix}", **options)
     dataset = tmp_path / "dataset"
     assert main(["data", "autolabel", str(photos), str(dataset), "--segmenter", _segmenter_for_autolabel(seg19)]) == 0
     out = capsys.readouterr().out

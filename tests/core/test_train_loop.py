@@ -270,10 +270,10 @@ def test_user_errors_before_the_first_step(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no pairs"):
         run_all(tiny_config(), tmp_path / "empty", sources=(InMemoryPairs([]), None))
     with pytest.raises(UserError, match="not a Road Studio run folder"):
-        run_all(None, tmp_path / "nothing", resume=True)  # type: ignore[arg-type]
+        run_all(None, tmp_path / "nothing", resume=True)  # type: ignore[arg-type]  # resume reads the run's config
     (run / "checkpoints/last.pt").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="last.pt"):
-        run_all(None, run, resume=True)  # type: ignore[arg-type]
+        run_all(None, run, resume=True)  # type: ignore[arg-type]  # resume reads the run's config
 
 
 def test_resume_may_change_only_runtime_settings() -> None:

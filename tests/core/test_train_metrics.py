@@ -79,7 +79,7 @@ def test_vanilla_gan_loss_is_bce_with_logits_and_lsgan_is_mse() -> None:
     assert float(lsgan(pred, True)) == pytest.approx(float(((pred - 1) ** 2).mean()), rel=1e-6)
     assert float(lsgan(pred, False)) == pytest.approx(float((pred**2).mean()), rel=1e-6)
     with pytest.raises(ValueError):
-        GANLoss("wgan")  # type: ignore[arg-type]
+        GANLoss("wgan")  # type: ignore[arg-type]  # deliberately invalid
 
 
 def test_l1_loss_is_mean_absolute_error() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -14,12 +16,12 @@ import torch
 from core.checkpoints import load_training_state
 from core.threads import configure_openmp, free_core_threads, physical_cores, spinning_allowed
 from core.train import loop
-from core.train.events import Finished, Step
+from core.train.events import Finished, Started, Step
 from tests.core.test_checkpoint_state import assert_identical
 from tests.core.train_helpers import one_torch_thread, tiny_config, tiny_sources
 
 REPO = Path(__file__).resolve().parents[2]
-NET = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}  # depth 6: dropout draws from the RNG every step
+NET: dict[str, Any] = {"size": 64, "depth": 6, "ngf": 4, "ndf": 4}  # depth 6: dropout draws from the RNG every step
 
 
 def _fused_flags(run: Path) -> list[object]:
@@ -37,12 +39,13 @@ def test_new_runs_train_with_fused_adam_and_resume_bit_identical(tmp_path: Path)
 
     run = tmp_path / "interrupted"
     stream = loop.train(cfg, run, sources=tiny_sources(**src))
+    assert isinstance(stream, Generator)  # closed below like a killed run
     for event in stream:
         if isinstance(event, Step) and event.step == 5:
             break
     stream.close()
     events = list(loop.train(None, run, sources=tiny_sources(**src), resume=True))
-    assert events[0].start_step == 3
+    assert isinstance(events[0], Started) and events[0].start_step == 3
     assert_identical(load_training_state(straight / "checkpoints/last.pt"),
                      load_training_state(run / "checkpoints/last.pt"))
 
@@ -65,6 +68,7 @@ def test_a_run_saved_with_plain_adam_resumes_with_plain_adam_bit_identical(
         list(loop.train(cfg, straight, sources=tiny_sources(**src)))
         run = tmp_path / "old"
         stream = loop.train(cfg, run, sources=tiny_sources(**src))
+        assert isinstance(stream, Generator)  # closed below like a killed run
         for event in stream:
             if isinstance(event, Step) and event.step == 4:
                 break

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
+from core.config import DataConfig, DiscriminatorConfig, GanMode, GeneratorConfig, Norm, RunConfig, TrainConfig
 from core.data.base import InMemoryPairs
 from core.labels import ID_TO_COLOR
 
@@ -56,16 +56,16 @@ def tiny_sources(count: int = 4, size: int = 32, val: int = 0) -> tuple[InMemory
 def tiny_config(*, size: int = 32, depth: int = 4, ngf: int = 8, ndf: int = 8, batch_size: int = 2,
                 epochs: int = 3, epochs_decay: int = 2, max_steps: int = 0, checkpoint_every: int = 4,
                 sample_every: int = 4, keep_checkpoints: int = 2, seed: int = 1, dropout: bool = True,
-                flip: bool = True, gan_mode: str = "vanilla", norm: str = "batch",
+                flip: bool = True, gan_mode: GanMode = "vanilla", norm: Norm = "batch",
                 lr: float = 2e-4) -> RunConfig:
     return RunConfig(
         name="tiny",
-        generator=GeneratorConfig(depth=depth, ngf=ngf, dropout=dropout, norm=norm),  # type: ignore[arg-type]
-        discriminator=DiscriminatorConfig(ndf=ndf, n_layers=2, norm=norm),  # type: ignore[arg-type]
+        generator=GeneratorConfig(depth=depth, ngf=ngf, dropout=dropout, norm=norm),
+        discriminator=DiscriminatorConfig(ndf=ndf, n_layers=2, norm=norm),
         data=DataConfig(path="in-memory", load_size=(size + 4, size + 4), crop_size=(size, size), flip=flip),
         train=TrainConfig(batch_size=batch_size, epochs=epochs, epochs_decay=epochs_decay, max_steps=max_steps,
                           checkpoint_every=checkpoint_every, sample_every=sample_every,
-                          keep_checkpoints=keep_checkpoints, seed=seed, gan_mode=gan_mode,  # type: ignore[arg-type]
+                          keep_checkpoints=keep_checkpoints, seed=seed, gan_mode=gan_mode,
                           device="cpu", lr=lr),
     )
 

@@ -50,14 +50,14 @@ class Mouse:
 
     def press(self, pos: Pos, button: Qt.MouseButton = Qt.MouseButton.LeftButton, **kw: object) -> None:
         self.buttons |= button
-        self._send(QEvent.Type.MouseButtonPress, pos, button, **kw)  # type: ignore[arg-type]
+        self._send(QEvent.Type.MouseButtonPress, pos, button, **kw)  # type: ignore[arg-type]  # kw: modifiers only
 
     def move(self, pos: Pos, **kw: object) -> None:
-        self._send(QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, **kw)  # type: ignore[arg-type]
+        self._send(QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, **kw)  # type: ignore[arg-type]  # kw: modifiers only
 
     def release(self, pos: Pos, button: Qt.MouseButton = Qt.MouseButton.LeftButton, **kw: object) -> None:
         self.buttons &= ~button
-        self._send(QEvent.Type.MouseButtonRelease, pos, button, **kw)  # type: ignore[arg-type]
+        self._send(QEvent.Type.MouseButtonRelease, pos, button, **kw)  # type: ignore[arg-type]  # kw: modifiers only
 
     def double_click(self, pos: Pos, button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
         self.buttons |= button

@@ -18,6 +18,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="roadstudio-screen-"))
     os.environ["ROADSTUDIO_HOME"] = str(home)
     from PySide6.QtCore import QRect
+    from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
     from desktop import settings
@@ -47,15 +48,18 @@ def main() -> int:
     def rect(r: QRect) -> list[int]:
         return [r.x(), r.y(), r.width(), r.height()]
 
+    def size(image: QImage | None) -> list[int]:
+        return [-1, -1] if image is None else [image.width(), image.height()]
+
     out: dict[str, object] = {
         "screen": rect(window.screen().availableGeometry()),
         "window_before_dock": rect(before),
         "window": rect(window.frameGeometry()),
         "dock_height": window.training_dock.height(),
         "sample": rect(monitor.sample_view.shown_rect()),
-        "sample_image": [monitor.sample_view.image().width(), monitor.sample_view.image().height()],
+        "sample_image": size(monitor.sample_view.image()),
         "canvas": rect(monitor.canvas_view.shown_rect()),
-        "canvas_image": [monitor.canvas_view.image().width(), monitor.canvas_view.image().height()],
+        "canvas_image": size(monitor.canvas_view.image()),
         "sample_view_size": [monitor.sample_view.width(), monitor.sample_view.height()],
         "canvas_view_size": [monitor.canvas_view.width(), monitor.canvas_view.height()],
     }

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from core import __version__
-from desktop import app, files
+from desktop import app
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ from core.class_coverage import BARELY_SEEN_SHARE, barely_seen, format_share, su
 from core.config import GeneratorConfig
 from core.labels import PALETTE, class_by_name
 from core.models import build_generator
-from desktop.model_menu import card_rows
-from desktop.palette import ClassPalette
+from desktop.window.model_menu import card_rows
+from desktop.window.palette import ClassPalette
 from desktop.preview.worker import ModelInfo, ModelSource
 from tests.desktop.app_helpers import scene_ids
 
@@ -84,11 +84,11 @@ def test_window_marks_the_brushes_of_the_loaded_model_and_compare_says_so(make_w
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.preview.model_loaded, timeout=WAIT):
         window.load_model(ModelSource(path=rare))
-    assert set(window.palette.barely_seen()) == {"bus", "train"}
+    assert set(window.class_palette.barely_seen()) == {"bus", "train"}
     window.compare.show_compare(ModelSource(path=rare), ModelSource(path=old), "side")
     panel = window.compare.panel
     qtbot.waitUntil(lambda: "bus (0.005 %)" in panel.coverage.text() and "not recorded" in panel.coverage.text(),
                     timeout=WAIT)
     with qtbot.waitSignal(window.preview.model_loaded, timeout=WAIT):
         window.load_model(ModelSource(path=old))
-    assert window.palette.barely_seen() == {}
+    assert window.class_palette.barely_seen() == {}

@@ -189,7 +189,8 @@ def test_a_bad_file_for_b_is_a_message_not_a_crash(make_window, qtbot, two_model
 
 def test_compare_screenshot_from_the_command_line(qtbot, isolated_home, two_models, tmp_path) -> None:
     from core import provenance
-    from desktop import app, files, messages
+    from desktop import app, messages
+    from desktop.scene import files
     from desktop.screenshot import run_screenshot
 
     a, b = two_models

@@ -19,11 +19,13 @@ from tests.desktop.test_compare import WAIT, _wait_shown, _window
 CAR = class_by_name("car").id
 
 
-def _wait_realism(qtbot, window) -> object:
+def _wait_realism(qtbot, window) -> realism.RealismMap:
     controller = window.compare.controller
     qtbot.waitUntil(lambda: (s := controller.shown("A")) is not None and s.realism is not None
                     and np.array_equal(s.ids, window.session.document.ids), timeout=WAIT)
-    return controller.shown("A")
+    shown = controller.shown("A")
+    assert isinstance(shown.realism, realism.RealismMap)
+    return shown.realism
 
 
 def test_realism_overlay_follows_strokes_and_blends(make_window, qtbot, mouse_for, tmp_path) -> None:
@@ -36,15 +38,16 @@ def test_realism_overlay_follows_strokes_and_blends(make_window, qtbot, mouse_fo
     assert panel.opacity_slider.isVisible() and panel.mode_buttons["realism"].isChecked()
     shown = _wait_realism(qtbot, window)
     critic, _ = realism.load_critic(weights)
+    assert critic is not None
     ids = np.array(window.session.document.ids)
     image = Predictor.from_path(weights, "cpu", backend="eager").predict(ids)
-    np.testing.assert_allclose(shown.realism.probability, critic.score(ids, image).probability, atol=1e-6)
-    before = shown.realism.probability
+    np.testing.assert_allclose(shown.probability, critic.score(ids, image).probability, atol=1e-6)
+    before = shown.probability
 
     window.canvas.set_current_class(CAR)
     window.canvas.set_view_transform(4.0, 0.0, 0.0)
     mouse_for(window.canvas).drag([(20, 60), (120, 70), (200, 80)])
-    after = _wait_realism(qtbot, window).realism.probability
+    after = _wait_realism(qtbot, window).probability
     assert not np.array_equal(before, after)  # recomputed for the new painting
 
     panel.opacity_slider.setValue(100)  # full overlay: exported pixels are the colour map itself

@@ -12,12 +12,19 @@ import pytest
 
 from core.checkpoints import load_training_state
 from core.train.events import CheckpointSaved, Failed, Started
-from desktop import files, settings
+from desktop import settings
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, make_panel, wait_idle, wait_steps
 from tests.fault_helpers import SmallDisk, delete_folder, make_read_only
 
 pytest.importorskip("core.train.loop")
+
+
+def _recovered(store: files.RecoveryStore) -> files.Recovered:
+    recovered = store.load()
+    assert recovered is not None, "no recovery copy"
+    return recovered
 
 
 def _stroke(window, mouse_for, row: int) -> None:
@@ -39,7 +46,7 @@ def test_autosave_on_a_full_disk_says_so_keeps_the_earlier_copy_and_recovers(
     session.autosaver.flush()
     first = np.array(session.document.ids)
     store = files.RecoveryStore(disk.path / "recovery")
-    np.testing.assert_array_equal(store.load().ids, first)
+    np.testing.assert_array_equal(_recovered(store).ids, first)
 
     disk.fill()
     _stroke(window, mouse_for, 60)
@@ -51,7 +58,7 @@ def test_autosave_on_a_full_disk_says_so_keeps_the_earlier_copy_and_recovers(
     # The painting and its history are untouched; the recovery copy is the earlier, complete one.
     second = np.array(session.document.ids)
     assert (second != first).any() and session.document.modified
-    np.testing.assert_array_equal(store.load().ids, first)
+    np.testing.assert_array_equal(_recovered(store).ids, first)
     window.actions_.undo.trigger()
     np.testing.assert_array_equal(session.document.ids, first)
     window.actions_.redo.trigger()
@@ -61,7 +68,7 @@ def test_autosave_on_a_full_disk_says_so_keeps_the_earlier_copy_and_recovers(
     session.autosaver.flush()
     qtbot.waitUntil(lambda: session.autosave_problem is None, timeout=WAIT_MS)
     assert window.statusBar().currentMessage() == "Autosave works again"
-    np.testing.assert_array_equal(store.load().ids, session.document.ids)
+    np.testing.assert_array_equal(_recovered(store).ids, session.document.ids)
 
 
 def test_export_and_save_on_a_full_disk_show_a_message_and_keep_the_earlier_files(

@@ -10,7 +10,8 @@ from PIL import Image
 
 from core.errors import BadFileError
 from core.labels import PALETTE_IDS, ids_to_color
-from desktop import files, settings
+from desktop import settings
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 
 
@@ -20,9 +21,9 @@ def _every_class(h: int = 24, w: int = 40) -> np.ndarray:
 
 
 @pytest.mark.parametrize("fmt", ["ids", "color"])
-def test_save_then_open_is_exact(tmp_path: Path, fmt: str) -> None:
+def test_save_then_open_is_exact(tmp_path: Path, fmt: files.SaveFormat) -> None:
     ids = _every_class()
-    path = files.save_label_map(tmp_path / f"scene_{fmt}.png", ids, fmt)  # type: ignore[arg-type]
+    path = files.save_label_map(tmp_path / f"scene_{fmt}.png", ids, fmt)
     opened = files.open_label_map(path)
     np.testing.assert_array_equal(opened.ids, ids)
     assert opened.kind == ("ids" if fmt == "ids" else "color")

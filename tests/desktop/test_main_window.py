@@ -12,7 +12,8 @@ from PySide6.QtCore import QPointF
 
 from core.infer import Predictor
 from core.labels import class_by_name
-from desktop import files, messages
+from desktop import messages
+from desktop.scene import files
 from desktop.preview.worker import ModelSource
 from tests.desktop.app_helpers import scene_ids
 
@@ -155,7 +156,11 @@ def test_recovery_file_restores_the_scene_after_a_crash(make_window, qtbot, mous
     # "Crash": the first window never closes; a new one starts with the same settings folder.
     first.preview.stop()
     offered: list[str] = []
-    monkeypatch.setattr(messages, "ask_restore_recovery", lambda parent, text: offered.append(text) or True)
+    def ask_restore_recovery(parent: object, text: str) -> bool:
+        offered.append(text)
+        return True
+
+    monkeypatch.setattr(messages, "ask_restore_recovery", ask_restore_recovery)
     second = make_window()
     assert second.session.offer_recovery()
     assert offered and "never saved" in offered[0]
@@ -181,7 +186,11 @@ def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(make_wind
     mouse_for(window.canvas).drag([(20, 60), (100, 60)])
     answers = [messages.UnsavedChoice.CANCEL, messages.UnsavedChoice.DISCARD]
     asked: list[str] = []
-    monkeypatch.setattr(messages, "ask_unsaved_changes", lambda parent, name: asked.append(name) or answers.pop(0))
+    def ask_unsaved_changes(parent: object, name: str) -> messages.UnsavedChoice:
+        asked.append(name)
+        return answers.pop(0)
+
+    monkeypatch.setattr(messages, "ask_unsaved_changes", ask_unsaved_changes)
     assert not window.close()
     assert window.isVisible()
     assert window.close()
@@ -200,7 +209,7 @@ def test_view_switch_and_window_state_persist_in_isolated_settings(make_window, 
     assert again.preview_panel.opacity_slider.value() == 70
     assert (isolated_home / "settings").exists()
     with pytest.raises(ValueError, match="unknown view"):
-        window.set_view_mode("sideways")  # type: ignore[arg-type]
+        window.set_view_mode("sideways")
 
 
 def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for) -> None:
@@ -225,7 +234,7 @@ def test_tool_shortcuts_and_undo_act_on_the_canvas(make_window, qtbot, mouse_for
 
 
 def test_model_card_shows_architecture_and_training_history(make_window, qtbot, tiny_checkpoint) -> None:
-    from desktop.model_menu import card_rows
+    from desktop.window.model_menu import card_rows
 
     window = make_window()
     with qtbot.waitSignal(window.preview.model_loaded, timeout=30_000) as blocker:
@@ -318,7 +327,7 @@ def test_the_generated_image_follows_the_canvas_zoom_and_pan(make_window, qtbot)
     _show_scene(window, qtbot, scene_ids())  # zoom 4, document corner at the widget corner
     def linked() -> tuple[float, float, float] | None:
         return window.preview_panel.view._linked
-    qtbot.waitUntil(lambda: linked() is not None and linked()[0] == 4.0)
+    qtbot.waitUntil(lambda: (link := linked()) is not None and link[0] == 4.0)
     canvas, view = window.canvas, window.preview_panel.view
     rect = view.image_rect()
     assert rect.width() == pytest.approx(64 * 4) and rect.height() == pytest.approx(32 * 4)
@@ -355,6 +364,6 @@ def test_once_the_first_model_is_loaded_start_up_objects_leave_the_garbage_colle
         pass
 
     garbage = Cycle()
-    garbage.me = garbage  # type: ignore[attr-defined]
+    garbage.me = garbage  # type: ignore[attr-defined]  # a reference cycle only the collector frees
     del garbage
     assert gc.collect() >= 1  # later objects are still collected

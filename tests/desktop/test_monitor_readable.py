@@ -107,7 +107,9 @@ def test_an_axis_with_one_step_has_whole_step_ticks_and_the_point_inside(qtbot) 
     chart.add_curve("generated", "#8e44ad")
     chart.append("generated", 92, 0.41)
     qtbot.addWidget(chart)
-    low, high = chart.x_range()
+    x_range = chart.x_range()
+    assert x_range is not None
+    low, high = x_range
     assert low < 92 < high  # not on the edge of a zero-width axis
     ticks = chart.x_ticks()
     assert 92 in ticks and all(float(t).is_integer() for t in ticks)

@@ -18,7 +18,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 import core.imageio
-from desktop import files, messages
+from desktop import messages
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 
 CAR = 26
@@ -165,7 +166,7 @@ def test_the_command_line_refuses_a_bad_file_and_shows_the_sample_scene(
         qtbot, isolated_home, no_leaked_windows, error_boxes, tiny_checkpoint, tmp_path, monkeypatch,
         kind: str) -> None:
     from desktop.app import open_window
-    from desktop.default_scene import default_scene
+    from desktop.scene.default import default_scene
 
     path, phrase = bad_files(tmp_path / "files", monkeypatch)[kind]
     window = None

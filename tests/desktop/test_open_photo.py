@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from core.labels import ID_TO_COLOR
 from core.segment import PhotoSegmenter, load_photo
-from desktop import files, messages
+from desktop import messages
+from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
 
 CAMVID_PHOTO = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid" / "test" / "0001TP_008550.png"

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.labels import PALETTE, class_by_name
 from desktop.canvas.view import CanvasView
-from desktop.palette import PALETTE_HOTKEYS, ClassPalette, palette_index_for_key
+from desktop.window.palette import PALETTE_HOTKEYS, ClassPalette, palette_index_for_key
 
 
 def test_hotkeys_cover_all_twenty_classes_once() -> None:

@@ -37,7 +37,7 @@ def controller(qtbot, tiny_checkpoint: Path):
     # Loading a model renders the current scene right away.
     with qtbot.waitSignals([ctrl.model_loaded, ctrl.preview_shown], timeout=30_000, order="strict"):
         ctrl.load_model(ModelSource(path=tiny_checkpoint))
-    ctrl.scene = scene  # type: ignore[attr-defined]
+    ctrl.scene = scene  # type: ignore[attr-defined]  # the tests' handle on the scene the fixture made
     yield ctrl
     ctrl.stop()
 

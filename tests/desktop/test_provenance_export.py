@@ -64,6 +64,7 @@ def test_exported_images_reproduce_from_their_provenance(make_window, qtbot, mou
         assert record.get("checkpoint_step") == "40" and record.get("device") == "cpu"
         assert record.variation == variation
         np.testing.assert_array_equal(record.labels, doc_ids)
+        assert record.labels is not None
         again = Predictor.from_path(dropout_checkpoint, "cpu", backend="eager").predict(
             record.labels, variation=record.variation)
         np.testing.assert_array_equal(provenance.rendered_part(record, read_rgb(tmp_path / name)), again)

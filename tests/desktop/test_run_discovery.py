@@ -213,6 +213,7 @@ def test_a_run_trained_in_the_panel_keeps_its_live_pictures_once_it_ends(qtbot, 
     click(qtbot, panel.start_button)
     qtbot.waitUntil(lambda: panel.monitor.canvas_view.image() is not None or bool(rec.failures), timeout=WAIT_MS)
     run_dir = panel.run_dir
+    assert run_dir is not None
     click(qtbot, panel.stop_button)
     wait_idle(qtbot, panel)
     # The run list has read the finished run (its last writes: run_updated was emitted for it).

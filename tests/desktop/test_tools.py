@@ -17,6 +17,7 @@ from desktop.canvas.tools import (
     MIN_BRUSH_SIZE,
     Modifiers,
     PaintContext,
+    PolygonTool,
     make_tool,
     next_brush_size,
 )
@@ -323,6 +324,7 @@ def test_polygon_closes_on_a_click_at_the_first_vertex_and_backspace_removes_ver
     doc, ctx = setup((20, 20))
     ctx.handle_radius = 1.5
     tool = make_tool("polygon", ctx)
+    assert isinstance(tool, PolygonTool)
     for p in [(2.5, 2.5), (15.5, 2.5), (9.0, 9.0), (15.5, 15.5)]:
         tool.press(*p)
     tool.remove_last_vertex()

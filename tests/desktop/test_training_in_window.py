@@ -71,7 +71,11 @@ def test_closing_the_window_during_a_run_asks_then_saves_a_checkpoint(make_windo
     tiny_settings(panel)
     rec = Recorder(panel)
     asked: list[bool] = []
-    monkeypatch.setattr(panel, "_confirm_stop_on_close", lambda: asked.append(True) or True)
+    def confirm_stop_on_close() -> bool:
+        asked.append(True)
+        return True
+
+    monkeypatch.setattr(panel, "_confirm_stop_on_close", confirm_stop_on_close)
     click(qtbot, panel.start_button)
     qtbot.waitUntil(lambda: len(rec.of(Step)) >= 2 or bool(rec.failures), timeout=WAIT_MS)
     window.close()

@@ -243,11 +243,14 @@ def test_use_in_canvas_emits_the_checkpoint_path(qtbot, tmp_path):
     table = panel.checkpoints.table
     qtbot.waitUntil(lambda: table.rowCount() >= 2, timeout=WAIT_MS)
     panel.tabs.setCurrentIndex(2)
-    labels = [table.item(r, 0).text() for r in range(table.rowCount())]
+    items = [table.item(r, 0) for r in range(table.rowCount())]
+    labels = [item.text() if item is not None else "" for item in items]
     assert "last" in labels and any(label.startswith("step") for label in labels)
     assert not panel.checkpoints.use_button.isEnabled()  # nothing selected yet
     row = labels.index("last")
-    rect = table.visualItemRect(table.item(row, 0))
+    item = items[row]
+    assert item is not None
+    rect = table.visualItemRect(item)
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     with qtbot.waitSignal(panel.use_in_canvas_requested, timeout=5000) as blocker:
         click(qtbot, panel.checkpoints.use_button)

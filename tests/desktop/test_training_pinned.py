@@ -40,6 +40,7 @@ def test_pin_the_painting_watch_its_strip_and_reopen_it(qtbot, tmp_path, monkeyp
     click(qtbot, panel.stop_button)
     wait_idle(qtbot, panel)
     run_dir = panel.pinned._run
+    assert run_dir is not None
     on_disk = list_renders(run_dir)[name]
     np.testing.assert_array_equal(read_rgb(on_disk[0][1]), frames[0].image)  # the sink wrote the event's image
 

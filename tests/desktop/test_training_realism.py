@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.train.events import Validation, event_to_dict
 from desktop.training.monitor import BEST_COLUMN, MonitorView
 from desktop.training.run_files import read_history
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableWidget
+
+
+def _text(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    assert item is not None, f"no cell ({row}, {column})"
+    return item.text()
 
 
 def _val(step: int, l1: float, realism: float | None, best: bool) -> Validation:
@@ -30,9 +40,9 @@ def test_realism_series_over_steps_and_best_mark(qtbot) -> None:
     assert series.x.tolist() == [10, 20, 30] and series.y.tolist() == [0.21, 0.35, 0.30]
     assert view.realism_chart.series("real photos").y.tolist() == [0.8, 0.8, 0.8]
     table = view.validation_table
-    assert [table.item(r, 5).text() for r in range(3)] == ["0.210", "0.350", "0.300"]
+    assert [_text(table, r, 5) for r in range(3)] == ["0.210", "0.350", "0.300"]
     # one best mark: the most realistic validation (step 20), although step 30 has the lowest L1
-    assert [table.item(r, BEST_COLUMN).text() for r in range(3)] == ["", "★ best", ""]
+    assert [_text(table, r, BEST_COLUMN) for r in range(3)] == ["", "★ best", ""]
     view.reset()
     assert view.realism_chart.isHidden() and len(view.realism_chart.series("generated")) == 0
 
@@ -42,7 +52,7 @@ def test_run_without_realism_keeps_the_chart_hidden(qtbot) -> None:
     qtbot.addWidget(view)
     view.handle_event(_val(10, 0.3, None, True))
     assert view.realism_chart.isHidden()
-    assert view.validation_table.item(0, 5).text() == "–"
+    assert _text(view.validation_table, 0, 5) == "–"
 
 
 def test_reopened_run_shows_its_realism_curve(qtbot, tmp_path: Path) -> None:

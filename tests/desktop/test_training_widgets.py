@@ -18,7 +18,7 @@ from desktop.training.panel import TrainingPanel, cli_commands
 from desktop.training.presets import PAPER, QUICK_LOOK
 from desktop.training.progress import RateMeter, format_duration
 from desktop.training.run_files import list_checkpoints, list_runs, read_history
-from desktop.training.tasks import TaskRunner
+from desktop.tasks import TaskRunner
 
 
 # ------------------------------------------------------------------------------------- chart
@@ -317,8 +317,11 @@ def test_gpu_memory_is_queried_in_the_worker_thread_and_shown(qtbot, tmp_path, m
     from core.train.events import Finished, Started, Step
 
     calls: list[int] = []
-    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: calls.append(threading.get_ident())
-                        or 3 * 1024**3)
+    def max_memory_allocated(*_args: object, **_kwargs: object) -> int:
+        calls.append(threading.get_ident())
+        return 3 * 1024**3
+
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", max_memory_allocated)
 
     def cuda_like_engine(cfg, run_dir, control, **kwargs):
         yield Started(run_dir=str(run_dir), device="cuda:0", total_steps=40, steps_per_epoch=20, start_step=0,

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.errors import BadFileError
 from core.resources import resource_path
-from desktop import files
+from desktop.scene import files
 
 SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -55,7 +55,7 @@ def _synthetic_scene() -> np.ndarray | None:
                 ids = fn(0)
             except Exception:  # noqa: BLE001 - fall back to the next option
                 continue
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a generator that fails: try the next option
             continue
         arr = np.asarray(ids)
         if arr.ndim == 2 and arr.dtype == np.uint8:

@@ -65,7 +65,7 @@ class _DockGrower(QObject):
         self._window, self._dock, self._share = window, dock, share
         dock.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._dock and event.type() == QEvent.Type.Show:
             self._dock.removeEventFilter(self)
             area = self._window.dockWidgetArea(self._dock)
@@ -113,7 +113,7 @@ class _OnScreenKeeper(QObject):
         self._window = window
         dock.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Show:
             window = self._window
             QTimer.singleShot(0, lambda: keep_on_screen(window))

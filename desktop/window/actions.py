@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from desktop.preview.views import VIEW_MODES
 
 
-def _action(window: QMainWindow, text: str, *shortcuts: QKeySequence | str, tip: str = "") -> QAction:
+def _action(window: QMainWindow, text: str, *shortcuts: QKeySequence | QKeySequence.StandardKey | str,
+            tip: str = "") -> QAction:
     action = QAction(text, window)
     if shortcuts:
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
@@ -22,17 +23,17 @@ def _action(window: QMainWindow, text: str, *shortcuts: QKeySequence | str, tip:
 
 class StudioActions:
     def __init__(self, window: QMainWindow) -> None:
-        S = QKeySequence.StandardKey
+        standard = QKeySequence.StandardKey
         # File
-        self.new = _action(window, "&New scene…", S.New, tip="Start a new label map")
-        self.open = _action(window, "&Open label map…", S.Open,
+        self.new = _action(window, "&New scene…", standard.New, tip="Start a new label map")
+        self.open = _action(window, "&Open label map…", standard.Open,
                             tip="Open a labelIds PNG, a colour label map or a pix2pix A|B image")
-        self.save = _action(window, "&Save", S.Save, tip="Save the label map (label ids PNG)")
-        self.save_as = _action(window, "Save &as…", S.SaveAs,
+        self.save = _action(window, "&Save", standard.Save, tip="Save the label map (label ids PNG)")
+        self.save_as = _action(window, "Save &as…", standard.SaveAs,
                                tip="Save as label ids PNG or Cityscapes colour PNG")
         self.export_output = _action(window, "Export &generated image…", "Ctrl+E")
         self.export_side = _action(window, "Export &side-by-side image…", "Ctrl+Shift+E")
-        self.quit = _action(window, "&Quit", S.Quit)
+        self.quit = _action(window, "&Quit", standard.Quit)
         self.clear_recent = QAction("Clear recent files", window)
         # Edit
         self.undo = _action(window, "&Undo", "Ctrl+Z")

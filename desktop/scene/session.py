@@ -2,7 +2,7 @@
 
 Kept apart from the main window (which only wires menus to these methods) and free of layout
 code. Slow file work (reading and snapping a large colour map, writing a large PNG) runs on a
-background thread via BackgroundTasks; results come back as signals on the GUI thread.
+background thread via TaskRunner; results come back as signals on the GUI thread.
 A failed open leaves the current document untouched.
 
 Labels made from a photo (File ▸ Open photo…, desktop/photo/) replace the scene as one undoable
@@ -18,15 +18,17 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from core import provenance
 from core.atomic import describe_write_error
 from core.errors import BadFileError, UserError
 from core.imageio import NotALabelMapError
-from desktop import files, messages, settings
+from desktop import messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.photo.photo_layer import PhotoSource
-from desktop.workers import BackgroundTasks
+from desktop.scene import files
+from desktop.tasks import TaskRunner
 
 
 #: Scenes kept for undoing "open photo" (each holds a photo and a document with its history).
@@ -56,7 +58,7 @@ class SceneSession(QObject):
     # From the autosave thread (queued to the GUI thread): None when the write worked, else why not.
     _autosave_result = Signal(object)
 
-    def __init__(self, parent_widget_getter: Callable[[], object], parent: QObject | None = None) -> None:
+    def __init__(self, parent_widget_getter: Callable[[], QWidget | None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._parent_widget = parent_widget_getter
         self.document = LabelDocument(shape=files.DEFAULT_SCENE_SIZE)
@@ -70,7 +72,7 @@ class SceneSession(QObject):
                                          on_result=self._autosave_result.emit)
         self._autosave_result.connect(self._on_autosave_result)
         self.autosave_problem: str | None = None  # why the last autosave failed, while it fails
-        self.tasks = BackgroundTasks(self)
+        self.tasks = TaskRunner(self)
         self._opening: Path | None = None
         self._shown_modified: bool | None = None
         # Coalesces document notifications (many per stroke) into one title/autosave check.
@@ -236,7 +238,7 @@ class SceneSession(QObject):
         p = Path(path)
         self._opening = p
         self.status_message.emit(f"Opening {p.name}…")
-        self.tasks.run(lambda: files.open_label_map(p), self._on_open_done, self._on_open_error)
+        self.tasks.submit(lambda: files.open_label_map(p), self._on_open_done, self._on_open_error)
 
     def open_path_blocking(self, path: str | Path) -> files.OpenedMap:
         """Read and show `path` now (command line). Raises BadFileError."""
@@ -292,16 +294,16 @@ class SceneSession(QObject):
         def done(result: Path) -> None:
             self._after_save(result, fmt, doc, version)
 
-        self.tasks.run(lambda: files.save_label_map(p, ids, fmt), done, self._on_save_error)
+        self.tasks.submit(lambda: files.save_label_map(p, ids, fmt), done, self._on_save_error)
 
     def save_blocking(self, path: str | Path | None = None, fmt: files.SaveFormat | None = None) -> bool:
         """Save now (used when closing: the window must not go away before the file is written)."""
         target = Path(path) if path else self.path
         if target is None:
-            target = self._ask_save_path()
-            if target is None:
+            asked = self._ask_save_path()
+            if asked is None:
                 return False
-            target, fmt = target
+            target, fmt = asked
         fmt = fmt or self.save_format
         try:
             files.save_label_map(target, np.asarray(self.document.ids), fmt)
@@ -348,7 +350,7 @@ class SceneSession(QObject):
             self.status_message.emit(f"Exported {result.name}")
             self.saved.emit(result)
 
-        self.tasks.run(lambda: write_rendered_png(p, rgb, record), done, self._on_save_error)
+        self.tasks.submit(lambda: write_rendered_png(p, rgb, record), done, self._on_save_error)
 
     # ------------------------------------------------------------------------------ recovery
 

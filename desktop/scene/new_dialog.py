@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
 
 from core.labels import PALETTE
-from desktop.files import DEFAULT_SCENE_SIZE, MAX_SCENE_SIDE, MIN_SCENE_SIDE
+from desktop.scene.files import DEFAULT_SCENE_SIZE, MAX_SCENE_SIDE, MIN_SCENE_SIDE
 
 
 class NewSceneDialog(QDialog):

@@ -6,7 +6,7 @@ import random
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSlider, QSpinBox, QToolBar, QToolButton
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar, QToolButton
 
 #: (tool name, menu text, shortcut); names are the canvas tools' names.
 TOOLS: tuple[tuple[str, str, str], ...] = (
@@ -26,7 +26,7 @@ class StudioToolBar(QToolBar):
     brush_size_selected = Signal(int)
     variation_changed = Signal(object)  # int seed, or None for deterministic
 
-    def __init__(self, window: QMainWindow, view_actions: list[QAction], tools_menu) -> None:  # noqa: ANN001
+    def __init__(self, window: QMainWindow, view_actions: list[QAction], tools_menu: QMenu) -> None:
         super().__init__("Tools", window)
         self.setObjectName("main_toolbar")  # needed for saveState/restoreState
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)

@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 
 from core.errors import UserError
 from desktop import messages
-from desktop.workers import BackgroundTasks
+from desktop.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from desktop.preview.views import PreviewPanel
-    from desktop.session import SceneSession
+    from desktop.scene.session import SceneSession
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def open_pair(folder: str | Path, split: str, index: int, direction: str = "BtoA
     from core.data.detect import detect_layout
 
     layout = detect_layout(folder)
-    sources = split_sources(layout, direction)  # type: ignore[arg-type]
+    sources = split_sources(layout, direction)  # type: ignore[arg-type]  # AtoB/BtoA: the dialog offers no other
     if split not in sources:
         raise UserError(f"{folder}: no split {split!r} (it has {', '.join(sources) or 'none'})")
     source = sources[split]
@@ -121,7 +121,7 @@ class PairInspector(QObject):
         self._preview_panel = preview_panel
         self._status = status
         self._training_dataset = training_dataset
-        self._tasks = BackgroundTasks(self)
+        self._tasks = TaskRunner(self)
         self._last = ("", "BtoA")
         self.action = QAction("Open a &training pair…", parent)
         self.action.setStatusTip("Open pair N of a dataset: its label map in the canvas, its photo beside the output")
@@ -142,7 +142,7 @@ class PairInspector(QObject):
             return
         self._last = (folder, direction)
         self._status.showMessage(f"Reading pair {index} of {Path(folder).name}/{split}…", 8000)
-        self._tasks.run(lambda: open_pair(folder, split, index, direction), self._on_pair_read, self._on_pair_failed)
+        self._tasks.submit(lambda: open_pair(folder, split, index, direction), self._on_pair_read, self._on_pair_failed)
 
     def _on_pair_read(self, pair: OpenedPair) -> None:
         self._session.load_ids(pair.ids, None)  # untitled: Save never writes into the dataset

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from core.atomic import atomic_write_text, describe_write_error
 from core.data.camvid import read_label_file
 from core.errors import BadFileError
 from core.labels import ids_to_color
+
+if TYPE_CHECKING:  # a type only: this module imports no Qt
+    from PySide6.QtCore import QSettings
 
 #: Sizes a new scene may have (height and width). The upper bound is what read_label_map accepts.
 MIN_SCENE_SIDE = 8
@@ -117,14 +120,14 @@ class RecentFiles:
     KEY = "files/recent"
     LIMIT = 10
 
-    def __init__(self, settings) -> None:  # noqa: ANN001 - a QSettings
+    def __init__(self, settings: QSettings) -> None:
         self._settings = settings
 
     def paths(self) -> list[Path]:
         raw = self._settings.value(self.KEY, [])
         if isinstance(raw, str):  # QSettings returns a bare string for a one-element list
             raw = [raw]
-        return [Path(p) for p in (raw or [])]
+        return [Path(p) for p in raw] if isinstance(raw, list) else []  # None when unset
 
     def add(self, path: str | Path) -> None:
         p = str(Path(path).resolve())
@@ -185,7 +188,7 @@ class RecoveryStore:
             meta = json.loads(self.meta.read_text(encoding="utf-8"))
             ids = imageio.read_label_ids(self.png)
             original = meta.get("original_path")
-            fmt = "color" if meta.get("save_format") == "color" else "ids"
+            fmt: SaveFormat = "color" if meta.get("save_format") == "color" else "ids"
             return Recovered(ids=ids, original_path=Path(original) if original else None,
                              saved_at=float(meta.get("saved_at", 0.0)), save_format=fmt)
         except (OSError, ValueError, BadFileError, AttributeError):
@@ -194,10 +197,7 @@ class RecoveryStore:
 
     def clear(self) -> None:
         for p in (self.meta, self.png):
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
+            p.unlink(missing_ok=True)
 
 
 class Autosaver:

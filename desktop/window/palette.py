@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush, QColor, QEnterEvent, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut,
+)
 from PySide6.QtWidgets import QAbstractButton, QButtonGroup, QSizePolicy, QVBoxLayout, QWidget
 
 from core import class_coverage
@@ -92,11 +94,11 @@ class _ClassButton(QAbstractButton):
         self.setToolTip(self._tooltip())
         self.update()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         fm = self.fontMetrics()
         return QSize(fm.horizontalAdvance("traffic light") + 90, max(22, fm.height() + 8))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         pal = self.palette()
         rect = self.rect()
@@ -120,16 +122,17 @@ class _ClassButton(QAbstractButton):
         hint = QColor(text_color)
         hint.setAlpha(150)
         painter.setPen(hint)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, _hotkey_label(self.hotkey))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                         _hotkey_label(self.hotkey))
         painter.end()
 
-    def enterEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def enterEvent(self, event: QEnterEvent) -> None:
         self.update()
-        super().enterEvent(event)  # type: ignore[arg-type]
+        super().enterEvent(event)
 
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def leaveEvent(self, event: QEvent) -> None:
         self.update()
-        super().leaveEvent(event)  # type: ignore[arg-type]
+        super().leaveEvent(event)
 
 
 class ClassPalette(QWidget):
@@ -151,7 +154,7 @@ class ClassPalette(QWidget):
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
         self._buttons: dict[int, _ClassButton] = {}
-        for label_class, hotkey in zip(PALETTE, PALETTE_HOTKEYS):
+        for label_class, hotkey in zip(PALETTE, PALETTE_HOTKEYS, strict=True):
             button = _ClassButton(label_class, hotkey, self)
             self._group.addButton(button, label_class.id)
             self._buttons[label_class.id] = button
@@ -201,14 +204,14 @@ class ClassPalette(QWidget):
 
     def install_shortcuts(self, window: QWidget) -> list[QShortcut]:
         """Create the 20 hotkeys as window-wide QShortcuts on ``window`` (call once)."""
-        for label_class, hotkey in zip(PALETTE, PALETTE_HOTKEYS):
+        for label_class, hotkey in zip(PALETTE, PALETTE_HOTKEYS, strict=True):
             shortcut = QShortcut(QKeySequence(hotkey), window)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(lambda lid=label_class.id: self._choose(lid))
             self._shortcuts.append(shortcut)
         return list(self._shortcuts)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         index = palette_index_for_key(event.key(), event.modifiers())
         if index is not None:
             self._choose(PALETTE[index].id)
