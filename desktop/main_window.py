@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter,
 )
 
-from core import __version__, provenance
-from core.resources import resource_path
+from core import __version__
+from core.render import provenance
+from core.io.resources import resource_path
 from desktop import files, gc_policy, layout, messages, settings
 from desktop.actions import StudioActions, build_menus
 from desktop.canvas.document import LabelDocument
@@ -390,7 +391,7 @@ class MainWindow(QMainWindow):
                                 self.provenance("side_by_side", layout="labels | output"))
 
     def provenance(self, kind: str, *, layout: str | None = None) -> provenance.Provenance:
-        """The record for an image made from the preview on screen (core.provenance)."""
+        """The record for an image made from the preview on screen (core.render.provenance)."""
         if kind == "screenshot" and self.compare.active:
             made = self.compare.panel.export_image()  # the compare panel is what the window shows
             if made is not None:

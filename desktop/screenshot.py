@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from core import provenance
+from core.render import provenance
 from core.errors import UserError
 from desktop import messages
 from desktop.qimage import qimage_to_rgb

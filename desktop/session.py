@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import provenance
-from core.atomic import describe_write_error
+from core.render import provenance
+from core.io.atomic import describe_write_error
 from core.errors import BadFileError, UserError
 from desktop import files, messages, settings
 from desktop.canvas.document import LabelDocument
@@ -279,7 +279,7 @@ class SceneSession(QObject):
 
 
 def write_rendered_png(path: Path, rgb: np.ndarray, record: provenance.Provenance | None) -> Path:
-    """core.provenance.write_png with the app's error form (BadFileError naming the file)."""
+    """core.render.provenance.write_png with the app's error form (BadFileError naming the file)."""
     try:
         return provenance.write_png(path, rgb, record)
     except OSError as exc:

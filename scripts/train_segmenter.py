@@ -5,7 +5,7 @@
         --out runs/segmenter --install
 
 Data: CamVid train + val (../shared/data/camvid) and the Cityscapes frames of
-../shared/data/cityscapes-mini without the held-out frame (core.presets.HELD_OUT_FRAME), both read
+../shared/data/cityscapes-mini without the held-out frame (core.train.presets.HELD_OUT_FRAME), both read
 through core.data.detect / open_split, labels folded onto the 11 classes (core.eval.classes). The
 segmenter never sees a generated image: it must judge renderings, not learn to accept them.
 CamVid test is never trained on; --eval-test (on by default) scores it once, at the end.
@@ -42,13 +42,13 @@ from tqdm import tqdm
 # Run as a script from a checkout: the repository root on the path, so core/ imports.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_path, atomic_write_text
+from core.io.atomic import atomic_path, atomic_write_text
 from core.data.detect import detect_layout, open_split
 from core.eval.classes import CLASS_NAMES, IGNORE, NUM_CLASSES, ids_to_classes
 from core.eval.scores import confusion, scores_from_confusion
 from core.eval.segmenter import Segmenter, save_segmenter, work_size
 from core.eval.segnet import RoadSegNet, SegNetConfig, count_parameters
-from core.presets import HELD_OUT_FRAME
+from core.train.presets import HELD_OUT_FRAME
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ Data (issue 19 §1):
   ever punishing "wall"; the fine split comes from the Cityscapes frames.
 - cityscapes-seq (6 clips × 30 frames, machine-made labelIds, folders layout) without the
   held-out clip (--holdout, default aachen_000005), and cityscapes-mini train without the frames of
-  that clip and without the project's held-out frame (core.presets.HELD_OUT_FRAME). Cityscapes frames
+  that clip and without the project's held-out frame (core.train.presets.HELD_OUT_FRAME). Cityscapes frames
   are kept at 384×768 in memory (photo antialiased, labels nearest): the segmenter looks at 1:2
   frames at 192×384, and crops go up to 1.6× that.
 - CamVid test is never trained on and never used to choose anything; it is scored once at the end.
@@ -52,14 +52,14 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.atomic import atomic_path, atomic_write_text  # noqa: E402
+from core.io.atomic import atomic_path, atomic_write_text  # noqa: E402
 from core.data.detect import detect_layout, open_split  # noqa: E402
 from core.eval.classes import CAMVID11, CITY19, IGNORE  # noqa: E402
 from core.eval.scores import confusion, scores_from_confusion  # noqa: E402
 from core.eval.segmenter import Segmenter, build_network, save_segmenter, work_size  # noqa: E402
 from core.eval.segnet import SegNetConfig, count_parameters  # noqa: E402
 from core.labels import ID_TO_TRAIN_ID, class_by_name  # noqa: E402
-from core.presets import HELD_OUT_FRAME  # noqa: E402
+from core.train.presets import HELD_OUT_FRAME  # noqa: E402
 
 SCALE_RANGE = (0.7, 1.6)  # × the working scale
 WARMUP_STEPS = 100

@@ -35,7 +35,7 @@ def add_parser(data_sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.autolabel import autolabel
+    from core.photo_labels.autolabel import autolabel
     from core.cli.segment_cmd import open_segmenter
     from core.data.check import check_dataset
 

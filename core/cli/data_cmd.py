@@ -127,7 +127,7 @@ def run_synth(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.data.synthetic import generate_pair
-    from core.imageio import write_color_png, write_label_ids_png, write_png
+    from core.io.imageio import write_color_png, write_label_ids_png, write_png
 
     if args.count <= 0:
         raise UserError("--count must be a positive number")

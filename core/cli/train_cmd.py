@@ -4,7 +4,7 @@
     roadstudio-cli train --preset default-model --run-dir runs/default [flags...]
     roadstudio-cli train --resume runs/demo [--max-steps N] [--device ...]
 
-Settings come from the defaults (or a --preset, core.presets), then --config RUN.toml, then the
+Settings come from the defaults (or a --preset, core.train.presets), then --config RUN.toml, then the
 flags (flags win). The run folder
 gets config.toml, checkpoints/, metrics.jsonl, samples/ and TensorBoard files (core.train.run_files).
 Ctrl+C or SIGTERM stops after the current step and saves a checkpoint (Ctrl+C twice aborts).
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from core.config import NETG_PRESETS, RunConfig, load_run_config
 from core.errors import ConfigError, UserError
-from core.presets import PRESETS, preset_config
+from core.train.presets import PRESETS, preset_config
 from core.train.control import TrainingControl
 from core.train.dist_env import DistEnv
 from core.train.events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Started, Step, Validation,

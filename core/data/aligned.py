@@ -16,7 +16,7 @@ from core.config import Direction
 from core.data.files import LoadedPair, list_images
 from core.data.snap import snap_colors
 from core.errors import BadFileError
-from core.imageio import looks_like_label_map, read_rgb
+from core.io.imageio import looks_like_label_map, read_rgb
 
 SPLITS = ("train", "val", "test")
 # Each half must be between 1:2 (portrait) and 2:1 (landscape); pix2pix sets are square halves

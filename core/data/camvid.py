@@ -12,7 +12,7 @@
   "" (training holds out a seeded share for validation).
 
 Label PNGs hold CamVid classes, never Cityscapes ids, so they are not read with
-core.imageio.read_label_ids: the raw indices (or exact colours) are mapped to Cityscapes label ids
+core.io.imageio.read_label_ids: the raw indices (or exact colours) are mapped to Cityscapes label ids
 with the one table of core.data.camvid_classes. A value or colour outside the table is a
 BadFileError naming the file, the bad values and what is allowed; no snapping (lossless PNGs).
 """
@@ -44,7 +44,7 @@ from core.data.camvid_classes import (
 )
 from core.data.files import LoadedPair, is_image_file, list_images, natural_key
 from core.errors import BadFileError
-from core.imageio import read_index_map, read_rgb
+from core.io.imageio import read_index_map, read_rgb
 
 __all__ = [
     "CAMVID11_CLASSES", "CAMVID11_COVERED_LABEL_IDS", "CAMVID11_LUT", "CAMVID11_TO_LABEL_ID",
@@ -359,14 +359,14 @@ def looks_like_camvid11(values: np.ndarray, path: str | Path | None = None) -> b
     return bool(void_share >= CAMVID11_VOID_SHARE or (in_annot and void_share > 0))
 
 
-def read_label_file(path: str | Path):  # noqa: ANN201 - core.imageio.LabelMapRead
-    """core.imageio.read_label_map, plus CamVid: a single-channel map of SegNet's 11 CamVid class
+def read_label_file(path: str | Path):  # noqa: ANN201 - core.io.imageio.LabelMapRead
+    """core.io.imageio.read_label_map, plus CamVid: a single-channel map of SegNet's 11 CamVid class
     indices (looks_like_camvid11) is mapped with the CamVid table instead of being misread as
     Cityscapes ids (sky would become unlabeled, cars sidewalk). Its `kind` is then "camvid11".
     Raises BadFileError."""
     from dataclasses import replace
 
-    from core.imageio import read_label_map
+    from core.io.imageio import read_label_map
 
     read = read_label_map(path)
     if read.kind == "ids" and looks_like_camvid11(read.ids, path):

@@ -20,7 +20,7 @@ from core.data.detect import SYNTHETIC, Layout, detect_layout, open_split
 from core.data.files import LoadedPair
 from core.data.synthetic import SyntheticStreets
 from core.errors import BadFileError
-from core.imageio import write_png
+from core.io.imageio import write_png
 from core.labels import NUM_PALETTE_CLASSES, PALETTE, ids_to_color, ids_to_palette_index
 
 #: progress(done, total): called after each pair. Raise from it to abort (the GUI's cancel).

@@ -2,7 +2,7 @@
 leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png + gtFine/<split>/<city>/<stem>_gtFine_labelIds.png.
 
 torchvision's `Cityscapes` enumerates the pairs (it knows the file naming); its loading is not used,
-because every decode must go through core.imageio's named errors. It is only constructed when both
+because every decode must go through core.io.imageio's named errors. It is only constructed when both
 folders exist: otherwise it would try to extract zip archives into the user's folder.
 Photos without a label file and label files without a photo are kept as pairs that raise
 "missing partner file", so the dataset check lists them.
@@ -17,7 +17,7 @@ from torchvision.datasets import Cityscapes
 
 from core.data.files import LoadedPair, natural_key
 from core.errors import BadFileError
-from core.imageio import read_label_ids, read_rgb
+from core.io.imageio import read_label_ids, read_rgb
 
 PHOTO_SUFFIX = "_leftImg8bit.png"
 LABEL_SUFFIX = "_" + Cityscapes._get_target_suffix(None, "gtFine", "semantic")  # "_gtFine_labelIds.png"

@@ -15,7 +15,7 @@ import numpy as np
 from core.config import Direction
 from core.data.files import LoadedPair, list_images, natural_key
 from core.errors import BadFileError
-from core.imageio import read_label_map, read_rgb
+from core.io.imageio import read_label_map, read_rgb
 
 SPLITS = ("train", "val", "test")
 

@@ -1,7 +1,7 @@
 """The segmenter file and label ids out of photos.
 
 File: `.safetensors` with the network's tensors and, in the metadata (JSON strings, like
-core.checkpoints): `roadstudio.format`, `roadstudio.segmenter` (SegNetConfig), `roadstudio.classes`
+core.weights.checkpoints): `roadstudio.format`, `roadstudio.segmenter` (SegNetConfig), `roadstudio.classes`
 (the class names and primary Cityscapes label ids, in output-channel order) and `roadstudio.card`
 (data, recipe, accuracy). Loading reads tensors only: it never unpickles.
 
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.errors import CheckpointError
 from core.eval.classes import CAMVID11, CLASS_SETS, ClassSet, class_set_for_ids
 from core.eval.segnet import MULTIPLE, RoadSegNet, SegNetConfig
@@ -55,14 +55,14 @@ BUNDLED = {"camvid11": "segmenter.safetensors", "city19": "segmenter19.safetenso
 
 
 def default_segmenter_path() -> Path:
-    from core.resources import resource_path
+    from core.io.resources import resource_path
 
     return resource_path("models", BUNDLED["camvid11"])
 
 
 def bundled_segmenter_path(key: str) -> Path:
     """The bundled segmenter for a class-set key ("camvid11" or "city19")."""
-    from core.resources import resource_path
+    from core.io.resources import resource_path
 
     return resource_path("models", BUNDLED[key])
 

@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 from core.config import RunConfig, dumps_toml, load_run_config, to_dict
 from core.errors import ConfigError, UserError
 from core.train.dist_env import DistEnv

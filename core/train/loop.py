@@ -44,11 +44,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from core import __version__
-from core.checkpoints import load_training_state, unwrap
+from core.weights.checkpoints import load_training_state, unwrap
 from core.config import RunConfig, TrainConfig, load_run_config, to_dict
 from core.data.base import PairSource
 from core.data.loader import make_loader
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, PALETTE
 from core.errors import CheckpointError, ConfigError, UserError
 from core.models import build_discriminator, build_generator, count_parameters
@@ -112,7 +112,7 @@ def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module | Non
                 sync_bn: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """The one place models get wrapped for speed or distribution: torch.compile inside,
     DistributedDataParallel outside when torchrun started several processes
-    (core.train.distributed); everything else uses core.checkpoints.unwrap for the plain module."""
+    (core.train.distributed); everything else uses core.weights.checkpoints.unwrap for the plain module."""
     if compile_models:
         generator = torch.compile(generator)  # type: ignore[assignment]
         if discriminator is not None:  # None: a segmentation-discriminator-only run

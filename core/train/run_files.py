@@ -34,8 +34,8 @@ from typing import Any
 
 import torch
 
-from core.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
-from core.checkpoints import save_training_state, save_weights
+from core.io.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
+from core.weights.checkpoints import save_training_state, save_weights
 from core.config import GeneratorConfig
 
 _STEP_FILE = re.compile(r"^step_(\d{7,})\.(safetensors|pt)$")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from core.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
+from core.io.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Sample, Step, Validation,
                                Warning_, event_to_dict)
 from core.train.run_files import RunFolderFault, RunFolderGuard

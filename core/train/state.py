@@ -1,7 +1,7 @@
 """The full training state: what a checkpoint `.pt` holds so that a resumed run continues exactly.
 
 Only tensors and plain Python values (dicts, lists, tuples, str, int, float, bool, None), so the
-file loads with `torch.load(weights_only=True)` (core.checkpoints.load_training_state).
+file loads with `torch.load(weights_only=True)` (core.weights.checkpoints.load_training_state).
 
 Keys of the state dict (STATE_FORMAT 1):
   format              int, STATE_FORMAT

@@ -16,7 +16,7 @@ DEFAULT_CAPACITY = 64
 @dataclass(frozen=True)
 class RenderKey:
     checkpoint: str  # the checkpoint's path (step files never change once written)
-    labels_sha256: str  # core.provenance.labels_sha256 of the painting
+    labels_sha256: str  # core.render.provenance.labels_sha256 of the painting
     variation: int | None = None
     what: str = "image"  # "image", or "realism" for a discriminator map
 

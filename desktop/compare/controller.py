@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.provenance import ModelStamp, labels_sha256
+from core.render.provenance import ModelStamp, labels_sha256
 from desktop.compare.cache import RenderCache, RenderKey
 from desktop.compare.worker import CompareWorker, RenderRequest, RenderResult
 from desktop.preview.worker import ModelSource
@@ -40,7 +40,7 @@ class Shown:
     stamp: ModelStamp | None  # None for a cache hit of a model this session never described
     latency_s: float | None  # None for a cache hit
     cached: bool
-    realism: object = None  # core.realism.RealismMap or None
+    realism: object = None  # core.eval.critic.CriticMap or None
     realism_note: str = ""
     coverage: str = ""  # brushes the model barely saw in training ("" when not known yet)
 

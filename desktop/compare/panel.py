@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import provenance
+from core.render import provenance
 from desktop import settings
 from desktop.compare.controller import SIDES, CompareController, Side
 from desktop.compare.view import COMPARE_MODES, CompareMode, CompareView
@@ -67,7 +67,7 @@ class ComparePanel(QWidget):
         layout.addLayout(self._build_modes())
         layout.addLayout(self._build_scrubber())
         layout.addWidget(self.view, 1)
-        # Which brushes each side's model barely saw in training (core.class_coverage), so a rough
+        # Which brushes each side's model barely saw in training (core.weights.class_coverage), so a rough
         # bus in B is read as "B never learned buses", not as a rendering fault.
         self.coverage = QLabel("")
         self.coverage.setWordWrap(True)

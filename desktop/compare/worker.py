@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core import class_coverage
+from core.weights import class_coverage
 from core.errors import UserError
-from core.provenance import ModelStamp, file_sha256
+from core.render.provenance import ModelStamp, file_sha256
 from desktop.preview.worker import ModelSource
 
 #: Loaded generators kept per worker (a default-sized model is ~10 MB).
@@ -34,7 +34,7 @@ class RenderRequest:
     ids: np.ndarray  # uint8 H×W (a private copy)
     labels_sha256: str
     variation: int | None = None
-    realism: bool = False  # also compute the discriminator's realism map (core.realism)
+    realism: bool = False  # also compute the discriminator's realism map (core.eval.critic)
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ class RenderResult:
     backend: str
     latency_s: float  # prediction only
     load_s: float  # model loading (0 when it was already loaded)
-    realism: Any = None  # core.realism.RealismMap, when asked for and available
+    realism: Any = None  # core.eval.critic.CriticMap, when asked for and available
     realism_note: str = ""  # why there is no realism map (no discriminator in this run, ...)
-    coverage: str = ""  # which brushes the model barely saw in training (core.class_coverage.summary)
+    coverage: str = ""  # which brushes the model barely saw in training (core.weights.class_coverage.summary)
 
 
 class _Loaded:
@@ -101,8 +101,8 @@ class CompareWorker(QObject):
         if loaded is not None:
             self._models.move_to_end(key)
             return loaded
-        from core.checkpoints import load_any_generator
-        from core.infer import Predictor
+        from core.weights.checkpoints import load_any_generator
+        from core.render.infer import Predictor
 
         generator = load_any_generator(source.path, reference_netG=source.reference_netG,
                                        reference_norm=source.reference_norm)
@@ -120,7 +120,7 @@ class CompareWorker(QObject):
         return loaded
 
     def _realism(self, loaded: _Loaded, request: RenderRequest, image: np.ndarray) -> tuple[Any, str]:
-        from core import realism
+        from core.eval import critic as realism
 
         if loaded.critic is None and loaded.critic_note is None:
             loaded.critic, loaded.critic_note = realism.load_critic(Path(request.source.path), self._device)

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.cli import main
 from core.config import GeneratorConfig
 from core.data.camvid_classes import CAMVID11_TO_LABEL_ID

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import realism
-from core.checkpoints import save_training_state, save_weights
+from core.eval import critic as realism
+from core.weights.checkpoints import save_training_state, save_weights
 from core.config import DiscriminatorConfig, GeneratorConfig, RunConfig, to_dict
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.models import build_discriminator, build_generator
 
 GEN = GeneratorConfig(depth=3, ngf=4)
@@ -94,8 +94,8 @@ def test_the_default_model_ships_a_critic_that_tells_its_renderings_from_real_ph
     more real than the default model's rendering of the same label map, nearly always."""
     from core.data.camvid import CamVidSource
     from core.eval.evaluate import resize_pair
-    from core.infer import Predictor
-    from core.resources import resource_path
+    from core.render.infer import Predictor
+    from core.io.resources import resource_path
     from tests.core.test_eval import SHARED_CAMVID
 
     model = resource_path("models", "default.safetensors")

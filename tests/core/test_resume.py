@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.train.control import TrainingControl
 from core.train.events import Finished, Step
 from core.train.loop import train

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from core import realism
-from core.checkpoints import save_weights
-from core.infer import Predictor
+from core.eval import critic as realism
+from core.weights.checkpoints import save_weights
+from core.render.infer import Predictor
 from core.labels import class_by_name
 from core.models import build_generator
 from desktop.preview.worker import ModelSource

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.train.events import CheckpointSaved, Failed, Started
 from desktop import files, settings
 from tests.desktop.app_helpers import scene_ids
