@@ -7,7 +7,7 @@
     ClassPalette        class swatches (dock)
     StudioToolBar       tools, brush size, variation seed, view switch
     ModelMenu           load checkpoint / model card
-    CompareLink         A/B compare, step scrubber, realism overlay (desktop/compare/)
+    CompareLink         A/B compare, step scrubber, critic overlay (desktop/compare/)
 """
 
 from __future__ import annotations

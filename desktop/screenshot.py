@@ -56,7 +56,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     window = MainWindow(device=device)
     try:
         window.resize(*WINDOW_SIZE)
-        comparing = compare is not None or view == "realism"
+        comparing = compare is not None or view == "critic"
         if view and not comparing:
             window.set_view_mode(view)  # type: ignore[arg-type]
         if open_path is not None:
@@ -108,7 +108,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
 
 def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
     """Show the compare panel with A (and B) and wait until each side shows the painting as it is
-    now (and, for the realism view, A's discriminator map or the reason there is none)."""
+    now (and, for the critic view, A's discriminator map or the reason there is none)."""
     link = window.compare
     link.show_compare(a, b, mode)
     controller = link.controller
@@ -122,9 +122,9 @@ def _show_compare(window, a, b, mode: str) -> None:  # noqa: ANN001
                 return False
             if shown.ids.shape != window.session.document.shape:
                 return False
-        if mode == "realism":
+        if mode == "critic":
             shown = controller.shown("A")
-            return shown is not None and (shown.realism is not None or bool(shown.realism_note))
+            return shown is not None and (shown.critic_map is not None or bool(shown.critic_note))
         if mode == "diff":
             return link.panel.view.difference() is not None  # computed on a background thread
         return True

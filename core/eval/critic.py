@@ -107,7 +107,7 @@ class Critic:
 
     @torch.no_grad()
     def score(self, ids: np.ndarray, image: np.ndarray) -> CriticMap:
-        """uint8 H×W label ids + uint8 H×W×3 image -> the realism map."""
+        """uint8 H×W label ids + uint8 H×W×3 image -> the critic map."""
         from core.render.infer import encode_ids
 
         h, w = ids.shape

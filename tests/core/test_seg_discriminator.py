@@ -1,6 +1,6 @@
 """OASIS's segmentation discriminator (issue 18): shapes and class channels, the class-balanced
 loss, D and G learning on a fixed batch, training alone and beside the PatchGAN, exact resume,
-config round trip, the realism overlay, and the paper's discriminator left as it was."""
+config round trip, the critic overlay, and the paper's discriminator left as it was."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_patch_runs_train_exactly_as_before_and_the_paper_preset_is_unchanged(tm
     assert not {"seg_discriminator", "optimizer_D_seg", "ema_generator"} & state.keys()
 
 
-def test_realism_overlay_for_a_seg_only_run_is_one_minus_p_fake(tmp_path: Path) -> None:
+def test_critic_overlay_for_a_seg_only_run_is_one_minus_p_fake(tmp_path: Path) -> None:
     from core.eval.critic import Critic, SegCritic, load_critic
 
     for kind in ("segmentation", "patch+segmentation"):
