@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the 19-class photo segmenter (core.eval.ctxnet, `segmenter19.safetensors`) on REAL photos.
+"""Train the 19-class photo segmenter (core.eval.segnet.ContextSegNet, `segmenter19.safetensors`) on REAL photos.
 
     # the bundled segmenter19.safetensors (resources/models/SEGMENTER19_CARD.md):
     OMP_NUM_THREADS=1 nohup nice -n 10 python scripts/train_segmenter19.py --arch roadsegnet \
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     print("target weights " + ", ".join(f"{n} {w:.2f}" for n, w in zip(TARGET_NAMES, weights.tolist(), strict=True)),
           file=sys.stderr)
     card: dict[str, Any] = {
-        "what": "photo segmenter (core.eval.ctxnet): real photo -> the 19 Cityscapes classes (every brush)",
+        "what": "photo segmenter (core.eval.segnet.ContextSegNet): real photo -> the 19 Cityscapes classes (every brush)",
         "data": f"CamVid train+val ({n_camvid} frames, 11 classes as sets of the 19) + cityscapes-seq "
                 f"({len(seq)} frames, clip {args.holdout.rstrip('_')} held out) + cityscapes-mini train "
                 f"({len(mini)} frames, {args.holdout.rstrip('_')}_000019 and {HELD_OUT_FRAME} held out); "

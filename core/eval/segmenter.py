@@ -33,7 +33,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from core.io.atomic import atomic_path
 from core.errors import CheckpointError
 from core.eval.classes import CAMVID11, CLASS_SETS, ClassSet, class_set_for_ids
-from core.eval.segnet import MULTIPLE, RoadSegNet, SegNetConfig
+from core.eval.segnet import MULTIPLE, ContextSegNet, RoadSegNet, SegNetConfig
 
 FORMAT_VERSION = "1"
 META_FORMAT = "roadstudio.format"
@@ -81,8 +81,6 @@ def build_network(config: SegNetConfig) -> torch.nn.Module:
     if config.arch == "roadsegnet":
         return RoadSegNet(config)
     if config.arch == "context":
-        from core.eval.ctxnet import ContextSegNet
-
         return ContextSegNet(config)
     raise ValueError(f"unknown segmenter architecture {config.arch!r}")
 
