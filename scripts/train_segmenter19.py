@@ -399,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     print("target weights " + ", ".join(f"{n} {w:.2f}" for n, w in zip(TARGET_NAMES, weights.tolist(), strict=True)),
           file=sys.stderr)
     card: dict[str, Any] = {
-        "what": "photo segmenter (core.eval.segnet.ContextSegNet): real photo -> the 19 Cityscapes classes (every brush)",
+        "what": "photo segmenter (core.eval.segnet.ContextSegNet): real photo -> the 19 Cityscapes classes "
+                "(every brush)",
         "data": f"CamVid train+val ({n_camvid} frames, 11 classes as sets of the 19) + cityscapes-seq "
                 f"({len(seq)} frames, clip {args.holdout.rstrip('_')} held out) + cityscapes-mini train "
                 f"({len(mini)} frames, {args.holdout.rstrip('_')}_000019 and {HELD_OUT_FRAME} held out); "

@@ -3,8 +3,9 @@
 `roadstudio-cli data autolabel PHOTOS OUT`: photos -> a paired dataset (core.cli.autolabel_cmd).
 
 check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share (CamVid:
-pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
-2 (one line on stderr saying why) when the folder is not a usable dataset.
+pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a
+preview grid. Exit 0 when at least one valid pair exists, 2 (one line on stderr saying why) when the
+folder is not a usable dataset.
 """
 
 from __future__ import annotations

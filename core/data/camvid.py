@@ -320,7 +320,8 @@ class CamVidSource:
         if not entry.photo_found and not entry.label_found:
             raise BadFileError(entry.photo, f"no such file, nor its label map {_rel(entry.label, self.root)}{listed}")
         if not entry.label_found:
-            raise BadFileError(entry.photo, f"missing partner file: no label map {_rel(entry.label, self.root)}{listed}")
+            raise BadFileError(entry.photo,
+                               f"missing partner file: no label map {_rel(entry.label, self.root)}{listed}")
         if not entry.photo_found:
             raise BadFileError(entry.label, f"missing partner file: no photo {_rel(entry.photo, self.root)}{listed}")
         photo = read_rgb(entry.photo)

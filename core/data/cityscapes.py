@@ -20,7 +20,8 @@ from core.errors import BadFileError
 from core.io.imageio import read_label_ids, read_rgb
 
 PHOTO_SUFFIX = "_leftImg8bit.png"
-LABEL_SUFFIX = "_" + Cityscapes._get_target_suffix(None, "gtFine", "semantic")  # "_gtFine_labelIds.png"
+# torchvision's own naming rule (a private helper, called unbound): "_gtFine_labelIds.png".
+LABEL_SUFFIX = "_" + Cityscapes._get_target_suffix(None, "gtFine", "semantic")  # noqa: SLF001 - no public API names it
 SPLITS = ("train", "val", "test")
 
 
@@ -90,11 +91,14 @@ class CityscapesSource:
         photo_path, label_path = self.pairs[index]
         city, stem = self._stems[index]
         if label_path is None:
+            assert photo_path is not None  # a pair has at least one of its two files
             expected = self.root / "gtFine" / self.split / city / f"{stem}{LABEL_SUFFIX}"
-            raise BadFileError(photo_path, f"missing partner file: no label map {expected.name} in gtFine/{self.split}/{city}")
+            raise BadFileError(photo_path,
+                               f"missing partner file: no label map {expected.name} in gtFine/{self.split}/{city}")
         if photo_path is None:
             expected = self.root / "leftImg8bit" / self.split / city / f"{stem}{PHOTO_SUFFIX}"
-            raise BadFileError(label_path, f"missing partner file: no photo {expected.name} in leftImg8bit/{self.split}/{city}")
+            raise BadFileError(label_path,
+                               f"missing partner file: no photo {expected.name} in leftImg8bit/{self.split}/{city}")
         photo = read_rgb(photo_path)
         labels = read_label_ids(label_path)
         if labels.shape != photo.shape[:2]:

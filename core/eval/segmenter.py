@@ -12,8 +12,8 @@ answers with; `arch` in its config decides the network.
 
 Working size. A photo is resized (antialiased) to keep its aspect with about `work_area` pixels
 (its config; 240×320 = 76,800: 240×320 for CamVid's 360×480, 192×384 for 1:2 Cityscapes frames),
-sides multiples of 16 — the scale the segmenter was trained at — and the logits are resized back (bilinear) to the photo's own
-size before the argmax. So labels are always compared at the size the caller passes in.
+sides multiples of 16 — the scale the segmenter was trained at — and the logits are resized back
+(bilinear) to the photo's own size before the argmax. So labels are always compared at the size the caller passes in.
 """
 
 from __future__ import annotations

@@ -66,7 +66,10 @@ class SegNetConfig:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         for key in ("mean", "std"):
             if key in known:
-                known[key] = tuple(float(v) for v in known[key])  # type: ignore[union-attr]
+                value = known[key]
+                if not isinstance(value, list | tuple):
+                    raise TypeError(f"{key} must be a list of 3 numbers, not {value!r}")
+                known[key] = tuple(float(v) for v in value)
         return cls(**known)  # type: ignore[arg-type]
 
 
@@ -84,6 +87,8 @@ class _SegNet(nn.Module):
     """What both networks share: input normalisation and the decoder's two skips. A subclass
     builds `stem`, `enc1`..`enc3`, `dec2`, `dec1` and `head`, and says how /16 features are made."""
 
+    mean: torch.Tensor  # buffers: the input normalisation, in 0..255 units
+    inv_std: torch.Tensor
     stem: nn.Module
     enc1: nn.Module
     enc2: nn.Module

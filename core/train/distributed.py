@@ -426,7 +426,8 @@ srun torchrun \\
 
 __all__ = [
     "CRASH_ENV", "ClusterCommands", "any_rank", "backend_for", "barrier", "cluster_commands", "crash_for_test",
-    "destroy_process_group", "explain_failure", "init_process_group", "process_group_timeout", "is_restart_of", "local_module", "mean_over_ranks",
+    "destroy_process_group", "explain_failure", "init_process_group", "process_group_timeout", "is_restart_of",
+    "local_module", "mean_over_ranks",
     "planned_total_steps", "record_launch", "rescale_consumed", "run_config_text", "start_mode",
     "sync_bn_usable", "wrap_ddp", "write_run_config",
 ]

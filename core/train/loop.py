@@ -35,7 +35,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,7 +191,7 @@ class _Position:
     class_pixels: list[int] = dataclasses.field(default_factory=lambda: [0] * NUM_PALETTE_CLASSES)
 
 
-class _NonFinite(Exception):
+class _NonFinite(Exception):  # noqa: N818 - a signal to skip the step, caught in the loop; not an error
     pass
 
 
@@ -250,7 +250,8 @@ class _Run:
         train_src, val_src = self._open_sources()
         workers = cfg.data.num_workers > 0
         self.train_src = GuardedSource(train_src, worker_processes=workers)
-        self.val_src = GuardedSource(val_src, worker_processes=workers) if val_src is not None and len(val_src) else None
+        self.val_src = (GuardedSource(val_src, worker_processes=workers)
+                        if val_src is not None and len(val_src) else None)
 
         # Built right after seeding: init draws from the global RNG, so a seed fixes the weights.
         g = build_generator(cfg.generator).to(self.device)
@@ -340,7 +341,8 @@ class _Run:
             self.warnings += list(data_warnings)
         if len(train_src) == 0:
             raise UserError(f"the training data {self.cfg.data.path!r} has no pairs "
-                            f"(format {self.cfg.data.format}); check the folder layout with `roadstudio-cli data check`")
+                            f"(format {self.cfg.data.format}); check the folder layout with "
+                            "`roadstudio-cli data check`")
         return train_src, val_src
 
     def _restore(self, state: dict[str, Any], g: torch.nn.Module, d: torch.nn.Module | None) -> None:
@@ -389,7 +391,7 @@ class _Run:
         if not self.env.is_main:
             return
         self.sinks = [JsonlSink(self.paths.metrics), SampleImageSink(),
-                      PinnedImageSink(self.cfg.name, self.cfg.generator.input_encoding)]  # type: ignore[list-item]
+                      PinnedImageSink(self.cfg.name, self.cfg.generator.input_encoding)]
         if TensorBoardSink.available():
             purge = self.pos.step + 1 if self.pos.step > 0 else None
             self.sinks.append(TensorBoardSink(self.paths.tensorboard, purge_step=purge))
@@ -434,7 +436,7 @@ class _Run:
             yield Failed(step=pos.step, message=str(exc), last_checkpoint=self._last_checkpoint())
         except UserError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported as a Failed event, with the traceback logged
+        except Exception as exc:  # reported as a Failed event, with the traceback logged
             # A lost torchrun peer is named (core.train.peer_watch) instead of Gloo's socket error.
             lost = explain_failure(exc)
             if lost is None:
@@ -468,7 +470,7 @@ class _Run:
         reason = "max_steps" if self.total_steps < self.full_steps else "completed"
         yield Finished(step=pos.step, epoch=pos.epoch, reason=reason, class_pixel_share=self.class_pixel_share())
 
-    def _check_control(self) -> Iterator[Event]:
+    def _check_control(self) -> Generator[Event, None, bool]:
         """Pause / stop between steps. Returns True when the run has stopped."""
         control, pos = self.control, self.pos
         if control.paused and not control.stop_requested:
@@ -758,7 +760,7 @@ def _discriminator_loss(named: dict[str, float]) -> float:
     return 0.5 * (named["D_seg_real"] + named["D_seg_fake"])
 
 
-def _realism_fields(score: dict[str, float]) -> dict[str, float]:
+def _realism_fields(score: dict[str, float]) -> dict[str, Any]:
     return {"realism": score["miou"], "realism_pixel_acc": score["pixel_acc"],
             "realism_class_acc": score["class_acc"], "realism_real": score["real_miou"]}
 

@@ -46,7 +46,7 @@ STATE_FORMAT = 1
 def capture_rng_state() -> dict[str, Any]:
     """Every global random generator the step can touch, as tensors and plain values."""
     version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     state: dict[str, Any] = {
         "python": (int(version), tuple(int(v) for v in internal), gauss),
         "numpy": {
