@@ -42,7 +42,7 @@ from core.data.camvid_classes import (
     UNLABELED_ID,
     CamVidClass,
 )
-from core.data.files import LoadedPair, is_image_file, list_images, natural_key
+from core.data.files import FilePairSource, LoadedPair, is_image_file, list_images, natural_key
 from core.errors import BadFileError
 from core.io.imageio import read_index_map, read_rgb
 
@@ -270,7 +270,7 @@ def _entries_by_name(photo_files: dict[str, Path], label_files: dict[str, Path],
     return entries
 
 
-class CamVidSource:
+class CamVidSource(FilePairSource):
     """Pairs of one CamVid split: (Cityscapes label ids, photo). `split` "" is the 32-class
     release's single split."""
 
@@ -307,10 +307,6 @@ class CamVidSource:
         if entry.problem:
             return entry.origin
         return _rel(entry.photo, self.root)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
 
     def load_pair(self, index: int) -> LoadedPair:
         entry = self.entries[index]

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from torchvision.datasets import Cityscapes
 
-from core.data.files import LoadedPair, natural_key
+from core.data.files import FilePairSource, LoadedPair, natural_key
 from core.errors import BadFileError
 from core.io.imageio import read_label_ids, read_rgb
 
@@ -55,7 +54,7 @@ def _pairs_via_torchvision(root: Path, split: str) -> list[tuple[Path, Path]] | 
             if img.endswith(PHOTO_SUFFIX)]
 
 
-class CityscapesSource:
+class CityscapesSource(FilePairSource):
     def __init__(self, root: str | Path, split: str = "train") -> None:
         self.root = Path(root)
         self.split = split
@@ -82,10 +81,6 @@ class CityscapesSource:
     def describe(self, index: int) -> str:
         city, stem = self._stems[index]
         return f"{self.split}/{city}/{stem}"
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
 
     def load_pair(self, index: int) -> LoadedPair:
         photo_path, label_path = self.pairs[index]
