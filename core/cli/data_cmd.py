@@ -17,6 +17,7 @@ from typing import get_args
 from tqdm import tqdm
 
 from core.config import DataFormat, Direction
+from core.cli.progress import bar_callback
 from core.errors import UserError
 
 
@@ -81,17 +82,10 @@ def run_check(args: argparse.Namespace) -> int:
         raise UserError("--max-files must be a positive number")
     bar = tqdm(total=0, unit="pair", desc="checking", file=sys.stderr, leave=False,
                disable=None)  # disable=None: no bar when stderr is not a terminal
-
-    def progress(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-            bar.refresh()
-        bar.update(done - bar.n)
-
     try:
         crop = _parse_size(args.crop_size, "--crop-size", square=True) if args.crop_size else None
-        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files, progress=progress,
-                               crop_size=crop)
+        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files,
+                               progress=bar_callback(bar), crop_size=crop)
     finally:
         bar.close()
     if args.json:
