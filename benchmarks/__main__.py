@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -10,7 +10,7 @@ same label-id PNGs at 256×512, each command timed from process start to exit, i
              the generator, load a .pth state dict; per file: read the PNG, one-hot with torch,
              forward in eval/no_grad (NCHW, batch 1), convert, write the PNG; one after another
   ours       `python -m core infer --checkpoint W.safetensors --input DIR --output DIR
-             --device cpu` with its defaults (core.batch_render: batches, reader/writer threads,
+             --device cpu` with its defaults (core.render.batch_render: batches, reader/writer threads,
              ONNX Runtime only when it pays back; provenance chunks in every PNG)
 
 Before the timed rounds, `ours` runs once with an empty fast-path cache (its "cold" row: a first
@@ -40,8 +40,8 @@ from PIL import Image
 
 from benchmarks.common import finish, format_load, machine
 from benchmarks.inference_bench import trained_like
-from core.checkpoints import save_weights
-from core.imageio import write_label_ids_png
+from core.weights.checkpoints import save_weights
+from core.io.imageio import write_label_ids_png
 from core.labels import PALETTE_IDS
 
 REPO = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from benchmarks.common import StallMeter, qt_app
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.config import GeneratorConfig
 from core.models import build_generator
 from desktop import settings

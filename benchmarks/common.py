@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication

@@ -28,7 +28,7 @@ import numpy as np
 def _make_run(folder: Path, count: int) -> Path:
     import torch
 
-    from core.checkpoints import save_weights
+    from core.weights.checkpoints import save_weights
     from core.config import GeneratorConfig
     from core.models import build_generator
 
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     tmp = tempfile.TemporaryDirectory()
     run = args.run or _make_run(Path(tmp.name), args.checkpoints)
-    from core.resources import resource_path
-    from core.imageio import read_label_ids
+    from core.io.resources import resource_path
+    from core.io.imageio import read_label_ids
 
     try:
         ids = read_label_ids(resource_path("samples", "city_street.png"))

@@ -39,8 +39,8 @@ from core.data.cityscapes import CityscapesSource
 from core.data.folders import FolderPairsSource
 from core.data.loader import PairDataset
 from core.data.synthetic import SyntheticStreets, generate_pair
-from core.encoding import encode_labels
-from core.imageio import write_label_ids_png
+from core.models.encoding import encode_labels
+from core.io.imageio import write_label_ids_png
 from core.models import build_discriminator, build_generator
 
 REPO = Path(__file__).resolve().parent.parent

@@ -46,7 +46,7 @@ from typing import Any, cast
 import torch
 
 from benchmarks.common import StallMeter, finish, machine, p95
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -171,8 +171,8 @@ def training_rows(scale: Scale, deadline: float | None = None) -> list[Row]:
 def inference_rows(scale: Scale) -> list[Row]:
 
     from benchmarks.inference_bench import sample_ids, trained_like
-    from core.infer import Predictor
-    from core.onnx_export import sample_input
+    from core.render.infer import Predictor
+    from core.weights.onnx_export import sample_input
 
     device = torch.device(scale.device)
     if device.type == "cuda":
@@ -226,7 +226,7 @@ def inference_rows(scale: Scale) -> list[Row]:
 
 def panel_config(scale: Scale) -> Any:
     from core.config import DataConfig, DiscriminatorConfig, GeneratorConfig, RunConfig, TrainConfig
-    from core.presets import PRESETS
+    from core.train.presets import PRESETS
 
     if not scale.dry_run:
         cfg = PRESETS["paper"].build()

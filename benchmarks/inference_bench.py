@@ -10,7 +10,7 @@ all paths alike, each figure a median and p95 of repeated runs after warm-up:
   eager-cl    the same model in channels_last under inference_mode (the app's eager fallback)
   onnxruntime the ONNX graph in ONNX Runtime (CPU EP)
   aoti        the AOTInductor package (BatchNorm folded, inductor freezing), compiled for the size
-  app         core.infer.Predictor(backend="auto").forward: whatever the app uses
+  app         core.render.infer.Predictor(backend="auto").forward: whatever the app uses
   app end-to-end  Predictor.predict: uint8 label ids in, uint8 photo out (padding, encoding,
               model, conversion); its difference includes the rounding to uint8 (≤ 1/255)
 
@@ -40,15 +40,15 @@ import torch
 from torch import nn
 
 from benchmarks.common import finish, format_load, machine, p95
-from core.checkpoints import LoadedGenerator, load_weights
+from core.weights.checkpoints import LoadedGenerator, load_weights
 from core.config import GeneratorConfig
-from core.fast_infer.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package
-from core.fast_infer.cache import weights_digest
-from core.fast_infer.ort_runner import build_ort_runner
-from core.infer import Predictor
+from core.render.fast.aoti_runner import AotiRunner, aoti_paths, aoti_unavailable_reason, compile_aoti_package
+from core.render.fast.cache import weights_digest
+from core.render.fast.ort_runner import build_ort_runner
+from core.render.infer import Predictor
 from core.models import build_generator
-from core.onnx_export import sample_input
-from core.resources import resource_path
+from core.weights.onnx_export import sample_input
+from core.io.resources import resource_path
 
 REPO = Path(__file__).resolve().parent.parent
 

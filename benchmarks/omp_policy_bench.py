@@ -32,7 +32,7 @@ sys.path.insert(0, {repo!r})
 import torch
 import numpy as np
 from benchmarks.train_step_bench import VARIANTS, build_path, preset
-from core.infer import Predictor
+from core.render.infer import Predictor
 out = {{"threads": torch.get_num_threads()}}
 path = build_path(VARIANTS["now (loop)"], preset(1), torch.device("cpu"))
 for _ in range(2):
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    from core.atomic import atomic_write_text
+    from core.io.atomic import atomic_write_text
 
     atomic_write_text(args.json, json.dumps({"medians": medians, "raw": results, "loads": loads, "markdown": text},
                                             indent=2))

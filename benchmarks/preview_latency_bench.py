@@ -3,7 +3,7 @@
     python -m benchmarks.preview_latency_bench [--model NAME=FILE ...] [--size 256x512] [--repeats 30]
 
 Default models: the bundled default model and, when given with --baseline, an older file. Each
-model gets a core.infer.Predictor as the app's preview worker builds it (backend "auto": ONNX
+model gets a core.render.infer.Predictor as the app's preview worker builds it (backend "auto": ONNX
 Runtime when installed, else eager; the app's threads), warmed up, then `predict` (uint8 label ids
 in, uint8 photo out: what a preview costs end to end) is timed round-robin across the models so
 machine noise hits all alike. Prints median (p50) and p95 per model and the ratio to the first.
@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import machine, p95
-from core.imageio import read_label_ids
-from core.infer import Predictor
-from core.resources import resource_path
+from core.io.imageio import read_label_ids
+from core.render.infer import Predictor
+from core.io.resources import resource_path
 
 
 def _size(text: str) -> tuple[int, int]:

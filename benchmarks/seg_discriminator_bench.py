@@ -3,7 +3,7 @@ decoder modulation (CLADE), OASIS's segmentation discriminator, and painting-lik
 
     OMP_NUM_THREADS=1 python -m benchmarks.seg_discriminator_bench [--steps N] [--batch B] [--size S]
 
-At the default model's size (core.presets "default-model": depth-7 ngf-16 resize U-Net; two-scale
+At the default model's size (core.train.presets "default-model": depth-7 ngf-16 resize U-Net; two-scale
 ndf-32 70×70 PatchGAN with feature matching) it times core/train/loop.py's own `_Run._optimize`
 (G forward, every discriminator's step, G's step, the loop's one loss sync) on fixed random
 tensors for: the PatchGAN without CLADE (the baseline), with CLADE, and with CLADE for
@@ -31,9 +31,9 @@ import torch
 
 from benchmarks.common import machine, p95
 from core.config import DiscriminatorKind, Modulation
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.models import build_discriminator, build_generator, count_parameters
-from core.presets import preset_config
+from core.train.presets import preset_config
 from core.train import loop
 from core.train.losses import GANLoss
 from core.train.seg_adversary import SegAdversary, palette_classes

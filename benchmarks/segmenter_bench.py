@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
+from core.io.atomic import atomic_write_text  # noqa: E402
 from core.eval.segmenter import Segmenter, bundled_segmenter_path  # noqa: E402
 from core.eval.segnet import count_parameters  # noqa: E402
-from core.imageio import read_rgb  # noqa: E402
+from core.io.imageio import read_rgb  # noqa: E402
 
 PHOTO = REPO / "../shared/data/camvid/test/0001TP_008550.png"
 TARGET_MS = 250.0

@@ -3,7 +3,7 @@ lever, interleaved step by step in one process.
 
     python -m benchmarks.train_step_bench [--quick] [--batches 1 4] [--variants NAME ...] [--json PATH]
 
-The models and step are the `default-model` preset's (core/presets.py): U-Net depth 7, ngf 16,
+The models and step are the `default-model` preset's (core/train/presets.py): U-Net depth 7, ngf 16,
 resize decoder, onehot input; two-scale PatchGAN ndf 32 with feature matching; 128×128 crops.
 Every variant runs core/train/loop.py's own `_Run._optimize` on the same pre-made batch (random
 blocky label maps, onehot-encoded, and a random photo), with its own copy of the models
@@ -50,12 +50,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.common import machine, p95  # noqa: E402
-from core.atomic import atomic_write_text  # noqa: E402
+from core.io.atomic import atomic_write_text  # noqa: E402
 from core.config import RunConfig  # noqa: E402
-from core.encoding import encode_labels  # noqa: E402
+from core.models.encoding import encode_labels  # noqa: E402
 from core.labels import PALETTE_IDS  # noqa: E402
 from core.models import build_discriminator, build_generator, count_parameters  # noqa: E402
-from core.presets import preset_config  # noqa: E402
+from core.train.presets import preset_config  # noqa: E402
 from core.train import loop  # noqa: E402
 from core.train.device import cuda_only_options  # noqa: E402
 from core.train.losses import GANLoss  # noqa: E402

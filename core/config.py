@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 from core.errors import ConfigError
 from core.labels import NUM_PALETTE_CLASSES
 

@@ -5,8 +5,9 @@
                                               render, save a screenshot of the window, exit
     roadstudio --open FILE --checkpoint A --compare B [--view side|swipe|diff] --screenshot OUT.png
                                               A/B compare of two generators (desktop/compare/)
-    roadstudio --open FILE [--checkpoint A] --view realism --screenshot OUT.png
-                                              A's image under its discriminator's realism map
+    roadstudio --open FILE [--checkpoint A] --view critic --screenshot OUT.png
+                                              A's image under its discriminator's critic map
+                                              (`--view realism`, its old name, still works with a note)
     roadstudio --version
     roadstudio --self-test                    offscreen check of an installation (used on the frozen app)
 
@@ -32,7 +33,10 @@ if TYPE_CHECKING:  # Qt is imported lazily: `--version` and `--help` start witho
     from desktop.main_window import MainWindow
 
 HEADLESS_PREVIEW_NAME = "roadstudio-preview.png"
-VIEW_CHOICES = ("side", "overlay", "swipe", "diff", "realism")
+VIEW_CHOICES = ("side", "overlay", "swipe", "diff", "critic")
+#: Old --view names that still work, with a deprecation note on stderr: "realism" means only the
+#: FCN-score now (core.eval.realism); the discriminator's map is the critic map.
+DEPRECATED_VIEWS = {"realism": "critic"}
 SCREENSHOT_TIMEOUT_S = 300
 
 
@@ -50,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--open", dest="open_path", type=Path, metavar="FILE", help="label map to open")
     parser.add_argument("--checkpoint", type=Path, metavar="CKPT",
                         help="generator to load (.safetensors or training .pt) instead of the default model")
-    parser.add_argument("--view", choices=VIEW_CHOICES,
+    parser.add_argument("--view", choices=VIEW_CHOICES + tuple(DEPRECATED_VIEWS),
+                        metavar="{" + ",".join(VIEW_CHOICES) + "}",
                         help="how to show the generated image: side, overlay, swipe; with --compare: side, "
-                             "swipe, diff; realism: the discriminator's view of the image")
+                             "swipe, diff; critic: the discriminator's view of the image")
     parser.add_argument("--compare", type=Path, metavar="CKPT_B",
                         help="compare the --checkpoint (or default) generator A with this generator B")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
@@ -62,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="offscreen: render a sample scene with the default model, check it, print timing, exit")
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with an old --view name turned into its new one (and a note saying so)."""
+    args = build_parser().parse_args(argv)
+    if args.view in DEPRECATED_VIEWS:
+        new = DEPRECATED_VIEWS[args.view]
+        print(f"roadstudio: note: --view {args.view} is deprecated; use --view {new}", file=sys.stderr)
+        args.view = new
+    return args
 
 
 def has_display() -> bool:
@@ -84,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # makes their thread pools spin against each other (and against other programs): many
     # times slower steps on a busy 2-core machine. Must be set before torch is imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     if args.self_test:
         from desktop.self_test import run_self_test
 
@@ -151,13 +166,13 @@ def _run_interactive(app: QApplication, open_path: Path | None, checkpoint: Path
     preview_view = view if view in ("side", "overlay", "swipe") else None
     window = open_window(open_path, checkpoint, preview_view, device)
     messages.install_excepthook(lambda: window)
-    if compare is not None or view == "realism":
+    if compare is not None or view == "critic":
         _show_compare(window, checkpoint, compare, view)
     return int(app.exec())
 
 
 def _show_compare(window: MainWindow, checkpoint: Path | None, compare: Path | None, view: str | None) -> None:
-    """--compare B / --view realism: the compare panel with A = --checkpoint (or the default model)."""
+    """--compare B / --view critic: the compare panel with A = --checkpoint (or the default model)."""
     from desktop.compare.view import COMPARE_MODES
     from desktop.main_window import default_model_path
     from desktop.preview.worker import ModelSource

@@ -7,7 +7,7 @@
     ClassPalette        class swatches (dock)
     StudioToolBar       tools, brush size, variation seed, view switch
     ModelMenu           load checkpoint / model card
-    CompareLink         A/B compare, step scrubber, realism overlay (desktop/compare/)
+    CompareLink         A/B compare, step scrubber, critic overlay (desktop/compare/)
     PhotoLink           File ▸ Open photo…, segmenting, the photo tracing layer (desktop/photo/)
 """
 
@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QFrame, QMainWindow, QMenu, QMessageBox, QScrollArea, QSplitter,
 )
 
-from core import __version__, provenance
-from core.resources import resource_path
+from core import __version__
+from core.io.resources import resource_path
+from core.render import provenance
 from desktop import gc_policy, messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
@@ -406,7 +407,7 @@ class MainWindow(QMainWindow):
                                 self.provenance("side_by_side", layout="labels | output"))
 
     def provenance(self, kind: str, *, layout: str | None = None) -> provenance.Provenance:
-        """The record for an image made from the preview on screen (core.provenance)."""
+        """The record for an image made from the preview on screen (core.render.provenance)."""
         if kind == "screenshot" and self.compare.active:
             made = self.compare.panel.export_image()  # the compare panel is what the window shows
             if made is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication
 
-from core import provenance
+from core.render import provenance
 from core.errors import UserError
 from desktop import messages
 from desktop.qimage import qimage_to_rgb
@@ -66,7 +66,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
     window = MainWindow(device=device)
     try:
         window.resize(*WINDOW_SIZE)
-        comparing = compare is not None or view == "realism"
+        comparing = compare is not None or view == "critic"
         if view in VIEW_MODES and not comparing:  # (app.py has checked --view against --compare)
             window.set_view_mode(view)
         if open_path is not None:
@@ -118,7 +118,7 @@ def run_screenshot(*, open_path: Path | None, checkpoint: Path | None, view: str
 
 def _show_compare(window: MainWindow, a: ModelSource, b: ModelSource | None, mode: CompareMode) -> None:
     """Show the compare panel with A (and B) and wait until each side shows the painting as it is
-    now (and, for the realism view, A's discriminator map or the reason there is none)."""
+    now (and, for the critic view, A's discriminator map or the reason there is none)."""
     link = window.compare
     link.show_compare(a, b, mode)
     controller = link.controller
@@ -132,9 +132,9 @@ def _show_compare(window: MainWindow, a: ModelSource, b: ModelSource | None, mod
                 return False
             if shown.ids.shape != window.session.document.shape:
                 return False
-        if mode == "realism":
+        if mode == "critic":
             shown = controller.shown("A")
-            return shown is not None and (shown.realism is not None or bool(shown.realism_note))
+            return shown is not None and (shown.critic_map is not None or bool(shown.critic_note))
         if mode == "diff":
             return link.panel.view.difference() is not None  # computed on a background thread
         return True

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from core import __version__
-from core.resources import resource_path
+from core.io.resources import resource_path
 
 #: A rendered street scene has texture; a blank or constant image has almost no spread.
 MIN_PIXEL_STD = 5.0
@@ -26,8 +26,8 @@ def run_self_test() -> int:
     try:
         from PySide6.QtGui import QGuiApplication, QImage
 
-        from core.imageio import read_label_map
-        from core.infer import Predictor
+        from core.io.imageio import read_label_map
+        from core.render.infer import Predictor
 
         app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
         model_path = resource_path("models", "default.safetensors")

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication
 
-from core import imageio
+from core.io import imageio
 from desktop import settings
 from desktop.qimage import qimage_to_rgb
 

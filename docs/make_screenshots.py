@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from core import imageio
+from core.io import imageio
 from core.labels import class_by_name
 from desktop import settings
 from desktop.preview.worker import ModelSource

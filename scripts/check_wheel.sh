@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 import core
-from core.resources import resource_path
+from core.io.resources import resource_path
 
 env = Path(sys.argv[1]).resolve()
 model = resource_path("models", "default.safetensors")

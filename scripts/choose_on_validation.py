@@ -20,7 +20,7 @@ from core.config import load_run_config
 from core.data.registry import open_datasets
 from core.eval.evaluate import evaluate_pairs, iter_pairs
 from core.eval.segmenter import Segmenter
-from core.infer import Predictor
+from core.render.infer import Predictor
 
 
 def _default_candidates(run: Path) -> list[Path]:

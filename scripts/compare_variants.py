@@ -31,8 +31,8 @@ from pathlib import Path
 # Run as a script from a checkout: the repository root on the path, so core/ imports.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_write_text
-from core.presets import CAMVID
+from core.io.atomic import atomic_write_text
+from core.train.presets import CAMVID
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def evaluate(checkpoint: Path, data: Path, limit: int | None) -> dict:
     from core.cli.eval_cmd import open_eval_split
     from core.eval.evaluate import evaluate_pairs, iter_pairs
     from core.eval.segmenter import Segmenter
-    from core.infer import Predictor
+    from core.render.infer import Predictor
 
     _, split, source = open_eval_split(data, "test", "BtoA")
     predictor = Predictor.from_path(checkpoint, "cpu", backend="eager", background_build=False)

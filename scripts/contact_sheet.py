@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.imageio import read_label_ids, write_png
-from core.infer import Predictor
+from core.io.imageio import read_label_ids, write_png
+from core.render.infer import Predictor
 from core.labels import ids_to_color
 
 TITLE_W = 150

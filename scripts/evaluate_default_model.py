@@ -4,13 +4,13 @@
     python scripts/evaluate_default_model.py --model runs/default-model/checkpoints/last.safetensors \
         --install --json runs/default-model/evaluation.json
 
-* Held-out real frame: the Cityscapes frame the recipe never trains on (core.presets.HELD_OUT_FRAME),
+* Held-out real frame: the Cityscapes frame the recipe never trains on (core.train.presets.HELD_OUT_FRAME),
   label map -> model -> compared with the real photo, both at 256×512 (labels nearest, photo
   antialiased: the validation preprocessing of core.data.transforms).
 * Synthetic validation scenes: 32 street scenes drawn with a seed the recipe never trains with.
 * Next to each, a baseline that paints every class in its mean colour (from the 7 training frames,
   or from other synthetic scenes), so the numbers can be read.
-* Preview latency: core.infer.Predictor at 256×512 on a sample scene, median of 20 after warm-up,
+* Preview latency: core.render.infer.Predictor at 256×512 on a sample scene, median of 20 after warm-up,
   with 1 and 2 torch threads.
 * Renderings: docs/images/default_model_<scene>.png (label | output) for the three sample scenes
   and default_model_held_out.png (label | output | real photo); with --camvid also
@@ -40,17 +40,17 @@ from tqdm import tqdm
 # Run as a script from a checkout: the repository root on the path, so core/ imports.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.atomic import atomic_write_text
-from core.checkpoints import load_any_generator, save_weights
+from core.io.atomic import atomic_write_text
+from core.weights.checkpoints import load_any_generator, save_weights
 from core.config import DataConfig
 from core.data.cityscapes import CityscapesSource
 from core.data.synthetic import generate_pair
 from core.data.transforms import joint_transform
-from core.encoding import photo_to_tensor
-from core.imageio import read_label_ids, write_png
-from core.infer import Predictor
+from core.models.encoding import photo_to_tensor
+from core.io.imageio import read_label_ids, write_png
+from core.render.infer import Predictor
 from core.labels import ids_to_color
-from core.presets import CITYSCAPES_MINI, HELD_OUT_FRAME
+from core.train.presets import CITYSCAPES_MINI, HELD_OUT_FRAME
 from core.train import metrics
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.imageio import write_label_ids_png
+from core.io.imageio import write_label_ids_png
 from core.labels import PALETTE, class_by_name
 
 H, W = 256, 512

@@ -8,7 +8,7 @@ Replays the recipe's training input pipeline (the same sources, sampling and aug
 seed) for `--epochs` epochs, counts the label pixels per class and rewrites the weights file with
 `class_pixel_share` (and `class_pixel_share_source`) added to its card. The weights, config and every
 other card entry stay as they are. The app then hatches the brushes the model barely saw
-(core.class_coverage).
+(core.weights.class_coverage).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from core.checkpoints import load_weights, save_weights
+from core.weights.checkpoints import load_weights, save_weights
 from core.data.loader import make_loader
 from core.data.registry import open_datasets
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, PALETTE
-from core.presets import preset_config
+from core.train.presets import preset_config
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from core import provenance
+    from core.render import provenance
     from desktop import settings
     from desktop.qimage import qimage_to_rgb
     from desktop.training import TrainingPanel

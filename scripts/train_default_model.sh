@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce resources/models/default.safetensors: train with the "default-model" preset
-# (core/presets.py), average the checkpoints of steps 18,000-22,000 (roadstudio-cli average; why:
+# (core/train/presets.py), average the checkpoints of steps 18,000-22,000 (roadstudio-cli average; why:
 # docs/output_quality.md), then evaluate the average, render docs/images/default_model_*.png and
 # install it with its model card.
 #

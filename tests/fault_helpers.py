@@ -4,7 +4,7 @@ read-only under a running program.
 Where the machine allows it (root with `mount`), these are real: a tiny tmpfs filled with a filler
 file until the kernel answers ENOSPC, and a read-only bind mount over the folder (root ignores
 permission bits, so chmod would not stop it). Elsewhere: an injected ENOSPC for every atomic write
-(core.atomic) under the folder, and chmod a-w.
+(core.io.atomic) under the folder, and chmod a-w.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-import core.atomic
+import core.io.atomic
 
 
 def _can_mount() -> bool:
@@ -87,7 +87,7 @@ def _inject_enospc(disk: SmallDisk, monkeypatch: pytest.MonkeyPatch) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload]  # passes mkstemp's own arguments on
 
-    monkeypatch.setattr(core.atomic, "tempfile", types.SimpleNamespace(mkstemp=mkstemp))
+    monkeypatch.setattr(core.io.atomic, "tempfile", types.SimpleNamespace(mkstemp=mkstemp))
 
 
 @pytest.fixture

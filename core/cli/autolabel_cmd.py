@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.cli.progress import bar_callback
 from core.errors import UserError
 
 
@@ -35,7 +36,7 @@ def add_parser(data_sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.autolabel import autolabel
+    from core.photo_labels.autolabel import autolabel
     from core.cli.segment_cmd import open_segmenter
     from core.data.check import check_dataset
 
@@ -44,15 +45,8 @@ def run(args: argparse.Namespace) -> int:
                         else f"{args.photos}: is a file; give a folder of photos")
     seg = open_segmenter(args)
     bar = tqdm(total=0, desc="autolabel", unit="photo", file=sys.stderr, dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-            bar.refresh()
-        bar.update(done - bar.n)
-
     try:
-        report = autolabel(args.photos, args.out, seg, progress)
+        report = autolabel(args.photos, args.out, seg, bar_callback(bar))
     finally:
         bar.close()
     for photo, reason in report.failed:

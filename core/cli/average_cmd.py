@@ -1,5 +1,5 @@
 """`roadstudio-cli average`: one generator from the mean weights of several checkpoints of a run
-(core.averaging), written as .safetensors with its card saying what was averaged."""
+(core.weights.averaging), written as .safetensors with its card saying what was averaged."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.averaging import average_generators, run_checkpoints
-    from core.checkpoints import save_weights
+    from core.weights.averaging import average_generators, run_checkpoints
+    from core.weights.checkpoints import save_weights
 
     if args.output.suffix.lower() != ".safetensors":
         raise BadFileError(args.output, "the output must be a .safetensors file")

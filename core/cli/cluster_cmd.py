@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 from core.errors import UserError
 
 

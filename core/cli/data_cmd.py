@@ -3,8 +3,9 @@
 `roadstudio-cli data autolabel PHOTOS OUT`: photos -> a paired dataset (core.cli.autolabel_cmd).
 
 check prints the layout, pairs per split, image sizes, class histogram, snapped-pixel share (CamVid:
-pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a preview grid. Exit 0 when at least one valid pair exists,
-2 (one line on stderr saying why) when the folder is not a usable dataset.
+pixels mapped to unlabeled, by CamVid class) and every bad file with its reason; optionally writes a
+preview grid. Exit 0 when at least one valid pair exists, 2 (one line on stderr saying why) when the
+folder is not a usable dataset.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import get_args
 from tqdm import tqdm
 
 from core.config import DataFormat, Direction
+from core.cli.progress import bar_callback
 from core.errors import UserError
 
 
@@ -80,17 +82,10 @@ def run_check(args: argparse.Namespace) -> int:
         raise UserError("--max-files must be a positive number")
     bar = tqdm(total=0, unit="pair", desc="checking", file=sys.stderr, leave=False,
                disable=None)  # disable=None: no bar when stderr is not a terminal
-
-    def progress(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-            bar.refresh()
-        bar.update(done - bar.n)
-
     try:
         crop = _parse_size(args.crop_size, "--crop-size", square=True) if args.crop_size else None
-        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files, progress=progress,
-                               crop_size=crop)
+        report = check_dataset(args.path, args.format, args.direction, max_files=args.max_files,
+                               progress=bar_callback(bar), crop_size=crop)
     finally:
         bar.close()
     if args.json:
@@ -127,7 +122,7 @@ def run_synth(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from core.data.synthetic import generate_pair
-    from core.imageio import write_color_png, write_label_ids_png, write_png
+    from core.io.imageio import write_color_png, write_label_ids_png, write_png
 
     if args.count <= 0:
         raise UserError("--count must be a positive number")

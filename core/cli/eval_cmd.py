@@ -125,7 +125,7 @@ def _judge_and_generator(args: argparse.Namespace) -> tuple[Any, Any]:
     """The segmenter (--segmenter) and the generator's Predictor (--checkpoint), on one device;
     a file that cannot be loaded is a CheckpointError naming it."""
     from core.eval.segmenter import Segmenter, resolve_segmenter
-    from core.infer import Predictor
+    from core.render.infer import Predictor
 
     segmenter = Segmenter.load(resolve_segmenter(args.segmenter))
     predictor = Predictor.from_path(args.checkpoint, args.device, threads=args.threads,
@@ -142,7 +142,7 @@ def _names(args: argparse.Namespace, segmenter: Any) -> dict[str, str]:
 
 def _write_json(args: argparse.Namespace, data: dict[str, Any]) -> None:
     if args.json is not None:
-        from core.atomic import atomic_write_text
+        from core.io.atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -159,7 +159,7 @@ def _painted_files(folder: Path) -> list[Path]:
 
 def _run_painted(args: argparse.Namespace) -> int:
     from core.eval.painted import evaluate_label_maps, format_painted_table
-    from core.imageio import read_label_map
+    from core.io.imageio import read_label_map
 
     files = _painted_files(args.painted)[: args.limit]
     segmenter, predictor = _judge_and_generator(args)

@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.checkpoints import load_any_generator
-    from core.onnx_export import check_export_size, export_onnx, require_onnx
+    from core.weights.checkpoints import load_any_generator
+    from core.weights.onnx_export import check_export_size, export_onnx, require_onnx
 
     if args.output.suffix.lower() != ".onnx":
         raise BadFileError(args.output, "the output must be a .onnx file")

@@ -22,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.checkpoints import save_weights
+    from core.weights.checkpoints import save_weights
     from core.models import count_parameters
-    from core.checkpoints import import_reference_generator
+    from core.weights.checkpoints import import_reference_generator
 
     if args.output.suffix.lower() != ".safetensors":
         raise BadFileError(args.output, "the output must be a .safetensors file")

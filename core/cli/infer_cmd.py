@@ -2,7 +2,7 @@
 
 Reads label-id PNGs (`*_labelIds.png`) and colour label maps (snapped to the palette; JPEG
 noise is fine) one at a time or a whole folder, and writes RGB PNGs of the same size, each with
-its provenance (core.provenance: checkpoint SHA-256, seed, label map) in PNG text chunks.
+its provenance (core.render.provenance: checkpoint SHA-256, seed, label map) in PNG text chunks.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from core.errors import BadFileError, UserError
 if TYPE_CHECKING:
     import numpy as np
 
-    from core import provenance
-    from core.batch_render import Rendered
-    from core.imageio import LabelMapRead
-    from core.infer import Predictor
+    from core.render import provenance
+    from core.render.batch_render import Rendered
+    from core.io.imageio import LabelMapRead
+    from core.render.infer import Predictor
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -84,13 +84,13 @@ def _inputs_and_outputs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.infer import Predictor
+    from core.render.infer import Predictor
 
     pairs = _inputs_and_outputs(args.input, args.output)
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     single = len(pairs) == 1 and not args.input.is_dir()
-    # One file: eager beats paying for an export. A folder: eager, and core.batch_render switches
+    # One file: eager beats paying for an export. A folder: eager, and core.render.batch_render switches
     # to ONNX Runtime when the set-up pays back over the maps left. Never a background compile:
     # this process ends before it would be used.
     backend = args.backend or "eager"
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stamp(predictor: Predictor, args: argparse.Namespace) -> provenance.ModelStamp:
-    from core import provenance
+    from core.render import provenance
 
     return provenance.ModelStamp.for_file(args.checkpoint, step=predictor.card.get("step"),
                                           input_encoding=predictor.config.input_encoding)
@@ -111,7 +111,7 @@ def _stamp(predictor: Predictor, args: argparse.Namespace) -> provenance.ModelSt
 
 def _write(dst: Path, photo: np.ndarray, ids: np.ndarray, src: Path, stamp: provenance.ModelStamp,
            predictor: Predictor, backend: str, args: argparse.Namespace) -> None:
-    from core import provenance
+    from core.render import provenance
 
     record = provenance.Provenance(kind="infer", model=stamp, labels=ids, variation=args.variation,
                                    device=str(predictor.device), backend=backend, extra={"source": src.name})
@@ -143,7 +143,7 @@ def _run_folder(predictor: Predictor, pairs: list[tuple[Path, Path]], args: argp
                 plan: bool) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.batch_render import JobReport, render_many
+    from core.render.batch_render import JobReport, render_many
     from core.data.camvid import read_label_file as read_label_map  # CamVid label files too
 
     notes: dict[Path, str] = {}
@@ -153,7 +153,7 @@ def _run_folder(predictor: Predictor, pairs: list[tuple[Path, Path]], args: argp
     stamp_future = hasher.submit(_stamp, predictor, args)
     hasher.shutdown(wait=False)
 
-    def load(pair: tuple[Path, Path]) -> np.ndarray:  # in core.batch_render's reader thread
+    def load(pair: tuple[Path, Path]) -> np.ndarray:  # in core.render.batch_render's reader thread
         label_map = read_label_map(pair[0])
         if label_map.kind != "ids":
             notes[pair[0]] = _snap_note(label_map)

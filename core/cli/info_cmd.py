@@ -25,10 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def describe(path: Path) -> dict[str, Any]:
-    from core.checkpoints import load_any_generator
+    from core.weights.checkpoints import load_any_generator
     from core.config import to_dict
     from core.models import count_parameters
-    from core.checkpoints import sniff_reference_file
+    from core.weights.checkpoints import sniff_reference_file
 
     suffix = path.suffix.lower()
     reference = sniff_reference_file(path) if suffix in (".pt", ".pth") and path.is_file() else None
@@ -90,9 +90,9 @@ def run_image(args: argparse.Namespace) -> int:
     """Print an image's provenance; optionally extract its label map or verify it by re-rendering."""
     import numpy as np
 
-    from core import provenance
+    from core.render import provenance
     from core.errors import UserError
-    from core.imageio import read_rgb, write_label_ids_png
+    from core.io.imageio import read_rgb, write_label_ids_png
 
     record = provenance.read(args.path)
     rows = provenance.format_record(record)

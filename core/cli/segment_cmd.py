@@ -7,7 +7,7 @@ class); `--segmenter camvid11|city19|PATH`.
 
 PHOTO: OUT is the output file when it ends in .png, else a folder (OUT/PHOTO_STEM.png).
 DIR: every image directly in DIR (not recursive), with a progress bar, into the folder OUT.
-Photos as users have them (core.segment): EXIF orientation applied; greyscale, CMYK, 16-bit
+Photos as users have them (core.photo_labels.segment): EXIF orientation applied; greyscale, CMYK, 16-bit
 converted; photos over --max-side scaled down (a note on stderr). A bad photo (not an image,
 truncated, too large) is a named error, one line on stderr: with one PHOTO the command exits 2; in
 a folder the other photos are still segmented and the exit code is 2 when any failed.
@@ -61,10 +61,10 @@ def _check_not_input(out: Path, photo: Path) -> None:
         raise UserError(f"{out}: the output would overwrite the photo itself; choose another --output")
 
 
-def open_segmenter(args: argparse.Namespace):  # noqa: ANN201 - core.segment.PhotoSegmenter
+def open_segmenter(args: argparse.Namespace):  # noqa: ANN201 - core.photo_labels.segment.PhotoSegmenter
     import torch
 
-    from core.segment import DEFAULT_SEGMENTER, MAX_PHOTO_SIDE, PhotoSegmenter
+    from core.photo_labels.segment import DEFAULT_SEGMENTER, MAX_PHOTO_SIDE, PhotoSegmenter
 
     if args.threads is not None:
         if args.threads < 1:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_notes(result) -> None:  # noqa: ANN001 - core.segment.SegmentedPhoto
+def _print_notes(result) -> None:  # noqa: ANN001 - core.photo_labels.segment.SegmentedPhoto
     if any(n.startswith("scaled down") for n in result.notes):
         note = next(n for n in result.notes if n.startswith("scaled down"))
         tqdm.write(f"note: {result.path}: {note}", file=sys.stderr)

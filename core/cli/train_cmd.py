@@ -4,7 +4,7 @@
     roadstudio-cli train --preset default-model --run-dir runs/default [flags...]
     roadstudio-cli train --resume runs/demo [--max-steps N] [--device ...]
 
-Settings come from the defaults (or a --preset, core.presets), then --config RUN.toml, then the
+Settings come from the defaults (or a --preset, core.train.presets), then --config RUN.toml, then the
 flags (flags win). The run folder
 gets config.toml, checkpoints/, metrics.jsonl, samples/ and TensorBoard files (core.train.run_files).
 Ctrl+C or SIGTERM stops after the current step and saves a checkpoint (Ctrl+C twice aborts).
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from core.config import NETG_PRESETS, RunConfig, load_run_config
 from core.errors import ConfigError, UserError
-from core.presets import PRESETS, preset_config
+from core.train.presets import PRESETS, preset_config
 from core.train.control import TrainingControl
 from core.train.dist_env import DistEnv
 from core.train.events import (CheckpointSaved, Event, Failed, Finished, Paused, Resumed, Started, Step, Validation,
@@ -137,13 +137,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--ngf", type=int, metavar="N")
     model.add_argument("--ndf", type=int, metavar="N")
     model.add_argument("--norm", choices=("batch", "instance", "none"), help="generator and discriminator norm")
-    model.add_argument("--d-layers", type=int, metavar="N", help="PatchGAN layers: 0 pixel, 1 16×16, 3 70×70, 5 286×286")
+    model.add_argument("--d-layers", type=int, metavar="N",
+                       help="PatchGAN layers: 0 pixel, 1 16×16, 3 70×70, 5 286×286")
     model.add_argument("--input-encoding", choices=("onehot", "color"))
     model.add_argument("--upsample", choices=("transpose", "resize"),
                        help="decoder upsampling: transpose = 4×4 stride-2 transposed conv (the paper's); "
                             "resize = ×2 nearest resize + 3×3 conv (no checkerboard grid)")
     model.add_argument("--d-scales", type=int, metavar="N",
-                       help="multi-scale PatchGAN (pix2pixHD): N discriminators on the image at ×1, ×1/2, ×1/4 (1 = paper)")
+                       help="multi-scale PatchGAN (pix2pixHD): N discriminators on the image at ×1, ×1/2, ×1/4 "
+                            "(1 = paper)")
     model.add_argument("--modulation", choices=("none", "clade"),
                        help="clade = class-adaptive modulation: per-class scale/shift in every decoder block")
     model.add_argument("--d-kind", choices=("patch", "segmentation", "patch+segmentation"),
@@ -202,7 +204,8 @@ def build_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
             raise UserError("use either --preset or --config, not both (flags override either)")
         base = load_run_config(args.config) if args.config else preset_config(preset) if preset else RunConfig()
     given = _given(args)
-    if "crop_size" in given and "load_size" not in given and (args.preprocess or base.data.preprocess) == "resize_and_crop":
+    resize_and_crop = (args.preprocess or base.data.preprocess) == "resize_and_crop"
+    if "crop_size" in given and "load_size" not in given and resize_and_crop:
         given["load_size"] = tuple(round(v * _LOAD_PER_CROP) for v in given["crop_size"])
     changes: dict[str, dict[str, Any]] = {"data": {}, "generator": {}, "discriminator": {}, "train": {}}
     if getattr(args, "netG", None):

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from core.config import Direction
-from core.data.files import LoadedPair, list_images
+from core.data.files import FilePairSource, LoadedPair, list_images, relative_name
 from core.data.snap import snap_colors
 from core.errors import BadFileError
-from core.imageio import looks_like_label_map, read_rgb
+from core.io.imageio import looks_like_label_map, read_rgb
 
 SPLITS = ("train", "val", "test")
 # Each half must be between 1:2 (portrait) and 2:1 (landscape); pix2pix sets are square halves
@@ -36,7 +36,7 @@ def aligned_splits(root: Path) -> dict[str, list[Path]]:
     return splits
 
 
-class AlignedSource:
+class AlignedSource(FilePairSource):
     """Pairs from A|B images. `split` "" means the images directly in `root`."""
 
     def __init__(self, root: str | Path, direction: Direction = "BtoA", split: str = "train",
@@ -51,15 +51,7 @@ class AlignedSource:
         return len(self.files)
 
     def describe(self, index: int) -> str:
-        path = self.files[index]
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
+        return relative_name(self.files[index], self.root)
 
     def load_pair(self, index: int) -> LoadedPair:
         path = self.files[index]

@@ -12,7 +12,7 @@
   "" (training holds out a seeded share for validation).
 
 Label PNGs hold CamVid classes, never Cityscapes ids, so they are not read with
-core.imageio.read_label_ids: the raw indices (or exact colours) are mapped to Cityscapes label ids
+core.io.imageio.read_label_ids: the raw indices (or exact colours) are mapped to Cityscapes label ids
 with the one table of core.data.camvid_classes. A value or colour outside the table is a
 BadFileError naming the file, the bad values and what is allowed; no snapping (lossless PNGs).
 """
@@ -42,9 +42,9 @@ from core.data.camvid_classes import (
     UNLABELED_ID,
     CamVidClass,
 )
-from core.data.files import LoadedPair, is_image_file, list_images, natural_key
+from core.data.files import FilePairSource, LoadedPair, is_image_file, list_images, natural_key
 from core.errors import BadFileError
-from core.imageio import read_index_map, read_rgb
+from core.io.imageio import read_index_map, read_rgb
 
 __all__ = [
     "CAMVID11_CLASSES", "CAMVID11_COVERED_LABEL_IDS", "CAMVID11_LUT", "CAMVID11_TO_LABEL_ID",
@@ -270,7 +270,7 @@ def _entries_by_name(photo_files: dict[str, Path], label_files: dict[str, Path],
     return entries
 
 
-class CamVidSource:
+class CamVidSource(FilePairSource):
     """Pairs of one CamVid split: (Cityscapes label ids, photo). `split` "" is the 32-class
     release's single split."""
 
@@ -308,10 +308,6 @@ class CamVidSource:
             return entry.origin
         return _rel(entry.photo, self.root)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
-
     def load_pair(self, index: int) -> LoadedPair:
         entry = self.entries[index]
         if entry.problem:
@@ -320,7 +316,8 @@ class CamVidSource:
         if not entry.photo_found and not entry.label_found:
             raise BadFileError(entry.photo, f"no such file, nor its label map {_rel(entry.label, self.root)}{listed}")
         if not entry.label_found:
-            raise BadFileError(entry.photo, f"missing partner file: no label map {_rel(entry.label, self.root)}{listed}")
+            raise BadFileError(entry.photo,
+                               f"missing partner file: no label map {_rel(entry.label, self.root)}{listed}")
         if not entry.photo_found:
             raise BadFileError(entry.label, f"missing partner file: no photo {_rel(entry.photo, self.root)}{listed}")
         photo = read_rgb(entry.photo)
@@ -359,14 +356,14 @@ def looks_like_camvid11(values: np.ndarray, path: str | Path | None = None) -> b
     return bool(void_share >= CAMVID11_VOID_SHARE or (in_annot and void_share > 0))
 
 
-def read_label_file(path: str | Path):  # noqa: ANN201 - core.imageio.LabelMapRead
-    """core.imageio.read_label_map, plus CamVid: a single-channel map of SegNet's 11 CamVid class
+def read_label_file(path: str | Path):  # noqa: ANN201 - core.io.imageio.LabelMapRead
+    """core.io.imageio.read_label_map, plus CamVid: a single-channel map of SegNet's 11 CamVid class
     indices (looks_like_camvid11) is mapped with the CamVid table instead of being misread as
     Cityscapes ids (sky would become unlabeled, cars sidewalk). Its `kind` is then "camvid11".
     Raises BadFileError."""
     from dataclasses import replace
 
-    from core.imageio import read_label_map
+    from core.io.imageio import read_label_map
 
     read = read_label_map(path)
     if read.kind == "ids" and looks_like_camvid11(read.ids, path):

@@ -1,7 +1,8 @@
 """The dataset check: decode every pair once, collect what a user needs to know about the data
 (layout, pairs per split, image sizes, class histogram, snapped-pixel share; for CamVid, the pixels
-of CamVid classes that the mapping sent to "unlabeled") and every bad file with its reason. `roadstudio-cli data check`, the GUI and training (core.data.registry) all use it, so
-they agree on which pairs are usable.
+of CamVid classes that the mapping sent to "unlabeled") and every bad file with its reason.
+`roadstudio-cli data check`, the GUI and training (core.data.registry) all use it, so they agree on
+which pairs are usable.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.data.detect import SYNTHETIC, Layout, detect_layout, open_split
 from core.data.files import LoadedPair
 from core.data.synthetic import SyntheticStreets
 from core.errors import BadFileError
-from core.imageio import write_png
+from core.io.imageio import write_png
 from core.labels import NUM_PALETTE_CLASSES, PALETTE, ids_to_color, ids_to_palette_index
 
 #: progress(done, total): called after each pair. Raise from it to abort (the GUI's cancel).
@@ -49,7 +50,7 @@ class SplitReport:
 @dataclass
 class DatasetReport:
     root: Path
-    layout: str  # "aligned" | "cityscapes" | "folders" | "camvid" | "synthetic"
+    layout: DataFormat  # "aligned" | "cityscapes" | "folders" | "camvid" | "synthetic"
     direction: Direction
     layout_detail: str = ""  # e.g. "CamVid SegNet layout, 11 classes (...)"
     splits: dict[str, SplitReport] = field(default_factory=dict)
@@ -151,7 +152,8 @@ class DatasetReport:
                 if share > 0:
                     lines.append(f"  {name:<14} {share:6.1%}  {'#' * round(share * 40)}")
             lines.append(f"snapped label pixels: {self.snapped_share:.1%}"
-                         + (" (colour label maps, e.g. JPEG noise, snapped to the palette)" if self.snapped_pixels else ""))
+                         + (" (colour label maps, e.g. JPEG noise, snapped to the palette)"
+                            if self.snapped_pixels else ""))
         if self.layout == "camvid" and self.label_pixels:
             lines.append(self._unmapped_line())
         if self.bad_files:
@@ -248,7 +250,9 @@ def split_sources(layout: Layout, direction: Direction, synthetic_count: int = S
     return {split: open_split(layout, split, direction) for split in layout.splits}
 
 
-def check_dataset(path: str | Path, format: DataFormat = "auto", direction: Direction = "BtoA",
+def check_dataset(path: str | Path,
+                  format: DataFormat = "auto",  # noqa: A002 - the setting's own name (data.format, --format)
+                  direction: Direction = "BtoA",
                   max_files: int | None = None, progress: Progress | None = None,
                   crop_size: tuple[int, int] | None = None) -> DatasetReport:
     """Check every pair of the dataset at `path` (at most `max_files` pairs in all).

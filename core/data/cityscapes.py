@@ -2,7 +2,7 @@
 leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png + gtFine/<split>/<city>/<stem>_gtFine_labelIds.png.
 
 torchvision's `Cityscapes` enumerates the pairs (it knows the file naming); its loading is not used,
-because every decode must go through core.imageio's named errors. It is only constructed when both
+because every decode must go through core.io.imageio's named errors. It is only constructed when both
 folders exist: otherwise it would try to extract zip archives into the user's folder.
 Photos without a label file and label files without a photo are kept as pairs that raise
 "missing partner file", so the dataset check lists them.
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from torchvision.datasets import Cityscapes
 
-from core.data.files import LoadedPair, natural_key
+from core.data.files import FilePairSource, LoadedPair, natural_key
 from core.errors import BadFileError
-from core.imageio import read_label_ids, read_rgb
+from core.io.imageio import read_label_ids, read_rgb
 
 PHOTO_SUFFIX = "_leftImg8bit.png"
-LABEL_SUFFIX = "_" + Cityscapes._get_target_suffix(None, "gtFine", "semantic")  # "_gtFine_labelIds.png"
+# torchvision's own naming rule (a private helper, called unbound): "_gtFine_labelIds.png".
+LABEL_SUFFIX = "_" + Cityscapes._get_target_suffix(None, "gtFine", "semantic")  # noqa: SLF001 - no public API names it
 SPLITS = ("train", "val", "test")
 
 
@@ -54,7 +54,7 @@ def _pairs_via_torchvision(root: Path, split: str) -> list[tuple[Path, Path]] | 
             if img.endswith(PHOTO_SUFFIX)]
 
 
-class CityscapesSource:
+class CityscapesSource(FilePairSource):
     def __init__(self, root: str | Path, split: str = "train") -> None:
         self.root = Path(root)
         self.split = split
@@ -82,19 +82,18 @@ class CityscapesSource:
         city, stem = self._stems[index]
         return f"{self.split}/{city}/{stem}"
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
-
     def load_pair(self, index: int) -> LoadedPair:
         photo_path, label_path = self.pairs[index]
         city, stem = self._stems[index]
         if label_path is None:
+            assert photo_path is not None  # a pair has at least one of its two files
             expected = self.root / "gtFine" / self.split / city / f"{stem}{LABEL_SUFFIX}"
-            raise BadFileError(photo_path, f"missing partner file: no label map {expected.name} in gtFine/{self.split}/{city}")
+            raise BadFileError(photo_path,
+                               f"missing partner file: no label map {expected.name} in gtFine/{self.split}/{city}")
         if photo_path is None:
             expected = self.root / "leftImg8bit" / self.split / city / f"{stem}{PHOTO_SUFFIX}"
-            raise BadFileError(label_path, f"missing partner file: no photo {expected.name} in leftImg8bit/{self.split}/{city}")
+            raise BadFileError(label_path,
+                               f"missing partner file: no photo {expected.name} in leftImg8bit/{self.split}/{city}")
         photo = read_rgb(photo_path)
         labels = read_label_ids(label_path)
         if labels.shape != photo.shape[:2]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from core.config import DataFormat, Direction
 from core.data.aligned import AlignedSource, aligned_splits
@@ -22,7 +23,7 @@ from core.data.cityscapes import CityscapesSource, cityscapes_splits
 from core.data.folders import FolderPairsSource, folder_splits
 from core.errors import UserError
 
-SYNTHETIC = "synthetic"
+SYNTHETIC: Final = "synthetic"
 
 EXPECTED_LAYOUTS = (
     "aligned A|B images (train/*.jpg, val/*.jpg or *.jpg directly), "
@@ -59,7 +60,9 @@ def _check_folder(root: Path) -> None:
         raise UserError(f"{root}: the folder is empty; expected {EXPECTED_LAYOUTS}")
 
 
-def detect_layout(path: str | Path, format: DataFormat = "auto") -> Layout:
+def detect_layout(path: str | Path,
+                  format: DataFormat = "auto",  # noqa: A002 - the setting's own name (data.format, --format)
+                  ) -> Layout:
     """Find the layout of `path` (or check that it fits `format`). Raises UserError."""
     if format == SYNTHETIC or (format == "auto" and str(path) == SYNTHETIC):
         return Layout(Path(SYNTHETIC), SYNTHETIC, ("train", "val"))

@@ -44,3 +44,23 @@ class LoadedPair:
     # Pixels of the dataset's own classes that its mapping sent to "unlabeled", by class name
     # (CamVid: {"Unlabelled": 5120, "Bridge": 80}); empty for sources already in Cityscapes ids.
     unmapped: dict[str, int] = field(default_factory=dict)
+
+
+class FilePairSource:
+    """Base of the dataset sources that read each pair from files: a subclass decodes a pair with
+    `load_pair` (labels, photo and what the dataset check reports); indexing returns (labels, photo)."""
+
+    def load_pair(self, index: int) -> LoadedPair:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        pair = self.load_pair(index)
+        return pair.labels, pair.photo
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """`path` relative to the dataset folder `root` (how a source describes a pair), else in full."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

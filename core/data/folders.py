@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from core.config import Direction
-from core.data.files import LoadedPair, list_images, natural_key
+from core.data.files import FilePairSource, LoadedPair, list_images, natural_key, relative_name
 from core.errors import BadFileError
-from core.imageio import read_label_map, read_rgb
+from core.io.imageio import read_label_map, read_rgb
 
 SPLITS = ("train", "val", "test")
 
@@ -27,7 +27,7 @@ def folder_splits(root: Path) -> list[str]:
     return [s for s in SPLITS if (root / s / "A").is_dir() and (root / s / "B").is_dir()]
 
 
-class FolderPairsSource:
+class FolderPairsSource(FilePairSource):
     def __init__(self, root: str | Path, direction: Direction = "BtoA", split: str = "") -> None:
         self.root = Path(root)
         self.direction = direction
@@ -47,14 +47,7 @@ class FolderPairsSource:
         a, b = self.pairs[index]
         path = a or b
         assert path is not None
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        pair = self.load_pair(index)
-        return pair.labels, pair.photo
+        return relative_name(path, self.root)
 
     def load_pair(self, index: int) -> LoadedPair:
         a, b = self.pairs[index]

@@ -20,7 +20,7 @@ from core.config import DataConfig
 from core.data.base import PairSource
 from core.data.rare import rare_label_ids
 from core.data.transforms import joint_transform
-from core.encoding import photo_to_tensor
+from core.models.encoding import photo_to_tensor
 
 
 class ResumableSampler(Sampler[tuple[int, int]]):

@@ -191,7 +191,8 @@ def _open_mixed(cfg: DataConfig, seed: int, progress: Callable[[int, int], None]
         if extra_val is not None:
             vals.append(extra_val)
     matched: set[str] = set()
-    kept_trains, kept_vals = [], []
+    kept_trains: list[PairSource] = []
+    kept_vals: list[PairSource] = []
     for group, kept in ((trains, kept_trains), (vals, kept_vals)):
         for source in group:
             source, dropped = exclude_pairs(source, cfg.exclude)

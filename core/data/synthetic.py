@@ -226,7 +226,12 @@ def _background(c: _Canvas, rng: np.random.Generator, look: _Look) -> dict:
     # hedges. u = position along the facade in metres: depth Z on the two sides, lateral X on the
     # facade closing the street.
     u_col = np.where(end_col, dxc * np.float32(min(z_end, 1e6) / fx), z_wall)[0].astype(np.float32)  # (W,)
-    heights, labels, colors, windows, edges_per_side, first = [], [], [], [], [], []
+    heights: list[float] = []
+    labels: list[int] = []
+    colors: list[np.ndarray] = []
+    windows: list[tuple[float, float, float, float, float]] = []
+    edges_per_side: list[np.ndarray] = []
+    first: list[int] = []
     for side, (start, stop) in enumerate(((0.0, 450.0), (0.0, 450.0), (-300.0, 300.0))):
         first.append(len(heights))
         edges, pos = [], start
@@ -501,18 +506,18 @@ def _objects(c: _Canvas, rng: np.random.Generator, scene: dict) -> None:
 
     for side, sign in ((0, -1.0), (1, 1.0)):
         edge = rc + sign * rh
-        for z in depths(rng.integers(0, 7)):  # trees in the sidewalk or verge
+        for z in depths(int(rng.integers(0, 7))):  # trees in the sidewalk or verge
             items.append((z, 0, edge + sign * rng.uniform(0.6, max(sw[side] - 0.3, 0.7)), False))
-        for z in depths(rng.integers(1, 6)):  # poles near the curb
+        for z in depths(int(rng.integers(1, 6))):  # poles near the curb
             items.append((z, 1, edge + sign * rng.uniform(0.3, 0.6), False))
-        for z in depths(rng.integers(0, 6)):  # parked cars along the curb
+        for z in depths(int(rng.integers(0, 6))):  # parked cars along the curb
             items.append((z, 2, edge - sign * 1.1, False))
-        for z in depths(rng.integers(0, 5)):  # pedestrians on the sidewalk
+        for z in depths(int(rng.integers(0, 5))):  # pedestrians on the sidewalk
             items.append((z, 3, edge + sign * rng.uniform(0.5, max(sw[side] - 0.3, 0.6)), False))
-        for z in depths(int(rng.random() < 0.35) * rng.integers(1, 3), lo=6.0):  # cyclists at the road edge
+        for z in depths(int(rng.random() < 0.35) * int(rng.integers(1, 3)), lo=6.0):  # cyclists at the road edge
             items.append((z, 4, edge - sign * rng.uniform(0.6, 1.2), False))
     lane_w = 2 * rh / scene["lanes"]
-    for z in depths(rng.integers(0, 5), lo=8.0):  # traffic in the lanes
+    for z in depths(int(rng.integers(0, 5)), lo=8.0):  # traffic in the lanes
         lane = rng.integers(scene["lanes"])
         items.append((z, 2, rc - rh + lane_w * (lane + 0.5) + rng.uniform(-0.3, 0.3), rng.random() < 0.12))
     if rng.random() < 0.3:  # someone crossing the road

@@ -95,8 +95,7 @@ def _regions(ny: int, nx: int, period: int) -> tuple[tuple[np.ndarray, np.ndarra
     for cy, cx in sorted(peaks):
         if cy == 0 or cx == 0:  # an axis peak: along the axis only
             along, across = (np.arange(-AXIS_RING[1], AXIS_RING[1] + 1), np.arange(-PEAK_RADIUS, PEAK_RADIUS + 1))
-            a, b = np.meshgrid(along, across, indexing="ij")
-            a, b = a.ravel(), b.ravel()
+            a, b = (v.ravel() for v in np.meshgrid(along, across, indexing="ij"))
             dy, dx = (b, a) if cy == 0 else (a, b)
             dist_along = np.abs(a)
             peak = dist_along <= PEAK_RADIUS

@@ -79,7 +79,7 @@ def realism_score(generated: np.ndarray | torch.Tensor, label_ids: np.ndarray | 
 
 
 def to_uint8_images(batch: torch.Tensor) -> np.ndarray:
-    """Generator output (N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3), as core.infer.to_photo."""
+    """Generator output (N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3), as core.render.infer.to_photo."""
     arr = batch.detach().to("cpu", torch.float32)
     arr = ((arr.clamp(-1.0, 1.0) + 1.0) * 127.5).round()
     return arr.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()

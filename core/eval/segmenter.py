@@ -1,7 +1,7 @@
 """The segmenter file and label ids out of photos.
 
 File: `.safetensors` with the network's tensors and, in the metadata (JSON strings, like
-core.checkpoints): `roadstudio.format`, `roadstudio.segmenter` (SegNetConfig), `roadstudio.classes`
+core.weights.checkpoints): `roadstudio.format`, `roadstudio.segmenter` (SegNetConfig), `roadstudio.classes`
 (the class names and primary Cityscapes label ids, in output-channel order) and `roadstudio.card`
 (data, recipe, accuracy). Loading reads tensors only: it never unpickles.
 
@@ -12,8 +12,8 @@ answers with; `arch` in its config decides the network.
 
 Working size. A photo is resized (antialiased) to keep its aspect with about `work_area` pixels
 (its config; 240×320 = 76,800: 240×320 for CamVid's 360×480, 192×384 for 1:2 Cityscapes frames),
-sides multiples of 16 — the scale the segmenter was trained at — and the logits are resized back (bilinear) to the photo's own
-size before the argmax. So labels are always compared at the size the caller passes in.
+sides multiples of 16 — the scale the segmenter was trained at — and the logits are resized back
+(bilinear) to the photo's own size before the argmax. So labels are always compared at the size the caller passes in.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.errors import CheckpointError
 from core.eval.classes import CAMVID11, CLASS_SETS, ClassSet, class_set_for_ids
-from core.eval.segnet import MULTIPLE, RoadSegNet, SegNetConfig
+from core.eval.segnet import MULTIPLE, ContextSegNet, RoadSegNet, SegNetConfig
 
 FORMAT_VERSION = "1"
 META_FORMAT = "roadstudio.format"
@@ -55,14 +55,14 @@ BUNDLED = {"camvid11": "segmenter.safetensors", "city19": "segmenter19.safetenso
 
 
 def default_segmenter_path() -> Path:
-    from core.resources import resource_path
+    from core.io.resources import resource_path
 
     return resource_path("models", BUNDLED["camvid11"])
 
 
 def bundled_segmenter_path(key: str) -> Path:
     """The bundled segmenter for a class-set key ("camvid11" or "city19")."""
-    from core.resources import resource_path
+    from core.io.resources import resource_path
 
     return resource_path("models", BUNDLED[key])
 
@@ -81,8 +81,6 @@ def build_network(config: SegNetConfig) -> torch.nn.Module:
     if config.arch == "roadsegnet":
         return RoadSegNet(config)
     if config.arch == "context":
-        from core.eval.ctxnet import ContextSegNet
-
         return ContextSegNet(config)
     raise ValueError(f"unknown segmenter architecture {config.arch!r}")
 

@@ -1,4 +1,5 @@
-"""Generators and discriminators, and their weight initialisation."""
+"""Generators and discriminators, their weight initialisation, and the label-map encoding they
+take (core.models.encoding)."""
 
 from __future__ import annotations
 

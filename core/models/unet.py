@@ -2,7 +2,7 @@
 
 Layer for layer the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix), but laid
 out flat — `down[i]` and `up[i]` per level, level 0 outermost — instead of recursively nested
-blocks, so that code and checkpoints read naturally. `core.reference_import` maps the nested
+blocks, so that code and checkpoints read naturally. `core.weights.reference_import` maps the nested
 keys onto these.
 
 Level L has outer channels outer(L) and inner channels inner(L) = ngf·min(2^L, 8):
@@ -17,7 +17,7 @@ then applies a 3×3 stride-1 convolution (ReLU → Resize×2 → Conv3×3 → No
 transposed convolution gives neighbouring output pixels different subsets of its kernel, which
 shows as a grid of period 2 (and 4, 8, ... through the stacked levels); after a resize every
 output pixel sees the same 3×3 kernel. The block keeps the names `conv` and `norm`, so BatchNorm
-folding (core.fast_infer.fold) and exports treat both variants alike.
+folding (core.render.fast.fold) and exports treat both variants alike.
 
 With `modulation = "clade"` (class-adaptive normalisation, Tan et al. 2021) every up block but the
 outermost normalises without an affine (`norm`, still foldable into `conv`) and then applies a

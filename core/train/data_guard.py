@@ -9,6 +9,7 @@ With DataLoader worker processes the messages travel through a multiprocessing q
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.queues
 
 from core.data.base import Pair, PairSource
 from core.errors import BadFileError, UserError
@@ -18,7 +19,8 @@ class GuardedSource:
     def __init__(self, source: PairSource, *, worker_processes: bool) -> None:
         self.source = source
         self.name = source.name
-        self._queue = multiprocessing.SimpleQueue() if worker_processes else None
+        self._queue: multiprocessing.queues.SimpleQueue[str] | None = (
+            multiprocessing.SimpleQueue() if worker_processes else None)
         self._local: list[str] = []
 
     def __len__(self) -> int:

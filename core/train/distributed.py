@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from core.atomic import atomic_write_text
+from core.io.atomic import atomic_write_text
 from core.config import RunConfig, dumps_toml, load_run_config, to_dict
 from core.errors import ConfigError, UserError
 from core.train.dist_env import DistEnv
@@ -426,7 +426,8 @@ srun torchrun \\
 
 __all__ = [
     "CRASH_ENV", "ClusterCommands", "any_rank", "backend_for", "barrier", "cluster_commands", "crash_for_test",
-    "destroy_process_group", "explain_failure", "init_process_group", "process_group_timeout", "is_restart_of", "local_module", "mean_over_ranks",
+    "destroy_process_group", "explain_failure", "init_process_group", "process_group_timeout", "is_restart_of",
+    "local_module", "mean_over_ranks",
     "planned_total_steps", "record_launch", "rescale_consumed", "run_config_text", "start_mode",
     "sync_bn_usable", "wrap_ddp", "write_run_config",
 ]

@@ -47,7 +47,7 @@ class GeneratorEMA:
     def update(self, model: torch.nn.Module, step: int) -> None:
         """Fold `model`'s current weights (the plain module, no DDP/compile wrapper) into the average."""
         d = ema_decay_at(self.decay, step)
-        ema_params = list(self.module.parameters())
+        ema_params: list[torch.Tensor] = list(self.module.parameters())
         params = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_params, params, 1.0 - d)  # θ_ema + (1-d)(θ - θ_ema)
         for b_ema, b in zip(self.module.buffers(), model.buffers(), strict=True):

@@ -92,7 +92,7 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
-class Warning_:
+class Warning_:  # noqa: N801 - `Warning` would shadow the builtin exception class
     step: int
     message: str
     kind: str = "warning"

@@ -35,7 +35,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from core import __version__
-from core.checkpoints import load_training_state, unwrap
+from core.weights.checkpoints import load_training_state, unwrap
 from core.config import RunConfig, TrainConfig, load_run_config, to_dict
 from core.data.base import PairSource
 from core.data.loader import make_loader
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, PALETTE
 from core.errors import CheckpointError, ConfigError, UserError
 from core.models import build_discriminator, build_generator, count_parameters
@@ -113,7 +113,7 @@ def wrap_models(generator: torch.nn.Module, discriminator: torch.nn.Module | Non
                 sync_bn: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """The one place models get wrapped for speed or distribution: torch.compile inside,
     DistributedDataParallel outside when torchrun started several processes
-    (core.train.distributed); everything else uses core.checkpoints.unwrap for the plain module."""
+    (core.train.distributed); everything else uses core.weights.checkpoints.unwrap for the plain module."""
     if compile_models:
         generator = torch.compile(generator)  # type: ignore[assignment]
         if discriminator is not None:  # None: a segmentation-discriminator-only run
@@ -192,7 +192,7 @@ class _Position:
     class_pixels: list[int] = dataclasses.field(default_factory=lambda: [0] * NUM_PALETTE_CLASSES)
 
 
-class _NonFinite(Exception):
+class _NonFinite(Exception):  # noqa: N818 - a signal to skip the step, caught in the loop; not an error
     pass
 
 
@@ -251,7 +251,8 @@ class _Run:
         train_src, val_src = self._open_sources()
         workers = cfg.data.num_workers > 0
         self.train_src = GuardedSource(train_src, worker_processes=workers)
-        self.val_src = GuardedSource(val_src, worker_processes=workers) if val_src is not None and len(val_src) else None
+        self.val_src = (GuardedSource(val_src, worker_processes=workers)
+                        if val_src is not None and len(val_src) else None)
 
         # Built right after seeding: init draws from the global RNG, so a seed fixes the weights.
         g = build_generator(cfg.generator).to(self.device)
@@ -343,7 +344,8 @@ class _Run:
             self.warnings += list(data_warnings)
         if len(train_src) == 0:
             raise UserError(f"the training data {self.cfg.data.path!r} has no pairs "
-                            f"(format {self.cfg.data.format}); check the folder layout with `roadstudio-cli data check`")
+                            f"(format {self.cfg.data.format}); check the folder layout with "
+                            "`roadstudio-cli data check`")
         return train_src, val_src
 
     def _restore(self, state: dict[str, Any], g: torch.nn.Module, d: torch.nn.Module | None) -> None:
@@ -392,7 +394,7 @@ class _Run:
         if not self.env.is_main:
             return
         self.sinks = [JsonlSink(self.paths.metrics), SampleImageSink(),
-                      PinnedImageSink(self.cfg.name, self.cfg.generator.input_encoding)]  # type: ignore[list-item]
+                      PinnedImageSink(self.cfg.name, self.cfg.generator.input_encoding)]
         if TensorBoardSink.available():
             purge = self.pos.step + 1 if self.pos.step > 0 else None
             self.sinks.append(TensorBoardSink(self.paths.tensorboard, purge_step=purge))
@@ -437,7 +439,7 @@ class _Run:
             yield Failed(step=pos.step, message=str(exc), last_checkpoint=self._last_checkpoint())
         except UserError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported as a Failed event, with the traceback logged
+        except Exception as exc:  # reported as a Failed event, with the traceback logged
             # A lost torchrun peer is named (core.train.peer_watch) instead of Gloo's socket error.
             lost = explain_failure(exc)
             if lost is None:
@@ -471,7 +473,7 @@ class _Run:
         reason = "max_steps" if self.total_steps < self.full_steps else "completed"
         yield Finished(step=pos.step, epoch=pos.epoch, reason=reason, class_pixel_share=self.class_pixel_share())
 
-    def _check_control(self) -> Iterator[Event]:
+    def _check_control(self) -> Generator[Event, None, bool]:
         """Pause / stop between steps. Returns True when the run has stopped."""
         control, pos = self.control, self.pos
         if control.paused and not control.stop_requested:
@@ -762,7 +764,7 @@ def _discriminator_loss(named: dict[str, float]) -> float:
     return 0.5 * (named["D_seg_real"] + named["D_seg_fake"])
 
 
-def _realism_fields(score: dict[str, float]) -> dict[str, float]:
+def _realism_fields(score: dict[str, float]) -> dict[str, Any]:
     return {"realism": score["miou"], "realism_pixel_acc": score["pixel_acc"],
             "realism_class_acc": score["class_acc"], "realism_real": score["real_miou"]}
 

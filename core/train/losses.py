@@ -16,6 +16,10 @@ from core.config import GanMode
 class GANLoss(nn.Module):
     """loss(prediction, target_is_real) with targets broadcast to the prediction's shape."""
 
+    criterion: nn.Module
+    real_label: torch.Tensor  # buffers (registered below)
+    fake_label: torch.Tensor
+
     def __init__(self, mode: GanMode, real_label: float = 1.0, fake_label: float = 0.0) -> None:
         super().__init__()
         if mode == "vanilla":

@@ -22,6 +22,7 @@ A rank that ends normally marks itself done, so a peer finishing a moment earlie
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -78,10 +79,9 @@ class PeerWatch:
     def stop(self) -> None:
         """This rank ends normally: tell the others, stop beating."""
         self._stop.set()
-        try:
+        # The store may be gone at the very end (whatever its backend raises): nothing to report.
+        with contextlib.suppress(Exception):
             self.store.add(f"done/{self.rank}", 1)
-        except Exception:  # noqa: BLE001 - the store may be gone at the very end; nothing to report
-            pass
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=2 * self.beat_s + 1)
 
@@ -108,7 +108,7 @@ class PeerWatch:
         while not self._stop.wait(self.beat_s):
             now = time.monotonic()
             if now - last_tick > stall_s:
-                since = {r: now for r in since}
+                since = dict.fromkeys(since, now)
                 store_ok = now
             last_tick = now
             try:

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import provenance
+from core.render import provenance
 from core.config import GeneratorConfig
 from core.errors import BadFileError, UserError
-from core.imageio import read_label_ids, read_label_map, write_label_ids_png
+from core.io.imageio import read_label_ids, read_label_map, write_label_ids_png
 from core.train.previews import render_labels
 
 log = logging.getLogger(__name__)

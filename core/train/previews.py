@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from core.config import GeneratorConfig
-from core.encoding import encode_labels, tensor_to_photo
+from core.models.encoding import encode_labels, tensor_to_photo
 from core.labels import ID_TO_COLOR
 
 MAX_SAMPLE_ROWS = 4

@@ -25,6 +25,7 @@ written completely leaves no half of itself behind: last.* keep pointing at the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -34,8 +35,8 @@ from typing import Any
 
 import torch
 
-from core.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
-from core.checkpoints import save_training_state, save_weights
+from core.io.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
+from core.weights.checkpoints import save_training_state, save_weights
 from core.config import GeneratorConfig
 
 _STEP_FILE = re.compile(r"^step_(\d{7,})\.(safetensors|pt)$")
@@ -95,7 +96,7 @@ class RunPaths:
         return self.samples / f"step_{step:07d}.png"
 
 
-class RunFolderFault(Exception):
+class RunFolderFault(Exception):  # noqa: N818 - a fault of the run folder that ends the run; the app and tests use this name
     """The run folder cannot take the run's files any more (disk full, read-only, deleted): the
     run must stop. The message names the folder or file and the reason, without a traceback."""
 
@@ -191,10 +192,8 @@ class CheckpointWriter:
     def _discard(self, step: int) -> None:
         """Remove what a failed save of `step` wrote: a step pair is complete or absent."""
         for path in (self.paths.step_weights(step), self.paths.step_raw_weights(step), self.paths.step_state(step)):
-            try:
+            with contextlib.suppress(OSError):  # a read-only folder keeps it; last.* are what a resume reads
                 path.unlink(missing_ok=True)
-            except OSError:
-                pass  # a read-only folder keeps it; last.* are what a resume reads
 
     def save_best(self, generator: torch.nn.Module, card: dict[str, Any]) -> Path:
         self.guard.check()

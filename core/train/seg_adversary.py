@@ -50,7 +50,7 @@ class SegAdversary:
     @property
     def plain(self) -> torch.nn.Module:
         """The unwrapped network (for checkpoints and parameter counts)."""
-        from core.checkpoints import unwrap
+        from core.weights.checkpoints import unwrap
 
         return unwrap(self.net)
 

@@ -8,6 +8,7 @@ a traceback, and a disk-full log or sample write is reported as a warning while 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from core.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
+from core.io.atomic import DISK_FULL_ERRNOS, atomic_path, describe_write_error
 from core.train.events import (CanvasPreview, CheckpointSaved, Event, Failed, Finished, Sample, Step, Validation,
                                Warning_, event_to_dict)
 from core.train.run_files import RunFolderFault, RunFolderGuard
@@ -61,10 +62,8 @@ class JsonlSink:
             if written != len(data):  # a short write: the disk filled up mid-line
                 raise OSError(28, os.strerror(28))
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, size)
-            except OSError:
-                pass
             raise
 
     def close(self) -> None:
@@ -210,9 +209,9 @@ def deliver(events: Iterator[Event], sinks: list[EventSink], guard: RunFolderGua
                 except OSError as exc:
                     what = _SINK_FILES.get(name, name)
                     if exc.errno not in DISK_FULL_ERRNOS:
-                        raise RunFolderFault(f"could not write {what} in {guard.paths.root if guard else 'the run folder'} "
-                                             f"({describe_write_error(exc)}); the run stopped. The files written "
-                                             "before are intact") from None
+                        where = guard.paths.root if guard else "the run folder"
+                        raise RunFolderFault(f"could not write {what} in {where} ({describe_write_error(exc)}); "
+                                             "the run stopped. The files written before are intact") from None
                     if name not in failing:
                         failing.add(name)
                         warnings.append(Warning_(step=step, message=f"could not write {what} (disk full); training "
@@ -239,15 +238,13 @@ def deliver(events: Iterator[Event], sinks: list[EventSink], guard: RunFolderGua
 def _best_effort(sinks: list[EventSink], event: Event) -> None:
     """Log `event` where still possible (a read-only folder may refuse it)."""
     for sink in sinks:
-        try:
+        with contextlib.suppress(OSError):
             sink.handle(event)
-        except OSError:
-            pass
 
 
 def close_all(sinks: list[EventSink]) -> None:
     for sink in sinks:
         try:
             sink.close()
-        except Exception:  # noqa: BLE001 - closing a log must not hide the run's own outcome
+        except Exception:  # closing a log must not hide the run's own outcome (logged, not raised)
             log.exception("closing %s failed", type(sink).__name__)

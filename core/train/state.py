@@ -1,7 +1,7 @@
 """The full training state: what a checkpoint `.pt` holds so that a resumed run continues exactly.
 
 Only tensors and plain Python values (dicts, lists, tuples, str, int, float, bool, None), so the
-file loads with `torch.load(weights_only=True)` (core.checkpoints.load_training_state).
+file loads with `torch.load(weights_only=True)` (core.weights.checkpoints.load_training_state).
 
 Keys of the state dict (STATE_FORMAT 1):
   format              int, STATE_FORMAT
@@ -46,7 +46,7 @@ STATE_FORMAT = 1
 def capture_rng_state() -> dict[str, Any]:
     """Every global random generator the step can touch, as tensors and plain values."""
     version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     state: dict[str, Any] = {
         "python": (int(version), tuple(int(v) for v in internal), gauss),
         "numpy": {

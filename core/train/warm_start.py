@@ -11,11 +11,11 @@ than by training from scratch on a CPU, and the every-brush default model is the
   exactly what the old one did until training moves the rows apart;
 - a brush class the model barely saw (its card's `class_pixel_share` under BORROW_BELOW_SHARE)
   starts as its nearest seen class
-  (core.class_coverage.NEAREST_SEEN_CLASS: bus as car, wall as building, ...): its one-hot input
+  (core.weights.class_coverage.NEAREST_SEEN_CLASS: bus as car, wall as building, ...): its one-hot input
   channel gets that class's weights in the generator's first convolution and in every
   discriminator scale's first convolution. Otherwise it would start as "no class" (a channel that
   was always zero never received a gradient) and fine-tuning would have to teach it from nothing;
-- the PatchGAN discriminator trained with it, when one is found beside it (core.realism's
+- the PatchGAN discriminator trained with it, when one is found beside it (core.eval.critic's
   `discriminator_file_for`: the step's `.pt`, or `<stem>.discriminator.safetensors` as the bundled
   model ships it) and fits the run's discriminator; otherwise the discriminator starts from random
   weights and a note says why (a fresh D against a trained G is how pix2pix fine-tuning usually
@@ -35,12 +35,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from core.checkpoints import load_any_generator, load_training_state, unwrap
-from core.class_coverage import BARELY_SEEN_SHARE, NEAREST_SEEN_CLASS, class_shares
+from core.weights.checkpoints import load_any_generator, load_training_state, unwrap
+from core.weights.class_coverage import BARELY_SEEN_SHARE, NEAREST_SEEN_CLASS, class_shares
 from core.config import GeneratorConfig
 from core.errors import CheckpointError, UserError
 from core.labels import PALETTE
-from core.resources import resource_path
+from core.io.resources import resource_path
 
 #: A class seen under this share of the training pixels starts as its nearest seen class. Higher
 #: than the palette's "barely seen" mark (0.1 %): version 0.2 saw terrain at 0.6 % and still
@@ -113,7 +113,7 @@ def _label_reading_convs(net: torch.nn.Module) -> list[torch.nn.Conv2d]:
     channels (first in the input, before the photo in a discriminator's)."""
     from core.models.discriminator import PatchDiscriminator
 
-    roots = [m for m in net.modules() if isinstance(m, PatchDiscriminator)] or [net]
+    roots: list[torch.nn.Module] = [m for m in net.modules() if isinstance(m, PatchDiscriminator)] or [net]
     return [next(m for m in root.modules() if isinstance(m, torch.nn.Conv2d)) for root in roots]
 
 
@@ -157,7 +157,7 @@ def _adapt_generator_state(source: dict[str, torch.Tensor], target: dict[str, to
 
 
 def _warm_start_discriminator(generator_path: Path, discriminator: torch.nn.Module) -> str:
-    from core.realism import discriminator_file_for
+    from core.eval.critic import discriminator_file_for
 
     source = discriminator_file_for(generator_path)
     if source is None:

@@ -16,13 +16,13 @@ DEFAULT_CAPACITY = 64
 @dataclass(frozen=True)
 class RenderKey:
     checkpoint: str  # the checkpoint's path (step files never change once written)
-    labels_sha256: str  # core.provenance.labels_sha256 of the painting
+    labels_sha256: str  # core.render.provenance.labels_sha256 of the painting
     variation: int | None = None
-    what: str = "image"  # "image", or "realism" for a discriminator map
+    what: str = "image"  # "image", or "critic" for a discriminator map
 
 
 class RenderCache:
-    """A small LRU of rendered images (and realism maps)."""
+    """A small LRU of rendered images (and critic maps)."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = max(1, capacity)

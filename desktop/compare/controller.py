@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.provenance import ModelStamp, labels_sha256
+from core.render.provenance import ModelStamp, labels_sha256
 from desktop.compare.cache import RenderCache, RenderKey
 from desktop.compare.worker import CompareWorker, RenderRequest, RenderResult
 from desktop.preview.worker import ModelSource
@@ -40,8 +40,8 @@ class Shown:
     stamp: ModelStamp | None  # None for a cache hit of a model this session never described
     latency_s: float | None  # None for a cache hit
     cached: bool
-    realism: object = None  # core.realism.RealismMap or None
-    realism_note: str = ""
+    critic_map: object = None  # core.eval.critic.CriticMap or None
+    critic_note: str = ""
     coverage: str = ""  # brushes the model barely saw in training ("" when not known yet)
 
 
@@ -89,7 +89,7 @@ class CompareController(QObject):
         self._labels = labels
         self.cache = cache or RenderCache()
         self.variation: int | None = None
-        self.realism = False
+        self.critic_map = False
         self._sides = {side: _SideState(side, device, self) for side in SIDES}
         for state in self._sides.values():
             state.worker.rendered.connect(self._on_worker_rendered)
@@ -129,16 +129,16 @@ class CompareController(QObject):
         self.variation = seed or None
         self.refresh()
 
-    def set_realism(self, on: bool) -> None:
-        """Ask for the discriminator's realism map with every render (computed in the worker)."""
-        if on != self.realism:
-            self.realism = on
+    def set_critic_map(self, on: bool) -> None:
+        """Ask for the discriminator's critic map with every render (computed in the worker)."""
+        if on != self.critic_map:
+            self.critic_map = on
             self.refresh()
 
     def forget_checkpoint(self, path: str) -> None:
         """`path` was rewritten (last.*, best.* of a training run): render it again when shown."""
         self.cache.forget_checkpoint(path)
-        self.cache.forget_checkpoint(path + "#realism")
+        self.cache.forget_checkpoint(path + "#critic")
         for state in self._sides.values():
             if state.source is not None and str(state.source.path) == path:
                 self._want(state)
@@ -163,17 +163,17 @@ class CompareController(QObject):
         ids, sha = self._painting()
         key = self._key(state.source, sha)
         cached = self.cache.get(key)
-        realism = self.cache.get(RenderKey(key.checkpoint + "#realism", sha, self.variation, "realism")) \
-            if self.realism else None
-        if cached is not None and (not self.realism or realism is not None):
+        critic_map = self.cache.get(RenderKey(key.checkpoint + "#critic", sha, self.variation, "critic")) \
+            if self.critic_map else None
+        if cached is not None and (not self.critic_map or critic_map is not None):
             state.wanted = None  # what is in flight (if anything) is stale now: shown, not waited for
             state.shown = Shown(state.side, state.source, cached, sha, ids, state.stamps.get(key.checkpoint),
-                                None, True, realism, coverage=state.coverage.get(key.checkpoint, ""))
+                                None, True, critic_map, coverage=state.coverage.get(key.checkpoint, ""))
             self.shown_changed.emit(state.side)
             return
         state.token += 1
         request = RenderRequest(token=state.token, source=state.source, ids=ids, labels_sha256=sha,
-                                variation=self.variation, realism=self.realism)
+                                variation=self.variation, critic_map=self.critic_map)
         if state.in_flight is not None:
             state.wanted = request  # replaces any older wish: latest wins
             return
@@ -201,16 +201,16 @@ class CompareController(QObject):
         request = result.request
         key = RenderKey(str(request.source.path), request.labels_sha256, request.variation)
         self.cache.put(key, result.image)
-        if result.realism is not None:
-            self.cache.put(RenderKey(key.checkpoint + "#realism", key.labels_sha256, key.variation, "realism"),
-                           result.realism)
+        if result.critic_map is not None:
+            self.cache.put(RenderKey(key.checkpoint + "#critic", key.labels_sha256, key.variation, "critic"),
+                           result.critic_map)
         state.stamps[key.checkpoint] = result.stamp
         state.coverage[key.checkpoint] = result.coverage
         self.rendered.emit(state.side, result.latency_s + result.load_s)
         current = state.source is not None and str(state.source.path) == key.checkpoint
         if state.wanted is None and current and request.token == state.token:
             state.shown = Shown(state.side, request.source, result.image, request.labels_sha256, request.ids,
-                                result.stamp, result.latency_s, False, result.realism, result.realism_note,
+                                result.stamp, result.latency_s, False, result.critic_map, result.critic_note,
                                 result.coverage)
             self.shown_changed.emit(state.side)
         self._after(state)

@@ -1,5 +1,5 @@
 """Colour maps for the compare views, in numpy (no Qt): the |A − B| difference heat map and the
-discriminator's realism map. Lookup tables, so a 256×512 map costs about a millisecond."""
+discriminator's critic map. Lookup tables, so a 256×512 map costs about a millisecond."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 # yellow), interpolated to 256 entries: small differences stay dark, large ones glow.
 _HEAT_POINTS = np.array([[0, 0, 4], [60, 15, 110], [150, 38, 100], [225, 80, 45], [250, 160, 20],
                          [252, 255, 164]], dtype=np.float64)
-# Realism: red (the discriminator calls the patch fake) through neutral grey-yellow to green (real).
-_REALISM_POINTS = np.array([[215, 40, 40], [240, 140, 50], [235, 225, 120], [120, 200, 90], [30, 150, 70]],
+# Critic map: red (the discriminator calls the patch fake) through neutral grey-yellow to green (real).
+_CRITIC_POINTS = np.array([[215, 40, 40], [240, 140, 50], [235, 225, 120], [120, 200, 90], [30, 150, 70]],
                            dtype=np.float64)
 
 
@@ -21,7 +21,7 @@ def _lut(points: np.ndarray) -> np.ndarray:
 
 
 HEAT_LUT = _lut(_HEAT_POINTS)  # (256, 3)
-REALISM_LUT = _lut(_REALISM_POINTS)  # (256, 3); index 0 = fake, 255 = real
+CRITIC_LUT = _lut(_CRITIC_POINTS)  # (256, 3); index 0 = fake, 255 = real
 
 
 def abs_difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -47,7 +47,7 @@ def difference_heatmap(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int, f
     return HEAT_LUT[index[diff]], top, mean
 
 
-def realism_colors(probability: np.ndarray) -> np.ndarray:
+def critic_colors(probability: np.ndarray) -> np.ndarray:
     """float H×W probabilities of "real" in [0, 1] -> uint8 H×W×3 colours."""
     index = np.clip(np.rint(probability * 255.0), 0, 255).astype(np.uint8)
-    return REALISM_LUT[index]
+    return CRITIC_LUT[index]

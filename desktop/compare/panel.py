@@ -1,7 +1,7 @@
 """The compare panel: pick generators A and B, pick a view, scrub over a run's checkpoints.
 
     A: [canvas model | run checkpoints | files…] [Open…]   B: [...] [Open…]
-    [Side by side] [Swipe] [Difference] [Realism]  overlay opacity ─○─
+    [Side by side] [Swipe] [Difference] [Critic]  overlay opacity ─○─
     Run: [run ▾]  step ├───○────┤ step 400 (5 of 9)  → drives A
     ┌──────────────────────── CompareView ────────────────────────┐
 
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import provenance
+from core.render import provenance
 from desktop import settings
 from desktop.compare.controller import SIDES, CompareController, Side
 from desktop.compare.view import COMPARE_MODES, CompareMode, CompareView
@@ -34,7 +34,7 @@ from desktop.tasks import TaskRunner
 from desktop.training.run_registry import RunRegistry
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth);;All files (*)"
-MODE_TITLES = {"side": "Side by side", "swipe": "Swipe", "diff": "Difference", "realism": "Realism"}
+MODE_TITLES = {"side": "Side by side", "swipe": "Swipe", "diff": "Difference", "critic": "Critic"}
 SourceFor = Callable[[Path], "ModelSource | None"]
 
 
@@ -67,7 +67,7 @@ class ComparePanel(QWidget):
         layout.addLayout(self._build_modes())
         layout.addLayout(self._build_scrubber())
         layout.addWidget(self.view, 1)
-        # Which brushes each side's model barely saw in training (core.class_coverage), so a rough
+        # Which brushes each side's model barely saw in training (core.weights.class_coverage), so a rough
         # bus in B is read as "B never learned buses", not as a rendering fault.
         self.coverage = QLabel("")
         self.coverage.setWordWrap(True)
@@ -116,8 +116,8 @@ class ComparePanel(QWidget):
             self._mode_group.addButton(button)
             self.mode_buttons[mode] = button
             row.addWidget(button)
-        self.mode_buttons["realism"].setToolTip("Where A's run discriminator sees fakes: its per-patch "
-                                                "probability of 'real' over A's image")
+        self.mode_buttons["critic"].setToolTip("The critic (A's run discriminator): where it sees fakes, its "
+                                               "per-patch probability of 'real' over A's image")
         self.opacity_label = QLabel("Overlay opacity", self)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity_slider.setRange(0, 100)
@@ -161,10 +161,10 @@ class ComparePanel(QWidget):
     def set_mode(self, mode: CompareMode) -> None:
         self.view.set_mode(mode)
         self.mode_buttons[mode].setChecked(True)
-        realism = mode == "realism"
-        self.opacity_label.setVisible(realism)
-        self.opacity_slider.setVisible(realism)
-        self.controller.set_realism(realism)
+        critic_map = mode == "critic"
+        self.opacity_label.setVisible(critic_map)
+        self.opacity_slider.setVisible(critic_map)
+        self.controller.set_critic_map(critic_map)
         self.mode_changed.emit(mode)
 
     def mode(self) -> CompareMode:
@@ -256,7 +256,7 @@ class ComparePanel(QWidget):
 
     def export_image(self) -> tuple[np.ndarray, provenance.Provenance] | None:
         """The picture of the current view (A | B for side and swipe, the heat map for diff, A under
-        its realism map) and its provenance; None before A is rendered."""
+        its critic map) and its provenance; None before A is rendered."""
         a, b = self.controller.shown("A"), self.controller.shown("B")
         if a is None:
             return None
@@ -265,11 +265,11 @@ class ComparePanel(QWidget):
         if pixels is None:
             return None
         layout = {"side": "A | B", "swipe": "A | B", "diff": "|A - B| heat map",
-                  "realism": "A under its discriminator's P(real)"}[mode]
+                  "critic": "A under its discriminator's P(real)"}[mode]
         if mode in ("side", "swipe") and b is None:
             layout = "A"
         record = provenance.Provenance(kind="compare", model=a.stamp, labels=a.ids, variation=self.controller.variation,
-                                       compare=b.stamp if b is not None and mode != "realism" else None,
+                                       compare=b.stamp if b is not None and mode != "critic" else None,
                                        layout=layout)
         return pixels, record
 
@@ -407,9 +407,9 @@ class ComparePanel(QWidget):
         self.view.set_image(side, shown.image, title)
         self._show_coverage(side, shown.coverage)
         if side == "A":
-            realism = shown.realism
-            self.view.set_realism(getattr(realism, "probability", None), getattr(realism, "mean", None),
-                                  shown.realism_note)
+            critic_map = shown.critic_map
+            self.view.set_critic_map(getattr(critic_map, "probability", None), getattr(critic_map, "mean", None),
+                                     shown.critic_note)
         self._show_status()
 
     def _on_controller_failed(self, side: str, message: str) -> None:

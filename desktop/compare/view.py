@@ -1,5 +1,5 @@
 """The compare view: A and B side by side, a swipe divider between them, the |A − B| heat map,
-or A with the discriminator's realism overlay. Paints images it is given; computes nothing heavier
+or A with the discriminator's critic overlay. Paints images it is given; computes nothing heavier
 than QImage conversions: the difference map is made on a background thread."""
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
-from desktop.compare.heatmap import HEAT_LUT, REALISM_LUT, difference_heatmap, realism_colors
+from desktop.compare.heatmap import HEAT_LUT, CRITIC_LUT, difference_heatmap, critic_colors
 from desktop.image_view import BACKGROUND, SwipeImageView, fit_rect
 from desktop.qimage import rgb_to_qimage
 from desktop.tasks import TaskRunner
 
-CompareMode = Literal["side", "swipe", "diff", "realism"]
-COMPARE_MODES: tuple[CompareMode, ...] = ("side", "swipe", "diff", "realism")
+CompareMode = Literal["side", "swipe", "diff", "critic"]
+COMPARE_MODES: tuple[CompareMode, ...] = ("side", "swipe", "diff", "critic")
 _GAP = 8
 
 
 class CompareView(SwipeImageView[CompareMode]):
-    """A and B (side, swipe), their difference, or A's realism. Mode, opacity, the swipe divider
+    """A and B (side, swipe), their difference, or A's critic map. Mode, opacity, the swipe divider
     and its drag come from SwipeImageView."""
 
     difference_ready = Signal()  # the |A − B| map of the current pair is computed
@@ -38,10 +38,10 @@ class CompareView(SwipeImageView[CompareMode]):
         self._diff: QImage | None = None
         self._diff_max = 0
         self._diff_mean = 0.0
-        self._realism: QImage | None = None
-        self._realism_rgb: np.ndarray | None = None
-        self._realism_mean: float | None = None
-        self._realism_note = ""
+        self._critic_image: QImage | None = None
+        self._critic_rgb: np.ndarray | None = None
+        self._critic_mean: float | None = None
+        self._critic_note = ""
         self.diff_ms: float | None = None  # cost of the last difference map (background thread)
         self._diff_job: tuple[int, int] | None = None
         self._differ = TaskRunner(self)
@@ -62,12 +62,12 @@ class CompareView(SwipeImageView[CompareMode]):
         self._placeholder[side] = text
         self.update()
 
-    def set_realism(self, probability: np.ndarray | None, mean: float | None = None, note: str = "") -> None:
+    def set_critic_map(self, probability: np.ndarray | None, mean: float | None = None, note: str = "") -> None:
         """The discriminator's per-pixel probability of "real" for A's image (H×W floats in [0, 1])."""
-        self._realism_rgb = None if probability is None else realism_colors(probability)
-        self._realism = None if self._realism_rgb is None else rgb_to_qimage(self._realism_rgb)
-        self._realism_mean = mean
-        self._realism_note = note
+        self._critic_rgb = None if probability is None else critic_colors(probability)
+        self._critic_image = None if self._critic_rgb is None else rgb_to_qimage(self._critic_rgb)
+        self._critic_mean = mean
+        self._critic_note = note
         self.update()
 
     def set_mode(self, mode: CompareMode) -> None:
@@ -93,9 +93,9 @@ class CompareView(SwipeImageView[CompareMode]):
             return a if b is None or b.shape != a.shape else np.concatenate([a, b], axis=1)
         if self._mode == "diff":
             return None if b is None or b.shape != a.shape else difference_heatmap(a, b)[0]
-        if self._realism_rgb is None:
+        if self._critic_rgb is None:
             return a
-        blend = a.astype(np.float32) * (1 - self._opacity) + self._realism_rgb.astype(np.float32) * self._opacity
+        blend = a.astype(np.float32) * (1 - self._opacity) + self._critic_rgb.astype(np.float32) * self._opacity
         return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
 
     def sizeHint(self) -> QSize:
@@ -129,8 +129,8 @@ class CompareView(SwipeImageView[CompareMode]):
         self._differ.submit(compute, done, lambda exc: None)
 
     def _content(self) -> QRectF:
-        # Room at the bottom for a legend in the diff and realism views.
-        bottom = 34 if self._mode in ("diff", "realism") else 0
+        # Room at the bottom for a legend in the diff and critic views.
+        bottom = 34 if self._mode in ("diff", "critic") else 0
         return QRectF(self.rect()).adjusted(4, 4, -4, -4 - bottom)
 
     def image_rect(self, side: str = "A") -> QRectF:
@@ -164,7 +164,7 @@ class CompareView(SwipeImageView[CompareMode]):
         elif self._mode == "diff":
             self._paint_diff(painter)
         else:
-            self._paint_realism(painter)
+            self._paint_critic(painter)
 
     def _draw_side(self, painter: QPainter, side: str, target: QRectF) -> None:
         image = self._images[side]
@@ -219,24 +219,24 @@ class CompareView(SwipeImageView[CompareMode]):
         self._legend(painter, HEAT_LUT, "0", f"{self._diff_max} (of 255)",
                      f"mean |A − B| {self._diff_mean:.1f}")
 
-    def _paint_realism(self, painter: QPainter) -> None:
+    def _paint_critic(self, painter: QPainter) -> None:
         target = self.image_rect()
         a = self._images["A"]
         if a is None:
             self._draw_side(painter, "A", target)
             return
         painter.drawImage(target, a, QRectF(a.rect()))
-        if self._realism is not None:
+        if self._critic_image is not None:
             painter.setOpacity(self._opacity)
-            painter.drawImage(target, self._realism, QRectF(self._realism.rect()))
+            painter.drawImage(target, self._critic_image, QRectF(self._critic_image.rect()))
             painter.setOpacity(1.0)
-        self._caption(painter, target.topLeft() + QPointF(6, 6), f"Realism of A: {self._titles['A']}")
-        if self._realism is None:
-            note = self._realism_note or "computing the discriminator's view…"
+        self._caption(painter, target.topLeft() + QPointF(6, 6), f"Critic's view of A: {self._titles['A']}")
+        if self._critic_image is None:
+            note = self._critic_note or "computing the discriminator's view…"
             self._caption(painter, target.topLeft() + QPointF(6, 34), note)
             return
-        mean = "" if self._realism_mean is None else f"mean P(real) {self._realism_mean:.2f}"
-        self._legend(painter, REALISM_LUT, "fake 0", "1 real", mean)
+        mean = "" if self._critic_mean is None else f"mean P(real) {self._critic_mean:.2f}"
+        self._legend(painter, CRITIC_LUT, "fake 0", "1 real", mean)
 
     def _legend(self, painter: QPainter, lut: np.ndarray, low: str, high: str, note: str) -> None:
         bar = QRectF(self.width() - 300, self.height() - 26, 180, 12)

@@ -43,7 +43,7 @@ class CompareLink(QObject):
         self.action = QAction("&Compare A/B", window)
         self.action.setCheckable(True)
         self.action.setShortcut(QKeySequence("Ctrl+Alt+4"))
-        self.action.setStatusTip("Render the painting with two generators: side by side, swipe, difference, realism")
+        self.action.setStatusTip("Render the painting with two generators: side by side, swipe, difference, critic map")
         self.action.toggled.connect(self.set_active)
         window.addAction(self.action)
         view_menu.addAction(self.action)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core import class_coverage
+from core.weights import class_coverage
 from core.errors import UserError
-from core.provenance import ModelStamp, file_sha256
+from core.render.provenance import ModelStamp, file_sha256
 from desktop.preview.worker import ModelSource
 
 #: Loaded generators kept per worker (a default-sized model is ~10 MB).
@@ -34,7 +34,7 @@ class RenderRequest:
     ids: np.ndarray  # uint8 H×W (a private copy)
     labels_sha256: str
     variation: int | None = None
-    realism: bool = False  # also compute the discriminator's realism map (core.realism)
+    critic_map: bool = False  # also compute the discriminator's critic map (core.eval.critic)
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,16 @@ class RenderResult:
     backend: str
     latency_s: float  # prediction only
     load_s: float  # model loading (0 when it was already loaded)
-    realism: Any = None  # core.realism.RealismMap, when asked for and available
-    realism_note: str = ""  # why there is no realism map (no discriminator in this run, ...)
-    coverage: str = ""  # which brushes the model barely saw in training (core.class_coverage.summary)
+    critic_map: Any = None  # core.eval.critic.CriticMap, when asked for and available
+    critic_note: str = ""  # why there is no critic map (no discriminator in this run, ...)
+    coverage: str = ""  # which brushes the model barely saw in training (core.weights.class_coverage.summary)
 
 
 class _Loaded:
     def __init__(self, predictor: Any, stamp: ModelStamp) -> None:
         self.predictor = predictor
         self.stamp = stamp
-        self.critic: Any = None  # realism.Critic, loaded on first use
+        self.critic: Any = None  # Critic, loaded on first use
         self.critic_note: str | None = None
 
 
@@ -80,9 +80,9 @@ class CompareWorker(QObject):
             predictor = loaded.predictor
             image = predictor.predict(request.ids, variation=request.variation)
             latency = predictor.last_latency_s or 0.0
-            realism, note = None, ""
-            if request.realism:
-                realism, note = self._realism(loaded, request, image)
+            critic_map, note = None, ""
+            if request.critic_map:
+                critic_map, note = self._critic_map(loaded, request, image)
         except UserError as exc:
             self.failed.emit(request.token, str(exc))
             return
@@ -92,7 +92,7 @@ class CompareWorker(QObject):
         self.rendered.emit(RenderResult(token=request.token, request=request, image=np.ascontiguousarray(image),
                                         stamp=loaded.stamp, device=str(predictor.device),
                                         backend=str(predictor.last_backend), latency_s=float(latency),
-                                        load_s=load_s, realism=realism, realism_note=note,
+                                        load_s=load_s, critic_map=critic_map, critic_note=note,
                                         coverage=class_coverage.summary(predictor.card)))
 
     def _model(self, source: ModelSource) -> _Loaded:
@@ -101,8 +101,8 @@ class CompareWorker(QObject):
         if loaded is not None:
             self._models.move_to_end(key)
             return loaded
-        from core.checkpoints import load_any_generator
-        from core.infer import Predictor
+        from core.weights.checkpoints import load_any_generator
+        from core.render.infer import Predictor
 
         generator = load_any_generator(source.path, reference_netG=source.reference_netG,
                                        reference_norm=source.reference_norm)
@@ -119,11 +119,11 @@ class CompareWorker(QObject):
             old.predictor.close()
         return loaded
 
-    def _realism(self, loaded: _Loaded, request: RenderRequest, image: np.ndarray) -> tuple[Any, str]:
-        from core import realism
+    def _critic_map(self, loaded: _Loaded, request: RenderRequest, image: np.ndarray) -> tuple[Any, str]:
+        from core.eval.critic import load_critic
 
         if loaded.critic is None and loaded.critic_note is None:
-            loaded.critic, loaded.critic_note = realism.load_critic(Path(request.source.path), self._device)
+            loaded.critic, loaded.critic_note = load_critic(Path(request.source.path), self._device)
         if loaded.critic is None:
             return None, loaded.critic_note or ""
         return loaded.critic.score(request.ids, image), ""

@@ -1,7 +1,7 @@
 """Segment a photo off the GUI thread: File ▸ Open photo… and a photo dropped as a label map.
 
 `PhotoOpener.open(path)` hands the path to a worker on its own QThread, which reads the photo
-(core.segment.load_photo: EXIF orientation, greyscale/CMYK/16-bit, huge photos scaled down),
+(core.photo_labels.segment.load_photo: EXIF orientation, greyscale/CMYK/16-bit, huge photos scaled down),
 loads the bundled 19-class segmenter once (kept for later photos), segments the photo and hashes
 the file. Each of these stages is reported (`progressed`), and a cancel takes effect at the next
 stage boundary; a newer `open` cancels the one under way (latest wins). The GUI thread does no
@@ -16,15 +16,15 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from typing import TYPE_CHECKING
 
-from core import provenance
+from core.render import provenance
 from core.errors import UserError
-from core.imageio import MAX_LABEL_MAP_SIDE
+from core.io.imageio import MAX_LABEL_MAP_SIDE
 from desktop.photo.photo_layer import PhotoSource
 
 if TYPE_CHECKING:
-    from core.segment import PhotoSegmenter
+    from core.photo_labels.segment import PhotoSegmenter
 
-#: The bundled 19-class segmenter (core.segment.DEFAULT_SEGMENTER; core.segment imports torch,
+#: The bundled 19-class segmenter (core.photo_labels.segment.DEFAULT_SEGMENTER; core.photo_labels.segment imports torch,
 #: which the window must not wait for at start-up, so it is imported in the worker).
 DEFAULT_SEGMENTER = "city19"
 
@@ -71,7 +71,7 @@ class _SegmentWorker(QObject):
         self.progressed.emit(job, index, len(STAGES), STAGES[index])
 
     def _segment(self, job: int, path: Path) -> PhotoSource:
-        from core.segment import MAX_PHOTO_SIDE, PhotoSegmenter, load_photo  # torch, in this thread
+        from core.photo_labels.segment import MAX_PHOTO_SIDE, PhotoSegmenter, load_photo  # torch, in this thread
 
         self._stage(job, 0)
         rgb, size, notes, _unchanged = load_photo(path, min(MAX_PHOTO_SIDE, MAX_LABEL_MAP_SIDE))

@@ -30,7 +30,7 @@ class PhotoSource:
     """
 
     path: Path  # the photo file as opened
-    sha256: str  # SHA-256 of that file (core.provenance.file_sha256), for provenance of edits
+    sha256: str  # SHA-256 of that file (core.render.provenance.file_sha256), for provenance of edits
     rgb: np.ndarray  # uint8 H×W×3, upright, at the label map's size
     original_ids: np.ndarray  # uint8 H×W Cityscapes label ids made by the segmenter
     source_size: tuple[int, int]  # (width, height) of the upright photo before any scaling

@@ -1,4 +1,4 @@
-"""The inference worker: owns a core.infer.Predictor and runs it on its own QThread.
+"""The inference worker: owns a core.render.infer.Predictor and runs it on its own QThread.
 
 Only this thread ever touches torch. The GUI talks to it through queued signals (see
 PreviewController), which also keeps at most one request in flight, so the worker never builds a
@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from core.errors import UserError
-from core.provenance import ModelStamp, file_sha256
+from core.render.provenance import ModelStamp, file_sha256
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class ModelInfo:
     sha256: str = ""  # of the checkpoint file, for the provenance written into exported images
 
     def stamp(self) -> ModelStamp:
-        """This model's identity for core.provenance."""
+        """This model's identity for core.render.provenance."""
         return ModelStamp(name=self.name, sha256=self.sha256, step=_int_or_none(self.card.get("step")),
                           input_encoding=str(getattr(self.config, "input_encoding", "onehot")))
 
@@ -87,9 +87,9 @@ class PreviewWorker(QObject):
                 # The app imports torch here, off the GUI thread and after the window is up (2-3 s
                 # on a busy 2-core machine): the single largest part of the first minute.
                 self.model_stage.emit("starting PyTorch")
-            from core.checkpoints import load_any_generator
-            from core.fast_infer import default_backend
-            from core.infer import Predictor
+            from core.weights.checkpoints import load_any_generator
+            from core.render.fast import default_backend
+            from core.render.infer import Predictor
             from core.models import count_parameters
 
             self.model_stage.emit(f"reading {Path(source.path).name}")

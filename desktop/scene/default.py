@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BadFileError
-from core.resources import resource_path
+from core.io.resources import resource_path
 from desktop.scene import files
 
 SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg")

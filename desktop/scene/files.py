@@ -1,7 +1,7 @@
 """Label-map files, exports, the recent-files list and crash recovery. No widgets here: the
 functions run on any thread (the file controller calls the slow ones on a background thread).
 
-All reading and writing goes through core.imageio (errors are BadFileError naming the file);
+All reading and writing goes through core.io.imageio (errors are BadFileError naming the file);
 every write is atomic.
 """
 
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from core import imageio
-from core.atomic import atomic_write_text, describe_write_error
+from core.io import imageio
+from core.io.atomic import atomic_write_text, describe_write_error
 from core.data.camvid import read_label_file
 from core.errors import BadFileError
 from core.labels import ids_to_color

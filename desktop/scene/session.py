@@ -20,10 +20,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from core import provenance
-from core.atomic import describe_write_error
+from core.render import provenance
+from core.io.atomic import describe_write_error
 from core.errors import BadFileError, UserError
-from core.imageio import NotALabelMapError
+from core.io.imageio import NotALabelMapError
 from desktop import messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.photo.photo_layer import PhotoSource
@@ -377,7 +377,7 @@ class SceneSession(QObject):
 
 
 def write_rendered_png(path: Path, rgb: np.ndarray, record: provenance.Provenance | None) -> Path:
-    """core.provenance.write_png with the app's error form (BadFileError naming the file)."""
+    """core.render.provenance.write_png with the app's error form (BadFileError naming the file)."""
     try:
         return provenance.write_png(path, rgb, record)
     except OSError as exc:

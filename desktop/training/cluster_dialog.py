@@ -69,7 +69,7 @@ def plan_export(cfg: RunConfig, folder: Path, nnodes: int, nproc_per_node: int, 
 def write_export(plan: ClusterExport) -> Path:
     """Write the scripts, then config.toml (last: the folder becomes a run in History only when
     complete). Refuses a folder that already holds a run. Runs on a pool thread."""
-    from core.atomic import atomic_write_text
+    from core.io.atomic import atomic_write_text
     from core.train.distributed import write_run_config
 
     folder = plan.folder

@@ -2,8 +2,8 @@
 
 The panel accepts a folder that holds photos only (`photos_only_count` says how many, from the
 dataset probe). When such a run starts, its config points at `<run>/autolabelled` (the `folders`
-layout core.autolabel writes, direction BtoA), and the training worker runs
-`autolabel_then_train`: it segments the photos into that folder (core.autolabel, the bundled
+layout core.photo_labels.autolabel writes, direction BtoA), and the training worker runs
+`autolabel_then_train`: it segments the photos into that folder (core.photo_labels.autolabel, the bundled
 19-class segmenter), reporting `AutolabelProgress` after every photo, names the photos that
 could not be used in one warning, then trains on the result like any dataset. Resuming such a run
 trains on the labelled folder as it is (no second labelling).
@@ -46,7 +46,7 @@ def photos_only_count(folder: Path) -> int:
     """How many photos `folder` holds directly, when it is a folder of photos and nothing else
     (no dataset layout, the images sampled are photos, not label maps); 0 otherwise."""
     from core.data.files import list_images
-    from core.imageio import NotALabelMapError, read_label_map
+    from core.io.imageio import NotALabelMapError, read_label_map
 
     try:
         images = list_images(folder)
@@ -93,10 +93,10 @@ def autolabel_then_train(photos: Path, train_fn: Any = None, segmenter: str | Pa
 
 def _autolabel(photos: Path, out: Path, control: TrainingControl,
                segmenter: str | Path | None) -> Iterator[Any]:
-    """Runs core.autolabel on a helper thread and yields its progress here, so the worker can
+    """Runs core.photo_labels.autolabel on a helper thread and yields its progress here, so the worker can
     forward it while the photos are segmented; Stop ends it after the current photo."""
-    from core.autolabel import autolabel
-    from core.segment import DEFAULT_SEGMENTER, PhotoSegmenter
+    from core.photo_labels.autolabel import autolabel
+    from core.photo_labels.segment import DEFAULT_SEGMENTER, PhotoSegmenter
 
     updates: queue.Queue[tuple[int, int]] = queue.Queue()
     outcome: dict[str, Any] = {}

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QStyle, QVBoxLayout, QWidget,
 )
 
-from core import provenance
-from core.imageio import read_label_ids, read_rgb
+from core.render import provenance
+from core.io.imageio import read_label_ids, read_rgb
 from desktop.qimage import rgb_to_qimage
 from desktop.scene.session import write_rendered_png
 from desktop.tasks import TaskRunner

@@ -1,4 +1,4 @@
-"""Run presets of the set-up form (the recipes of core.presets, the same ones
+"""Run presets of the set-up form (the recipes of core.train.presets, the same ones
 `roadstudio-cli train --preset` uses) and the discriminator patch-size choices. No Qt."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from core.config import RunConfig
-from core.presets import preset_config
+from core.train.presets import preset_config
 
 #: Patch size seen by one discriminator output -> PatchGAN n_layers (pix2pix paper, Fig. 6).
 PATCH_SIZES: dict[int, int] = {1: 0, 16: 1, 70: 3, 286: 5}
@@ -27,22 +27,22 @@ def _core_preset(name: str, data_path: str) -> RunConfig:
 
 
 def quick_look_config(data_path: str = "synthetic") -> RunConfig:
-    """core.presets "quick-cpu": a model learning within minutes on a 2-core laptop CPU."""
+    """core.train.presets "quick-cpu": a model learning within minutes on a 2-core laptop CPU."""
     return _core_preset("quick-cpu", data_path)
 
 
 def paper_config(data_path: str = "synthetic") -> RunConfig:
-    """core.presets "paper": the pix2pix paper / reference defaults."""
+    """core.train.presets "paper": the pix2pix paper / reference defaults."""
     return _core_preset("paper", data_path)
 
 
 def default_model_config(data_path: str = "synthetic") -> RunConfig:
-    """core.presets "default-model" on the chosen folder (see _with_existing_extras)."""
+    """core.train.presets "default-model" on the chosen folder (see _with_existing_extras)."""
     return _with_existing_extras(_core_preset("default-model", data_path))
 
 
 def every_brush_config(data_path: str = "synthetic") -> RunConfig:
-    """core.presets "every-brush" (issue 18's recipe) on the chosen folder."""
+    """core.train.presets "every-brush" (issue 18's recipe) on the chosen folder."""
     return _with_existing_extras(_core_preset("every-brush", data_path))
 
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
                                QMenu, QWidget)
 
-from core import class_coverage
+from core.weights import class_coverage
 from desktop import settings
 from desktop.preview.worker import ModelInfo, ModelSource
 

@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractButton, QButtonGroup, QSizePolicy, QVBoxLayout, QWidget
 
-from core import class_coverage
+from core.weights import class_coverage
 from core.labels import PALETTE, LabelClass
 
 _DIGITS = "1234567890"
@@ -188,7 +188,7 @@ class ClassPalette(QWidget):
             self.blockSignals(blocked)
 
     def set_model_card(self, card: Mapping[str, Any] | None) -> None:
-        """Mark the brushes the loaded model barely saw in training (core.class_coverage); a card
+        """Mark the brushes the loaded model barely saw in training (core.weights.class_coverage); a card
         without the record clears every mark (unknown is not the same as rare)."""
         rare = class_coverage.barely_seen(card)
         for button in self._buttons.values():

@@ -1,4 +1,4 @@
-"""Checkpoint averaging (`roadstudio-cli average`, core.averaging): the written generator holds the
+"""Checkpoint averaging (`roadstudio-cli average`, core.weights.averaging): the written generator holds the
 exact element-wise mean, renders, says what it was made from, and every bad request is a named
 error with exit code 2 that writes nothing."""
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.averaging import average_generators, run_checkpoints
-from core.checkpoints import load_weights, save_training_state, save_weights
+from core.weights.averaging import average_generators, run_checkpoints
+from core.weights.checkpoints import load_weights, save_training_state, save_weights
 from core.cli import main
 from core.config import GeneratorConfig, to_dict
 from core.errors import CheckpointError
-from core.infer import Predictor
+from core.render.infer import Predictor
 from core.models import build_generator
 from tests.core.train_helpers import spread_batchnorm_stats
 

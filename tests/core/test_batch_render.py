@@ -1,4 +1,4 @@
-"""core.batch_render: batched, overlapped rendering of many label maps (infer folders, eval splits)."""
+"""core.render.batch_render: batched, overlapped rendering of many label maps (infer folders, eval splits)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import batch_render
-from core.batch_render import JobReport, Rendered, render_many, switch_pays_back
-from core.checkpoints import load_weights
-from core.infer import Predictor
+from core.render import batch_render
+from core.render.batch_render import JobReport, Rendered, render_many, switch_pays_back
+from core.weights.checkpoints import load_weights
+from core.render.infer import Predictor
 from tests.core.test_cli_infer import make_weights, scene
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.checkpoints import load_any_generator, load_training_state, save_training_state
+from core.weights.checkpoints import load_any_generator, load_training_state, save_training_state
 from core.errors import CheckpointError
 from core.train.loop import train
 from core.train.state import STATE_FORMAT, capture_rng_state, restore_rng_state

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.checkpoints import (
+from core.weights.checkpoints import (
     load_any_generator,
     load_generator_from_state,
     load_training_state,

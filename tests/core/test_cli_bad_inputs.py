@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.cli import main
 from core.config import GeneratorConfig
 from core.models import build_generator

@@ -14,11 +14,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from core.checkpoints import save_training_state, save_weights
+from core.weights.checkpoints import save_training_state, save_weights
 from core.cli import main
 from core.config import DiscriminatorConfig, Encoding, GeneratorConfig
-from core.imageio import write_color_png, write_label_ids_png
-from core.infer import Predictor
+from core.io.imageio import write_color_png, write_label_ids_png
+from core.render.infer import Predictor
 from core.labels import PALETTE_IDS, ids_to_color
 from core.models import build_discriminator, build_generator
 

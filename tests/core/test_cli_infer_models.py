@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from core.checkpoints import load_weights, save_training_state
+from core.weights.checkpoints import load_weights, save_training_state
 from core.cli import main
 from core.config import DiscriminatorConfig, GeneratorConfig, to_dict
-from core.imageio import write_color_png
+from core.io.imageio import write_color_png
 from core.models import build_discriminator, build_generator
 from tests.core.test_cli_infer import make_weights, scene
 from tests.core.test_reference_import import _random_reference

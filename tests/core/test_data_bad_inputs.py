@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.data.check import check_dataset
 from core.errors import BadFileError, UserError
-from core.imageio import write_label_ids_png, write_png
+from core.io.imageio import write_label_ids_png, write_png
 from core.labels import ids_to_color
 from tests.core.test_data_fixtures import jpeg_bytes, make_aligned, make_folders, pair, save_jpeg
 

@@ -13,7 +13,7 @@ import pytest
 from core.cli import main
 from core.data.check import check_dataset, write_preview_grid
 from core.data.synthetic import SyntheticStreets
-from core.imageio import read_rgb
+from core.io.imageio import read_rgb
 from core.labels import ids_to_color
 from tests.core.test_data_fixtures import make_aligned, make_cityscapes
 
@@ -117,7 +117,7 @@ def test_cli_synth_writes_a_dataset_that_checks_clean(tmp_path: Path, capsys: py
     assert sorted(p.name for p in (out / "A").iterdir()) == ["0.png", "1.png", "2.png"]
     assert (out / "B_color" / "2.png").is_file()
     from core.data.synthetic import generate_pair
-    from core.imageio import read_label_ids
+    from core.io.imageio import read_label_ids
 
     np.testing.assert_array_equal(read_label_ids(out / "B" / "1.png"), generate_pair(4, 1, (32, 64))[0])
     report = check_dataset(out)

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from core.data.synthetic import generate_pair
-from core.imageio import write_label_ids_png, write_png
+from core.io.imageio import write_label_ids_png, write_png
 from core.labels import ids_to_color
 
 SIZE = (32, 64)  # (H, W) of one pair in the fixtures

@@ -162,7 +162,7 @@ def test_real_cityscapes_samples(shared_data: Path) -> None:
     assert labels.shape == (1024, 2048) and photo.shape == (1024, 2048, 3)
     assert {ROAD, BUILDING, CAR} <= set(np.unique(labels).tolist())
     # The official colour image agrees with the ids we read.
-    from core.imageio import read_rgb
+    from core.io.imageio import read_rgb
     colour = read_rgb(root / "gtFine" / "train" / "aachen" / "aachen_000000_000019_gtFine_color.png")
     assert (ids_to_color(labels) == colour).all(axis=2).mean() > 0.99
 

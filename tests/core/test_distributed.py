@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.cli import main
 from core.config import GeneratorConfig, Norm, load_run_config
 from core.models import build_discriminator, build_generator

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.config import RunConfig, TrainConfig, load_run_config, save_run_config
 from core.errors import ConfigError
 from core.train.ema import GeneratorEMA, ema_decay_at

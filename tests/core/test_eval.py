@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.cli import main
 from core.config import GeneratorConfig
 from core.data.camvid_classes import CAMVID11_TO_LABEL_ID
@@ -460,7 +460,7 @@ def test_eval_names_what_each_segmenter_can_judge(eval_files: dict[str, Path], c
     assert [line.split()[0] for line in iou_rows.strip().splitlines()[1:]] == [n.split()[0] for n in CLASS_NAMES]
     # a 19-class segmenter: every brush has a row, nothing is left unjudged
     from core.eval.classes import CITY19
-    from core.eval.ctxnet import ContextSegNet
+    from core.eval.segnet import ContextSegNet
 
     torch.manual_seed(0)
     seg19 = save_segmenter(eval_files["tmp"] / "seg19.safetensors",

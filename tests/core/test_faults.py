@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import core.train.loop as loop
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.cli import main
 from core.train.events import CheckpointSaved, Event, Failed, Finished, Sample, Started, Step, Warning_
 from core.train.loop import train

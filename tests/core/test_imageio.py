@@ -1,4 +1,4 @@
-"""core.imageio: every bad image a user can hand us becomes a BadFileError naming the file and a
+"""core.io.imageio: every bad image a user can hand us becomes a BadFileError naming the file and a
 reason they can act on; good images of every common mode come back in the one canonical form."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import imageio
+from core.io import imageio
 from core.errors import BadFileError
 from core.labels import PALETTE_IDS, ids_to_color
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import LoadedGenerator, save_weights
+from core.weights.checkpoints import LoadedGenerator, save_weights
 from core.config import Encoding, GeneratorConfig, Norm
-from core.encoding import encode_labels, tensor_to_photo
+from core.models.encoding import encode_labels, tensor_to_photo
 from core.errors import ConfigError
-from core.infer import Predictor, pad_to_multiple, resolve_device
+from core.render.infer import Predictor, pad_to_multiple, resolve_device
 from core.labels import PALETTE_IDS
 from core.models import build_generator
 from tests.core.train_helpers import spread_batchnorm_stats
@@ -172,7 +172,7 @@ def test_devices() -> None:
 
 @pytest.mark.parametrize("encoding", ["onehot", "color"])
 def test_fast_encoding_equals_core_encoding_for_every_id(encoding: Encoding) -> None:
-    from core.infer import encode_ids
+    from core.render.infer import encode_ids
 
     ids = np.arange(256, dtype=np.uint8).reshape(16, 16)  # every uint8 value, palette or not
     assert torch.equal(encode_ids(ids, encoding), encode_labels(ids, encoding).unsqueeze(0))
@@ -180,7 +180,7 @@ def test_fast_encoding_equals_core_encoding_for_every_id(encoding: Encoding) -> 
 
 
 def test_fast_photo_conversion_equals_core_conversion() -> None:
-    from core.infer import to_photo
+    from core.render.infer import to_photo
 
     torch.manual_seed(0)
     y = torch.rand(3, 40, 50) * 2.4 - 1.2  # beyond [-1, 1] too: clamped

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.errors import ConfigError
-from core.fast_infer import ENV_BACKEND, FastPath, default_backend
-from core.fast_infer import aoti_runner, ort_runner
+from core.render.fast import ENV_BACKEND, FastPath, default_backend
+from core.render.fast import aoti_runner, ort_runner
 from core.config import Norm
-from core.infer import Predictor
+from core.render.infer import Predictor
 from tests.core.test_infer import _loaded, _scene
 
 pytest.importorskip("onnxruntime")
@@ -166,7 +166,7 @@ def test_aoti_background_build_then_cached_package(tmp_path: Path, monkeypatch: 
 
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
 def test_batchnorm_folding_is_exact(norm: Norm) -> None:
-    from core.fast_infer.fold import fold_batchnorm
+    from core.render.fast.fold import fold_batchnorm
 
     loaded = _loaded(depth=5, ngf=4, norm=norm)
     folded = fold_batchnorm(loaded.model)

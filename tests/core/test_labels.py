@@ -7,7 +7,7 @@ import pytest
 from torchvision.datasets import Cityscapes
 
 from core import labels
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 
 
 def test_palette_is_unlabeled_plus_the_19_evaluated_classes_in_train_id_order() -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import load_weights, save_weights
+from core.weights.checkpoints import load_weights, save_weights
 from core.config import DiscriminatorConfig, GeneratorConfig, load_run_config, RunConfig, TrainConfig, Upsample
 from core.errors import ConfigError
 from core.models import (
@@ -45,7 +45,7 @@ def _trained_like(net: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def _uniform_road(size: int = 64) -> torch.Tensor:
-    from core.encoding import encode_labels
+    from core.models.encoding import encode_labels
 
     return encode_labels(torch.full((1, size, size), ROAD, dtype=torch.uint8), "onehot")
 
@@ -195,7 +195,7 @@ def test_pix2pixhd_variant_resumes_bit_identical(tmp_path: Path) -> None:
 
 
 def test_batchnorm_fold_is_exact_for_the_resize_decoder() -> None:
-    from core.fast_infer.fold import fold_batchnorm
+    from core.render.fast.fold import fold_batchnorm
 
     g = _trained_like(build_generator(GeneratorConfig(depth=5, ngf=4, upsample="resize")))
     folded = fold_batchnorm(g)
@@ -210,7 +210,7 @@ def test_batchnorm_fold_is_exact_for_the_resize_decoder() -> None:
 
 def test_onnx_export_of_the_resize_decoder_matches_eager(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
-    from core.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
+    from core.weights.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
 
     cfg = GeneratorConfig(depth=5, ngf=4, upsample="resize")
     g = _trained_like(build_generator(cfg))
@@ -220,7 +220,7 @@ def test_onnx_export_of_the_resize_decoder_matches_eager(tmp_path: Path) -> None
 
 
 def test_presets_keep_the_paper_decoder_and_a_single_patchgan() -> None:
-    from core.presets import preset_config
+    from core.train.presets import preset_config
 
     paper = preset_config("paper")
     assert paper.generator.upsample == "transpose" and paper.discriminator.scales == 1

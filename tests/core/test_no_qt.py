@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-MODULES = ["core", "core.cli", "core.train", "core.data", "core.infer", "core.checkpoints",
-           "core.reference_import", "core.onnx_export"]
+MODULES = ["core", "core.cli", "core.train", "core.data", "core.render.infer", "core.weights.checkpoints",
+           "core.weights.reference_import", "core.weights.onnx_export"]
 
 _PROBE = """
 import importlib, json, sys

@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from core import onnx_export
-from core.checkpoints import LoadedGenerator
+from core.weights import onnx_export
+from core.weights.checkpoints import LoadedGenerator
 from core.config import Encoding, GeneratorConfig, Norm
 from core.errors import ConfigError
-from core.onnx_export import OnnxExportError, export_onnx, ort_session, sample_input
+from core.weights.onnx_export import OnnxExportError, export_onnx, ort_session, sample_input
 from tests.core.train_helpers import spread_batchnorm_stats
 
 onnx = pytest.importorskip("onnx")

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from core import __version__
-from core.resources import RESOURCES_PACKAGE
+from core.io.resources import RESOURCES_PACKAGE
 from tests.conftest import REPO_ROOT
 
 #: What setuptools reads to build the wheel (pyproject.toml's readme and license-files included).

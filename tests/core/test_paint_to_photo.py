@@ -14,13 +14,13 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import load_weights, save_weights
+from core.weights.checkpoints import load_weights, save_weights
 from core.config import DataConfig, GeneratorConfig, RunConfig
 from core.data.base import InMemoryPairs
 from core.data.painting import paint_like
 from core.data.rare import RareRepeatSource, apply_rare_sampling, presence_matrix, repeat_factors
 from core.data.transforms import joint_transform
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.errors import ConfigError
 from core.labels import ID_TO_PALETTE_INDEX, PALETTE_IDS, class_by_name
 from core.models import build_generator, count_parameters
@@ -104,7 +104,7 @@ def test_clade_class_tables_steer_the_pixels_of_their_class() -> None:
 
 
 def test_clade_folds_exports_and_round_trips(tmp_path: Path) -> None:
-    from core.fast_infer.fold import fold_batchnorm
+    from core.render.fast.fold import fold_batchnorm
 
     torch.manual_seed(1)
     g = build_generator(_clade(depth=5)).train()
@@ -122,7 +122,7 @@ def test_clade_folds_exports_and_round_trips(tmp_path: Path) -> None:
     with torch.no_grad():
         assert torch.equal(loaded.model.eval()(x), expected)
     pytest.importorskip("onnxruntime")
-    from core.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
+    from core.weights.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
 
     session = ort_session(export_onnx_bytes(g, x[:1]))
     other = encode_labels(torch.from_numpy(np.stack([_street(96, 5)[:64]])), "onehot")  # 64×96
@@ -214,7 +214,7 @@ def test_rare_sampling_repeats_frames_with_rare_classes_and_crops_around_them() 
 
 
 def _write_folders(root: Path, names: list[str], ids: np.ndarray) -> None:
-    from core.imageio import write_label_ids_png, write_png
+    from core.io.imageio import write_label_ids_png, write_png
 
     (root / "A").mkdir(parents=True)
     (root / "B").mkdir()
@@ -256,7 +256,7 @@ def test_run_reports_and_records_the_class_pixel_share_it_trained_on(tmp_path: P
 
 
 def test_painted_set_holds_every_brush_class_in_several_scenes() -> None:
-    from core.imageio import read_label_ids
+    from core.io.imageio import read_label_ids
 
     files = sorted(PAINTED_SET.glob("*.png"))
     assert len(files) >= 30

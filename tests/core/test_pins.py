@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import provenance
-from core.checkpoints import load_training_state, load_weights
-from core.imageio import read_label_ids, read_rgb, write_color_png, write_label_ids_png
-from core.infer import Predictor
+from core.render import provenance
+from core.weights.checkpoints import load_training_state, load_weights
+from core.io.imageio import read_label_ids, read_rgb, write_color_png, write_label_ids_png
+from core.render.infer import Predictor
 from core.train.pins import list_pins, list_renders, pin_labels
 from tests.core.test_checkpoint_state import assert_identical
 from tests.core.test_train_cli import TINY, cli

@@ -1,4 +1,4 @@
-"""Named training recipes (core.presets), `roadstudio-cli train --preset`, and the bundled
+"""Named training recipes (core.train.presets), `roadstudio-cli train --preset`, and the bundled
 default model: it loads, fits the size budget and renders a sample scene."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoints import load_weights
+from core.weights.checkpoints import load_weights
 from core.cli import build_parser
 from core.cli.train_cmd import build_config
 from core.config import RunConfig, load_run_config, save_run_config
 from core.errors import ConfigError, UserError
-from core.imageio import read_label_ids
-from core.infer import Predictor
+from core.io.imageio import read_label_ids
+from core.render.infer import Predictor
 from core.models import build_discriminator, build_generator, count_parameters
-from core.presets import HELD_OUT_CLIP, HELD_OUT_FRAME, PRESETS, preset_config
-from core.resources import resource_path
+from core.train.presets import HELD_OUT_CLIP, HELD_OUT_FRAME, PRESETS, preset_config
+from core.io.resources import resource_path
 
 DEFAULT_MODEL = resource_path("models", "default.safetensors")
 MAX_MODEL_BYTES = 30 * 1024 * 1024

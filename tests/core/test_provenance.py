@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import __version__, provenance
+from core import __version__
+from core.render import provenance
 from core.cli import main
-from core.imageio import read_label_ids, read_rgb, write_label_ids_png
-from core.infer import Predictor
+from core.io.imageio import read_label_ids, read_rgb, write_label_ids_png
+from core.render.infer import Predictor
 from tests.core.test_cli_infer import make_weights, scene
 
 

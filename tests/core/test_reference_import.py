@@ -16,11 +16,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.checkpoints import import_reference_generator, load_any_generator, load_weights, save_weights
+from core.weights.checkpoints import import_reference_generator, load_any_generator, load_weights, save_weights
 from core.config import DiscriminatorConfig, GeneratorConfig, Norm
 from core.errors import CheckpointError, ConfigError
 from core.models import build_discriminator
-from core.reference_import import convert_reference_state_dict, level_prefix
+from core.weights.reference_import import convert_reference_state_dict, level_prefix
 
 
 class RefBlock(nn.Module):

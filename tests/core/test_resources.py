@@ -1,4 +1,4 @@
-"""core.resources finds the bundled files in a checkout, in an installed wheel and when frozen."""
+"""core.io.resources finds the bundled files in a checkout, in an installed wheel and when frozen."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import core.resources
-from core.resources import RESOURCES_PACKAGE, resource_path, resources_dir
+import core.io.resources
+from core.io.resources import RESOURCES_PACKAGE, resource_path, resources_dir
 from tests.conftest import REPO_ROOT
 
 
@@ -29,13 +29,14 @@ def test_installed_layout_finds_the_package_through_importlib(tmp_path: Path) ->
     # The layout a wheel installs: core/ and roadstudio_resources/ side by side in site-packages,
     # no pyproject.toml above them. Run in a fresh interpreter that cannot see the checkout.
     site = tmp_path / "site-packages"
-    (site / "core").mkdir(parents=True)
+    (site / "core" / "io").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "core" / "__init__.py", site / "core")
-    shutil.copy(Path(core.resources.__file__), site / "core")
+    shutil.copy(REPO_ROOT / "core" / "io" / "__init__.py", site / "core" / "io")
+    shutil.copy(Path(core.io.resources.__file__), site / "core" / "io")
     (site / RESOURCES_PACKAGE / "models").mkdir(parents=True)
     (site / RESOURCES_PACKAGE / "__init__.py").write_text("")
     (site / RESOURCES_PACKAGE / "models" / "default.safetensors").write_bytes(b"weights")
-    probe = "from core.resources import resource_path; print(resource_path('models', 'default.safetensors'))"
+    probe = "from core.io.resources import resource_path; print(resource_path('models', 'default.safetensors'))"
     # -I: no PYTHONPATH, no current folder on sys.path; the fake site-packages goes first.
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {probe}"],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)

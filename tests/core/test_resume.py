@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.train.control import TrainingControl
 from core.train.events import Finished, Started, Step
 from core.train.loop import train

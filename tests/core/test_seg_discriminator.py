@@ -1,6 +1,6 @@
 """OASIS's segmentation discriminator (issue 18): shapes and class channels, the class-balanced
 loss, D and G learning on a fixed batch, training alone and beside the PatchGAN, exact resume,
-config round trip, the realism overlay, and the paper's discriminator left as it was."""
+config round trip, the critic overlay, and the paper's discriminator left as it was."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoints import load_training_state, load_weights
 from core.config import (
     DiscriminatorConfig, DiscriminatorKind, GeneratorConfig, RunConfig, load_run_config, save_run_config,
 )
+from core.weights.checkpoints import load_training_state, load_weights
 from core.errors import ConfigError
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, class_by_name
 from core.models import build_discriminator, build_generator, build_seg_discriminator, count_parameters
@@ -157,7 +157,7 @@ def test_resumes_bit_identical(tmp_path: Path, kind: DiscriminatorKind) -> None:
 
 
 def test_patch_runs_train_exactly_as_before_and_the_paper_preset_is_unchanged(tmp_path: Path) -> None:
-    from core.presets import preset_config
+    from core.train.presets import preset_config
 
     paper = preset_config("paper")
     assert paper.discriminator.kind == "patch" and preset_config("default-model").discriminator.kind == "patch"
@@ -169,8 +169,8 @@ def test_patch_runs_train_exactly_as_before_and_the_paper_preset_is_unchanged(tm
     assert not {"seg_discriminator", "optimizer_D_seg", "ema_generator"} & state.keys()
 
 
-def test_realism_overlay_for_a_seg_only_run_is_one_minus_p_fake(tmp_path: Path) -> None:
-    from core.realism import Critic, SegCritic, load_critic
+def test_critic_overlay_for_a_seg_only_run_is_one_minus_p_fake(tmp_path: Path) -> None:
+    from core.eval.critic import Critic, SegCritic, load_critic
 
     for kind in ("segmentation", "patch+segmentation"):
         list(train(_seg(tiny_config(max_steps=2), kind), tmp_path / kind, sources=tiny_sources()))
@@ -192,7 +192,7 @@ def test_realism_overlay_for_a_seg_only_run_is_one_minus_p_fake(tmp_path: Path) 
 
 def test_onnx_export_of_the_generator_of_a_seg_run(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
-    from core.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
+    from core.weights.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
 
     list(train(_seg(tiny_config(max_steps=2), "patch+segmentation", ema_decay=0.9), tmp_path / "run",
                sources=tiny_sources()))

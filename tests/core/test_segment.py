@@ -15,18 +15,17 @@ import pytest
 import torch
 from PIL import Image
 
-from core import provenance
+from core.render import provenance
 from core.cli import main
 from core.data.camvid import looks_like_camvid11, read_label_file
 from core.data.camvid_classes import CAMVID11_LUT
 from core.errors import CheckpointError
 from core.eval.classes import CAMVID11, CITY19
-from core.eval.ctxnet import ContextSegNet
+from core.eval.segnet import ContextSegNet, SegNetConfig
 from core.eval.segmenter import Segmenter, bundled_segmenter_path, save_segmenter
-from core.eval.segnet import SegNetConfig
-from core.imageio import read_index_map, read_photo, read_rgb
+from core.io.imageio import read_index_map, read_photo, read_rgb
 from core.labels import PALETTE_IDS
-from core.segment import PhotoSegmenter
+from core.photo_labels.segment import PhotoSegmenter
 
 from .train_helpers import one_torch_thread
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoints import load_weights
+from core.weights.checkpoints import load_weights
 from core.config import DataConfig, TrainConfig
 from core.data.synthetic import SyntheticStreets
-from core.encoding import encode_labels, photo_to_tensor
+from core.models.encoding import encode_labels, photo_to_tensor
 from core.models import build_generator
 from core.train.events import Finished, Step
 from core.train.loop import train

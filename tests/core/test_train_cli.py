@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.cli import build_parser, main
 from core.cli.train_cmd import build_config
 from core.config import load_run_config

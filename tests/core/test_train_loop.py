@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.config import RunConfig
 from core.data.base import InMemoryPairs
-from core.encoding import encode_labels, photo_to_tensor
+from core.models.encoding import encode_labels, photo_to_tensor
 from core.errors import BadFileError, CheckpointError, ConfigError, UserError
 from core.models import build_generator
 from core.train.control import TrainingControl

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.checkpoints import load_training_state, load_weights
+from core.weights.checkpoints import load_training_state, load_weights
 from core.config import GeneratorConfig
 from core.models import build_generator
 from core.train.run_files import CheckpointWriter, RunPaths, link_atomically

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import torch
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.threads import configure_openmp, free_core_threads, physical_cores, spinning_allowed
 from core.train import loop
 from core.train.events import Finished, Started, Step
@@ -102,7 +102,7 @@ def test_fused_adam_takes_the_same_steps_as_plain_adam_within_rounding() -> None
 
 
 def test_default_model_preset_trains_channels_last_on_the_cpu_at_every_batch_size() -> None:
-    from core.presets import preset_config
+    from core.train.presets import preset_config
     from core.train.device import cuda_only_options
 
     train_cfg = preset_config("default-model").train

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoints import load_training_state, load_weights, save_weights
+from core.weights.checkpoints import load_training_state, load_weights, save_weights
 from core.config import GeneratorConfig, RunConfig
 from core.errors import CheckpointError, UserError
 from core.labels import NUM_PALETTE_CLASSES, PALETTE
 from core.models import build_discriminator, build_generator
-from core.presets import preset_config
-from core.realism import export_discriminator
-from core.resources import resource_path
+from core.train.presets import preset_config
+from core.eval.critic import export_discriminator
+from core.io.resources import resource_path
 from core.train.events import Warning_
 from core.train.loop import train
 from core.train.warm_start import borrowed_classes, warm_start

@@ -115,7 +115,7 @@ def straight_and_resumed(cfg: RunConfig, root: Path, src: dict[str, int], stop_a
     stop the event stream after step `stop_after` (a kill between checkpoints), then resume it.
     Returns (the uninterrupted run's events, the step of the checkpoint the cut run left, the final
     training states of both runs) for the test to compare."""
-    from core.checkpoints import load_training_state
+    from core.weights.checkpoints import load_training_state
     from core.train.events import Step
     from core.train.loop import train
 

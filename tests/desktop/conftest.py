@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.models import build_generator
 from desktop import messages, settings
 from tests.desktop.app_helpers import TINY_CONFIG

@@ -88,3 +88,16 @@ def test_offscreen_is_chosen_only_without_a_display(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert app.ensure_platform()
     assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_old_view_name_realism_still_works_with_a_deprecation_note(capsys: pytest.CaptureFixture[str]) -> None:
+    # "realism" is the FCN-score only; the discriminator's overlay is the critic view now.
+    args = app.parse_args(["--view", "realism"])
+    assert args.view == "critic"
+    err = capsys.readouterr().err
+    assert "--view realism is deprecated" in err and "--view critic" in err
+
+    assert app.parse_args(["--view", "critic"]).view == "critic"
+    assert capsys.readouterr().err == ""
+    help_text = app.build_parser().format_help()
+    assert "critic" in help_text and "realism" not in help_text

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoints import save_weights
-from core.class_coverage import BARELY_SEEN_SHARE, barely_seen, format_share, summary
+from core.weights.checkpoints import save_weights
+from core.weights.class_coverage import BARELY_SEEN_SHARE, barely_seen, format_share, summary
 from core.config import GeneratorConfig
 from core.labels import PALETTE, class_by_name
 from core.models import build_generator

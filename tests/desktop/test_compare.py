@@ -12,10 +12,10 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from core.checkpoints import save_weights
+from core.weights.checkpoints import save_weights
 from core.config import GeneratorConfig
-from core.imageio import read_rgb
-from core.infer import Predictor
+from core.io.imageio import read_rgb
+from core.render.infer import Predictor
 from core.labels import class_by_name
 from core.models import build_generator
 from desktop.compare.worker import CompareWorker
@@ -188,7 +188,7 @@ def test_a_bad_file_for_b_is_a_message_not_a_crash(make_window, qtbot, two_model
 
 
 def test_compare_screenshot_from_the_command_line(qtbot, isolated_home, two_models, tmp_path) -> None:
-    from core import provenance
+    from core.render import provenance
     from desktop import app, messages
     from desktop.scene import files
     from desktop.screenshot import run_screenshot
@@ -213,7 +213,7 @@ def test_export_writes_the_view_with_both_models_in_its_provenance(make_window, 
                                                                   tmp_path) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from core import provenance
+    from core.render import provenance
 
     a, b = two_models
     window = _window(make_window, qtbot)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.train.events import CheckpointSaved, Failed, Started
 from desktop import settings
 from desktop.scene import files

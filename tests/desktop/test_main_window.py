@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF
 
-from core.infer import Predictor
+from core.render.infer import Predictor
 from core.labels import class_by_name
 from desktop import messages
 from desktop.scene import files

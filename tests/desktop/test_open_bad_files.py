@@ -17,7 +17,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-import core.imageio
+import core.io.imageio
 from desktop import messages
 from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
@@ -71,7 +71,7 @@ def bad_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr(core.imageio, "open", refusing_open, raising=False)
+        monkeypatch.setattr(core.io.imageio, "open", refusing_open, raising=False)
     made["no read permission"] = (locked, "cannot be read: permission denied")
     return made
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.data.camvid_classes import CAMVID11_LUT
-from core.imageio import read_index_map
+from core.io.imageio import read_index_map
 from desktop.scene.files import open_label_map
 
 ANNOT = Path(__file__).resolve().parents[3] / "shared" / "data" / "camvid" / "testannot" / "0001TP_008550.png"

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from core.labels import ID_TO_COLOR
-from core.segment import PhotoSegmenter, load_photo
+from core.photo_labels.segment import PhotoSegmenter, load_photo
 from desktop import messages
 from desktop.scene import files
 from tests.desktop.app_helpers import scene_ids
@@ -205,7 +205,7 @@ def test_cancel_drops_the_photo(make_window, qtbot, photo) -> None:
 
 
 def test_the_app_uses_the_bundled_segmenter_core_names() -> None:
-    from core.segment import DEFAULT_SEGMENTER
+    from core.photo_labels.segment import DEFAULT_SEGMENTER
     from desktop.photo import opener
 
     assert opener.DEFAULT_SEGMENTER == DEFAULT_SEGMENTER  # kept apart only so the window loads without torch

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.infer import Predictor
+from core.render.infer import Predictor
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import ComparisonView
 from desktop.preview.worker import ModelSource
@@ -85,7 +85,7 @@ def test_variation_seed_rerolls_and_zero_is_deterministic(qtbot, tmp_path):
     # Dropout sits in the innermost up blocks from depth 6 on; the depth-3 model has none.
     import torch
 
-    from core.checkpoints import save_weights
+    from core.weights.checkpoints import save_weights
     from core.config import GeneratorConfig
     from core.models import build_generator
 

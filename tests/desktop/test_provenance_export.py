@@ -11,11 +11,11 @@ import pytest
 import torch
 from PySide6.QtWidgets import QFileDialog
 
-from core import provenance
-from core.checkpoints import save_weights
+from core.render import provenance
+from core.weights.checkpoints import save_weights
 from core.config import GeneratorConfig
-from core.imageio import read_rgb
-from core.infer import Predictor
+from core.io.imageio import read_rgb
+from core.render.infer import Predictor
 from core.labels import class_by_name
 from core.models import build_generator
 from desktop.preview.worker import ModelSource

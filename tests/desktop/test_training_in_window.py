@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.checkpoints import load_weights
+from core.weights.checkpoints import load_weights
 from core.train.events import CanvasPreview, Finished, Step
 from tests.desktop.app_helpers import scene_ids
 from tests.desktop.test_training_panel import ENDLESS_EPOCHS, WAIT_MS, Recorder, click, tiny_pairs

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.checkpoints import load_weights
+from core.weights.checkpoints import load_weights
 from core.config import load_run_config
 from core.data.base import InMemoryPairs
 from core.train.events import CanvasPreview, CheckpointSaved, Failed, Finished, Paused, Resumed, Started, Step

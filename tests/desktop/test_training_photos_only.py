@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.imageio import read_label_ids
+from core.io.imageio import read_label_ids
 from core.train.events import Finished, Warning_
 from tests.desktop.test_training_panel import Recorder, click, make_panel, wait_idle
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from core import provenance
-from core.imageio import read_rgb
+from core.render import provenance
+from core.io.imageio import read_rgb
 from core.train.pins import PinnedSample, list_renders
 from tests.desktop.test_training_panel import WAIT_MS, Recorder, click, make_panel, wait_idle
 

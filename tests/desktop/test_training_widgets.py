@@ -383,7 +383,7 @@ def test_the_training_thread_and_the_threads_it_starts_yield_the_cpu_to_the_gui(
 
 def test_default_model_recipe_preset_and_the_issue_18_options_are_form_settings(form, qtbot):
     from core.errors import ConfigError
-    from core.presets import preset_config
+    from core.train.presets import preset_config
     from desktop.training.form import _select
     from desktop.training.presets import CUSTOM, EVERY_BRUSH
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from core.checkpoints import LoadedGenerator, load_any_generator
+from core.weights.checkpoints import LoadedGenerator, load_any_generator
 from core.config import GeneratorConfig, to_dict
 from core.errors import BadFileError, CheckpointError, UserError
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.checkpoints import load_training_state
+from core.weights.checkpoints import load_training_state
 from core.config import DiscriminatorConfig, GeneratorConfig, from_dict
 from core.errors import CheckpointError, ConfigError
 
@@ -43,7 +43,7 @@ _META_KEY = "roadstudio.discriminator"
 
 
 @dataclass(frozen=True)
-class RealismMap:
+class CriticMap:
     probability: np.ndarray  # float32 H×W in [0, 1]: P(real) of the patches covering each pixel
     patch_probability: list[np.ndarray]  # per scale, the raw (h', w') patch probabilities
     receptive_field: list[int]  # per scale, the patch size in image pixels
@@ -106,9 +106,9 @@ class Critic:
         self._chains = [pool * i + _chain(scale) for i, scale in enumerate(scales)]
 
     @torch.no_grad()
-    def score(self, ids: np.ndarray, image: np.ndarray) -> RealismMap:
-        """uint8 H×W label ids + uint8 H×W×3 image -> the realism map."""
-        from core.infer import encode_ids
+    def score(self, ids: np.ndarray, image: np.ndarray) -> CriticMap:
+        """uint8 H×W label ids + uint8 H×W×3 image -> the critic map."""
+        from core.render.infer import encode_ids
 
         h, w = ids.shape
         x = encode_ids(np.ascontiguousarray(ids), self.gen_cfg.input_encoding)  # (1, C, H, W)
@@ -131,7 +131,7 @@ class Critic:
             patches.append(p)
             fields.append(int(field))
         probability = np.clip(total / len(self._chains), 0.0, 1.0)
-        return RealismMap(probability=probability, patch_probability=patches, receptive_field=fields,
+        return CriticMap(probability=probability, patch_probability=patches, receptive_field=fields,
                           mean=float(probability.mean()))
 
 
@@ -146,7 +146,7 @@ class SegCritic:
         self.source = source
 
     @torch.no_grad()
-    def score(self, ids: np.ndarray, image: np.ndarray) -> RealismMap:
+    def score(self, ids: np.ndarray, image: np.ndarray) -> CriticMap:
         """uint8 H×W label ids (unused: this D sees the photo only) + uint8 H×W×3 image -> map."""
         from core.models.seg_discriminator import FAKE_CHANNEL, LEVELS
 
@@ -158,7 +158,7 @@ class SegCritic:
             photo = nn.functional.pad(photo, (0, pad_w, 0, pad_h), mode="replicate")
         logits = self.net(photo.to(self.device))[0, :, :h, :w].float()
         p = (1.0 - torch.softmax(logits, dim=0)[FAKE_CHANNEL]).cpu().numpy().astype(np.float32)
-        return RealismMap(probability=p, patch_probability=[p], receptive_field=[1], mean=float(p.mean()))
+        return CriticMap(probability=p, patch_probability=[p], receptive_field=[1], mean=float(p.mean()))
 
 
 def discriminator_file_for(generator: Path) -> Path | None:
@@ -176,7 +176,7 @@ def discriminator_file_for(generator: Path) -> Path | None:
 
 def load_critic(generator: Path, device: str | torch.device = "cpu") -> tuple[Critic | SegCritic | None, str]:
     """(Critic, "") or (None, why there is none) for the generator file `generator`."""
-    from core.infer import resolve_device
+    from core.render.infer import resolve_device
 
     source = discriminator_file_for(generator)
     if source is None:
@@ -246,7 +246,7 @@ def export_discriminator(state_path: str | Path, out: str | Path) -> Path:
     larger optimizer state."""
     from safetensors.torch import save_file
 
-    from core.atomic import atomic_path
+    from core.io.atomic import atomic_path
 
     state = load_training_state(state_path)
     if "discriminator" not in state:

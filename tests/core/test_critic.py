@@ -1,4 +1,4 @@
-"""The discriminator's realism map: found next to a generator checkpoint, exact receptive fields,
+"""The discriminator's critic map: found next to a generator checkpoint, exact receptive fields,
 a 1×1 PixelGAN's map equals the per-pixel sigmoid, multi-scale maps, and the exported critic of a
 shipped model gives the same map."""
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import realism
-from core.checkpoints import save_training_state, save_weights
+from core.eval.critic import DISCRIMINATOR_SUFFIX, export_discriminator, load_critic
+from core.weights.checkpoints import save_training_state, save_weights
 from core.config import DiscriminatorConfig, GeneratorConfig, RunConfig, to_dict
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.models import build_discriminator, build_generator
 
 GEN = GeneratorConfig(depth=3, ngf=4)
@@ -44,7 +44,7 @@ def _scene(h: int = 64, w: int = 96) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(("n_layers", "field"), [(0, 1), (1, 16), (3, 70)])
 def test_receptive_fields_are_the_papers_patch_sizes(tmp_path, n_layers, field):
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=n_layers))
-    critic, note = realism.load_critic(weights)
+    critic, note = load_critic(weights)
     assert critic is not None, note
     assert critic.source == weights.with_suffix(".pt")
     ids, image = _scene()
@@ -55,7 +55,7 @@ def test_receptive_fields_are_the_papers_patch_sizes(tmp_path, n_layers, field):
 
 def test_a_pixel_gan_map_is_the_per_pixel_sigmoid(tmp_path):
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=0))
-    critic, _ = realism.load_critic(weights)
+    critic, _ = load_critic(weights)
     assert critic is not None
     ids, image = _scene()
     result = critic.score(ids, image)
@@ -68,7 +68,7 @@ def test_a_pixel_gan_map_is_the_per_pixel_sigmoid(tmp_path):
 
 def test_multi_scale_maps_are_averaged_and_the_exported_critic_agrees(tmp_path):
     weights = _run(tmp_path, DiscriminatorConfig(ndf=4, n_layers=2, scales=2))
-    critic, _ = realism.load_critic(weights)
+    critic, _ = load_critic(weights)
     assert critic is not None
     ids, image = _scene()
     result = critic.score(ids, image)
@@ -76,32 +76,32 @@ def test_multi_scale_maps_are_averaged_and_the_exported_critic_agrees(tmp_path):
     shipped = tmp_path / "shipped" / "model.safetensors"
     shipped.parent.mkdir()
     shipped.write_bytes(weights.read_bytes())
-    realism.export_discriminator(weights.with_suffix(".pt"), shipped.with_name("model" + realism.DISCRIMINATOR_SUFFIX))
-    again, note = realism.load_critic(shipped)
+    export_discriminator(weights.with_suffix(".pt"), shipped.with_name("model" + DISCRIMINATOR_SUFFIX))
+    again, note = load_critic(shipped)
     assert again is not None, note
     np.testing.assert_array_equal(again.score(ids, image).probability, result.probability)
 
 
 def test_without_a_discriminator_the_reason_is_given(tmp_path):
     weights = save_weights(tmp_path / "best.safetensors", build_generator(GEN), GEN)
-    critic, note = realism.load_critic(weights)
+    critic, note = load_critic(weights)
     assert critic is None and "best.safetensors" in note and "no discriminator" in note
 
 
 def test_the_default_model_ships_a_critic_that_tells_its_renderings_from_real_photos():
-    """The bundled default model carries its discriminator, so the Realism view works on first
+    """The bundled default model carries its discriminator, so the Critic view works on first
     launch; and the critic means something: on real CamVid test frames it finds the real photo
     more real than the default model's rendering of the same label map, nearly always."""
     from core.data.camvid import CamVidSource
     from core.eval.evaluate import resize_pair
-    from core.infer import Predictor
-    from core.resources import resource_path
+    from core.render.infer import Predictor
+    from core.io.resources import resource_path
     from tests.core.test_eval import SHARED_CAMVID
 
     model = resource_path("models", "default.safetensors")
-    critic, note = realism.load_critic(model)
+    critic, note = load_critic(model)
     assert critic is not None, note
-    assert critic.source.name == "default" + realism.DISCRIMINATOR_SUFFIX
+    assert critic.source.name == "default" + DISCRIMINATOR_SUFFIX
     if not (SHARED_CAMVID / "test").is_dir():
         pytest.skip(f"shared CamVid data not found at {SHARED_CAMVID}")
     predictor = Predictor.from_path(model, "cpu")

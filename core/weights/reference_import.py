@@ -15,7 +15,7 @@ InstanceNorm (affine=False, no running stats, hence no norm keys); its outermost
 a bias. Such models take the `color` input encoding and use dropout (pix2pix trains with it).
 
 This module only converts state dicts and imports nothing of Road Studio's file loading: reading a
-`latest_net_G.pth` (refusing pickles that carry code) is core.checkpoints' job, which owns loading
+`latest_net_G.pth` (refusing pickles that carry code) is core.weights.checkpoints' job, which owns loading
 every kind of generator file (`import_reference_generator`, `load_any_generator`).
 """
 
@@ -154,7 +154,7 @@ def generator_from_reference_state(state: dict[str, torch.Tensor], netG: str, no
                                    source: Path) -> tuple[UNetGenerator, GeneratorConfig, dict[str, Any]]:
     """Our generator (CPU, eval mode, colour input), its config and card from a reference state
     dict; CheckpointError naming `source` when the weights do not fit. Reading the file is
-    core.checkpoints' job (import_reference_generator)."""
+    core.weights.checkpoints' job (import_reference_generator)."""
     depth = reference_depth(netG, norm)
     converted = convert_reference_state_dict(state, depth, norm, source=source)  # type: ignore[arg-type]  # norm checked above
     first, last = converted.get("down.0.conv.weight"), converted.get("up.0.conv.weight")

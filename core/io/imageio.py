@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.errors import BadFileError
 from core.data.snap import snap_colors
 from core.labels import ALL_CLASSES, ID_IS_VALID, ids_to_color

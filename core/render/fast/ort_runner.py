@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.config import GeneratorConfig
-from core.fast_infer.cache import artifact_key
-from core.onnx_export import INPUT_NAME, OPSET, export_onnx_bytes, ort_session, require_onnx
+from core.render.fast.cache import artifact_key
+from core.weights.onnx_export import INPUT_NAME, OPSET, export_onnx_bytes, ort_session, require_onnx
 
 
 class OrtRunner:

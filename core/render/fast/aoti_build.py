@@ -1,4 +1,4 @@
-"""`python -m core.fast_infer.aoti_build WEIGHTS.safetensors OUT.pt2`: compile an AOTInductor
+"""`python -m core.render.fast.aoti_build WEIGHTS.safetensors OUT.pt2`: compile an AOTInductor
 package in its own process, check it against eager, publish it atomically (see aoti_runner)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     # the app terminates an unfinished build when the model is unloaded: clean up on SIGTERM too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    parser = argparse.ArgumentParser(prog="python -m core.fast_infer.aoti_build")
+    parser = argparse.ArgumentParser(prog="python -m core.render.fast.aoti_build")
     parser.add_argument("weights", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--tolerance", type=float, default=1e-3)
@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp.pt2")
     try:
-        from core.checkpoints import load_weights
-        from core.fast_infer.aoti_runner import AotiRunner, compile_aoti_package
-        from core.onnx_export import sample_input
+        from core.weights.checkpoints import load_weights
+        from core.render.fast.aoti_runner import AotiRunner, compile_aoti_package
+        from core.weights.onnx_export import sample_input
 
         loaded = load_weights(args.weights)
         shape = (args.height, args.width)

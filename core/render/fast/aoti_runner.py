@@ -2,7 +2,7 @@
 freezing into a package (.pt2) that loads in well under a second.
 
 Compiling takes 15-50 s on a 2-core CPU and needs a C++ compiler, so it never runs in the
-app's process: `start_aoti_build` launches `python -m core.fast_infer.aoti_build` in the
+app's process: `start_aoti_build` launches `python -m core.render.fast.aoti_build` in the
 background, which compiles, checks the package against eager within the tolerance, and only then
 publishes it under its cache key; a package that does not match leaves a `.rejected` note
 instead, so it is not compiled again. A package serves one padded canvas size (static shapes;
@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from core.config import GeneratorConfig
-from core.fast_infer.cache import artifact_key
-from core.fast_infer.fold import fold_batchnorm
+from core.render.fast.cache import artifact_key
+from core.render.fast.fold import fold_batchnorm
 
 #: A build lock older than this is treated as left behind by a killed build.
 STALE_LOCK_S = 30 * 60
@@ -105,7 +105,7 @@ def _lock_is_live(lock: Path) -> bool:
 def start_aoti_build(model: nn.Module, config: GeneratorConfig, paths: AotiPaths, shape: tuple[int, int],
                      tolerance: float) -> subprocess.Popen[bytes] | None:
     """Launch the background build unless one is running; None when nothing was started."""
-    from core.checkpoints import save_weights
+    from core.weights.checkpoints import save_weights
 
     paths.package.parent.mkdir(parents=True, exist_ok=True)
     if paths.package.is_file() or paths.rejected.is_file() or _lock_is_live(paths.lock):
@@ -122,7 +122,7 @@ def start_aoti_build(model: nn.Module, config: GeneratorConfig, paths: AotiPaths
     except OSError:
         paths.lock.unlink(missing_ok=True)
         raise
-    cmd = [sys.executable, "-m", "core.fast_infer.aoti_build", str(paths.weights), str(paths.package),
+    cmd = [sys.executable, "-m", "core.render.fast.aoti_build", str(paths.weights), str(paths.package),
            "--height", str(shape[0]), "--width", str(shape[1]),
            "--tolerance", str(tolerance), "--lock", str(paths.lock)]
     env = dict(os.environ)

@@ -1,6 +1,6 @@
 """Label maps out of photos: `roadstudio-cli segment` and `roadstudio-cli data autolabel` (issue 19).
 
-A photo is read as users have it (core.imageio.read_photo: JPEG/PNG/WebP/..., EXIF orientation
+A photo is read as users have it (core.io.imageio.read_photo: JPEG/PNG/WebP/..., EXIF orientation
 applied, greyscale/CMYK/16-bit converted to RGB), scaled down when its longer side exceeds
 `max_side` (a note says so: the label map has the scaled size, which is also the size the photo
 is paired at), segmented by a segmenter (default: the bundled 19-class `segmenter19.safetensors`)
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import provenance
+from core.render import provenance
 from core.errors import BadFileError
 from core.eval.segmenter import Segmenter, resolve_segmenter
-from core.imageio import read_photo
+from core.io.imageio import read_photo
 from core.labels import ids_to_color
 
 #: Longest photo side kept as is; larger photos are scaled down to it (the label map a canvas or

@@ -20,7 +20,7 @@ from pathlib import Path
 #: The import name under which a wheel installs the repository's resources/ folder (see setup.py).
 RESOURCES_PACKAGE = "roadstudio_resources"
 
-_CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT_ROOT = Path(__file__).resolve().parents[2]  # core/io/resources.py -> the checkout
 
 
 def _checkout_resources() -> Path | None:

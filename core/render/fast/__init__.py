@@ -1,4 +1,4 @@
-"""Fast inference paths behind `core.infer.Predictor`, with automatic fallback to eager PyTorch.
+"""Fast inference paths behind `core.render.infer.Predictor`, with automatic fallback to eager PyTorch.
 
 Backends (CPU; on CUDA and MPS the eager model is used):
   aoti         AOTInductor packages compiled with weight freezing: the fastest path measured here
@@ -26,7 +26,7 @@ from torch import nn
 
 from core.config import GeneratorConfig
 from core.errors import ConfigError
-from core.fast_infer.cache import default_cache_dir, weights_digest
+from core.render.fast.cache import default_cache_dir, weights_digest
 
 BACKENDS = ("auto", "eager", "onnxruntime", "aoti")
 ENV_BACKEND = "ROADSTUDIO_INFER_BACKEND"
@@ -88,7 +88,7 @@ class FastPath:
             # while it runs and was faster in every measurement (docs/performance.md).
             self._aoti_reason = "not used in the app: its runner holds the GIL, freezing the GUI while it runs"
         elif backend in ("auto", "aoti"):
-            from core.fast_infer.aoti_runner import aoti_unavailable_reason
+            from core.render.fast.aoti_runner import aoti_unavailable_reason
 
             self._aoti_reason = aoti_unavailable_reason()
             if self._aoti_reason is not None:
@@ -129,7 +129,7 @@ class FastPath:
         return runner
 
     def _verify(self, runner: Runner, shape: tuple[int, int]) -> float:
-        from core.onnx_export import sample_input
+        from core.weights.onnx_export import sample_input
 
         x = sample_input(self.config, *shape)
         with torch.inference_mode():
@@ -142,14 +142,14 @@ class FastPath:
         return float((got - expected).abs().max())
 
     def _make_ort(self) -> Runner:
-        from core.fast_infer.ort_runner import build_ort_runner
+        from core.render.fast.ort_runner import build_ort_runner
 
         return build_ort_runner(self.model, self.config, self._digest, self.cache_dir, self._threads)
 
     def prepare(self, shape: tuple[int, int], *, wait: bool = False) -> None:
         """Make the AOTInductor package for padded size `shape` ready: load it from the cache,
         or compile it (here when `wait`, else in a background process)."""
-        from core.fast_infer import aoti_runner
+        from core.render.fast import aoti_runner
 
         shape = (int(shape[0]), int(shape[1]))
         if self._aoti_reason is not None or shape in self._aoti or shape in self._aoti_failed:
@@ -197,7 +197,7 @@ class FastPath:
         runs (which one wins depends on the CPU and on how busy it is)."""
         if self._ort is None:
             return "aoti"
-        from core.onnx_export import sample_input
+        from core.weights.onnx_export import sample_input
 
         x = sample_input(self.config, *shape)
         runners = {"aoti": aoti, "onnxruntime": self._ort}
@@ -230,7 +230,7 @@ class FastPath:
         if self._build is None or self._build[1].poll() is None:
             return
         (shape, proc), self._build = self._build, None
-        from core.fast_infer import aoti_runner
+        from core.render.fast import aoti_runner
 
         paths = aoti_runner.aoti_paths(self.config, self._digest, self.cache_dir, shape)
         if proc.returncode == 0 and paths.package.is_file():

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.atomic import atomic_path
-from core.checkpoints import LoadedGenerator
+from core.io.atomic import atomic_path
+from core.weights.checkpoints import LoadedGenerator
 from core.config import GeneratorConfig, to_dict
-from core.encoding import encode_labels
+from core.models.encoding import encode_labels
 from core.errors import ConfigError, UserError
 from core.labels import PALETTE_IDS
 from core.threads import spinning_allowed

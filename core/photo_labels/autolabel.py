@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import provenance
-from core.atomic import atomic_path
+from core.render import provenance
+from core.io.atomic import atomic_path
 from core.data.files import list_images
 from core.errors import UserError
-from core.segment import PhotoSegmenter
+from core.photo_labels.segment import PhotoSegmenter
 
 #: Photo formats copied byte for byte when nothing had to change (any other is written as PNG).
 COPIED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")

@@ -32,7 +32,7 @@ What it does for the job it is given, where `Predictor.predict` in a loop would 
 Variations (dropout noise with a seed) render one map at a time on eager PyTorch, so each equals
 `predict(ids, variation=seed)`. Deterministic renders equal `predict(ids)` within float rounding
 (batched convolutions may sum in another order: ~1e-6 in [-1, 1], far below one uint8 step;
-ONNX Runtime within core.fast_infer.TOLERANCE).
+ONNX Runtime within core.render.fast.TOLERANCE).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from core.infer import Predictor, validate_label_ids
+from core.render.infer import Predictor, validate_label_ids
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ def batch_size_for(predictor: Predictor, height: int, width: int) -> int:
 # ------------------------------------------------------------------------------------ timings
 
 def _timings_path() -> Path:
-    from core.fast_infer import default_cache_dir
+    from core.render.fast import default_cache_dir
 
     return default_cache_dir() / TIMINGS_FILE
 
@@ -137,7 +137,7 @@ def _read_timings() -> dict[str, Any]:
 def _remember(key: str | None, setup_s: float, speedup: float) -> None:
     if key is None:
         return
-    from core.atomic import atomic_write_text
+    from core.io.atomic import atomic_write_text
 
     data = _read_timings()
     data[key] = {"setup_s": round(setup_s, 3), "speedup": round(speedup, 3), "when": int(time.time())}

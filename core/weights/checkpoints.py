@@ -8,7 +8,7 @@
   plain Python values and is loaded with `torch.load(weights_only=True)`, which refuses pickles
   that carry code.
 * Reference pix2pix generators (`latest_net_G.pth`): a plain state dict, read here with the same
-  refusal of code-carrying pickles; core.reference_import renames its keys to our layout.
+  refusal of code-carrying pickles; core.weights.reference_import renames its keys to our layout.
 
 `load_any_generator` takes any of the three. All writes are atomic (temp file + os.replace).
 """
@@ -29,11 +29,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.config import GeneratorConfig, from_dict, to_dict
 from core.errors import CheckpointError, ConfigError
 from core.models import UNetGenerator, build_generator
-from core.reference_import import detect_reference_layout, generator_from_reference_state, reference_depth
+from core.weights.reference_import import detect_reference_layout, generator_from_reference_state, reference_depth
 
 FORMAT_VERSION = "1"
 META_KEY_CONFIG = "roadstudio.generator"

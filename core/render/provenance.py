@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from core import __version__
-from core.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.errors import BadFileError
 from core.labels import PALETTE
 
@@ -230,7 +230,7 @@ def reproduce(record: ReadProvenance, checkpoint: str | Path, *, device: str | N
     and inference path unless given. UserError when the checkpoint is not the recorded one or the
     image carries no label map."""
     from core.errors import UserError
-    from core.infer import Predictor
+    from core.render.infer import Predictor
 
     if record.labels is None:
         raise UserError(f"{record.path}: no embedded label map to render (only its SHA-256 is recorded)")

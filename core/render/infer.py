@@ -7,7 +7,7 @@ uint8 RGB. It is deterministic by default (eval mode: dropout off, BatchNorm run
 with `seed`, so a variation depends only on the seed and never touches the global RNG (a training
 run in another thread keeps its exact random stream).
 
-Speed: on CPU the deterministic path runs through `core.fast_infer` (an AOTInductor package or
+Speed: on CPU the deterministic path runs through `core.render.fast` (an AOTInductor package or
 ONNX Runtime, whichever is ready and matches eager within 1e-3), falling back to eager PyTorch
 on any failure; `backend` picks one explicitly ("eager" turns fast paths off). Export, compile and
 verification happen here, at load, in the caller's thread (the app's inference worker); the
@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.checkpoints import LoadedGenerator, load_any_generator
+from core.weights.checkpoints import LoadedGenerator, load_any_generator
 from core.config import GeneratorConfig
 from core.errors import ConfigError
-from core.fast_infer import FastPath, default_backend
+from core.render.fast import FastPath, default_backend
 from core.labels import ID_TO_COLOR, ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES
 
 #: Largest canvas side predict() accepts; bigger maps would need many GB of activations.
@@ -93,7 +93,7 @@ def validate_label_ids(ids: Any) -> np.ndarray:
 
 
 # Pre- and post-processing on the live-preview path, in numpy with lookup tables: the same
-# values as core.encoding.encode_labels / tensor_to_photo (same float32 operations, round half to
+# values as core.models.encoding.encode_labels / tensor_to_photo (same float32 operations, round half to
 # even), but 20-50× faster at 256×512 than torch's one_hot/gather on a busy 2-core CPU, where each
 # small torch op pays for waking its thread pool.
 _COLOR_LUT = (ID_TO_COLOR.astype(np.float32) / np.float32(127.5) - np.float32(1.0)).T.copy()  # (3, 256)
@@ -113,7 +113,7 @@ def encode_ids(ids: np.ndarray, encoding: str) -> torch.Tensor:
 
 
 def to_photo(y: torch.Tensor) -> np.ndarray:
-    """float (3, H, W) in [-1, 1] -> uint8 H×W×3, equal to core.encoding.tensor_to_photo."""
+    """float (3, H, W) in [-1, 1] -> uint8 H×W×3, equal to core.models.encoding.tensor_to_photo."""
     arr = y.detach().to("cpu", torch.float32).numpy()
     arr = np.rint((np.clip(arr, -1.0, 1.0) + np.float32(1.0)) * np.float32(127.5))
     return np.ascontiguousarray(arr.astype(np.uint8).transpose(1, 2, 0))
@@ -254,7 +254,7 @@ class Predictor:
         """Deterministic photos for several label maps in one model call. All must pad to the
         same size (padded_shape); each photo equals predict(ids) within float rounding (the
         model sees every map alone: eval-mode BatchNorm has no cross-sample statistics).
-        core.batch_render groups maps for this and overlaps file I/O with it."""
+        core.render.batch_render groups maps for this and overlaps file I/O with it."""
         start = time.perf_counter()
         checked = [validate_label_ids(ids) for ids in maps]
         if not checked:
