@@ -395,7 +395,7 @@ def test_default_model_recipe_preset_and_the_issue_18_options_are_form_settings(
     assert cfg.generator.modulation == recipe.generator.modulation
     assert cfg.data.painted_share == recipe.data.painted_share
     assert cfg.data.rare_threshold == recipe.data.rare_threshold
-    assert (cfg.generator.modulation, cfg.data.painted_share) == ("clade", 0.3)
+    assert (cfg.generator.modulation, cfg.data.painted_share, cfg.train.init_from) == ("clade", 0.0, "default")
     # its extra datasets are the recipe's, where they exist beside this checkout
     assert all(Path(p).is_dir() for p in cfg.data.extra_paths)
     _select(form.modulation_combo, "none")
