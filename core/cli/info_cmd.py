@@ -102,6 +102,10 @@ def run_image(args: argparse.Namespace) -> int:
             raise UserError(f"{args.path}: no embedded label map to write")
         write_label_ids_png(args.labels_out, record.labels)
     if args.verify is not None:
+        if (record.get("kind") or "").startswith("edit"):
+            raise UserError(f"{args.path}: an edited photo (roadstudio-cli edit) cannot be verified by "
+                            f"re-rendering its label map; run `edit` again on the photo "
+                            f"{record.get('photo_name')} (SHA-256 {(record.get('photo_sha256') or '')[:12]}…)")
         again = provenance.reproduce(record, args.verify)
         shown = provenance.rendered_part(record, read_rgb(args.path))
         verified = shown.shape == again.shape and bool(np.array_equal(shown, again))

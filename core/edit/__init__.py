@@ -1,0 +1,1 @@
+"""Edit a real photo: only what you repaint changes (issue 19 §4)."""
