@@ -19,6 +19,7 @@ preview are printed. Nothing is asserted; the target is p50 ≤ 150 ms at 256×5
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def main() -> None:
     for edit_name, edited in edits.items():
         for renderer, editor in editors.items():
             key = f"{renderer}: {edit_name}"
-            jobs[key] = (lambda e=editor, d=edited: e.render(photo, ids, d))
+            jobs[key] = functools.partial(editor.render, photo, ids, edited)
             box = editor.render(photo, ids, edited).box
             crops[key] = f"{box.height}×{box.width}" if box else "-"
     for job in jobs.values():  # warm-up

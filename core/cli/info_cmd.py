@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         ("norm", g["norm"]),
         ("dropout", "yes" if g["dropout"] else "no"),
         ("encoding", f"{g['input_encoding']} ({info['input_channels']} channels)"),
+        ("condition", "labels + photo with a hole + mask (photo-edit model)"
+         if g.get("condition") == "labels+photo" else "labels"),
         ("params", f"{info['parameters']:,}"),
     ]
     card = {k: v for k, v in (info["card"] or {}).items() if v is not None}

@@ -29,7 +29,7 @@ from core.eval.segmenter import save_segmenter
 from core.eval.segnet import SegNetConfig
 from core.imageio import write_label_ids_png
 from core.infer import Predictor
-from core.models import build_discriminator, build_generator
+from core.models import UNetGenerator, build_discriminator, build_generator
 from core.segment import PhotoSegmenter
 from core.train.events import Finished, Step, Validation
 from core.train.loop import train
@@ -52,7 +52,7 @@ def _scene(h: int = 96, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
     return ids, photo
 
 
-def _trained_like(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
+def _trained_like(cfg: GeneratorConfig, seed: int = 0) -> UNetGenerator:
     torch.manual_seed(seed)
     g = build_generator(cfg).train()
     with torch.no_grad():  # real BatchNorm running statistics
@@ -64,6 +64,10 @@ def _trained_like(cfg: GeneratorConfig, seed: int = 0) -> torch.nn.Module:
 def _predictor(cfg: GeneratorConfig) -> Predictor:
     loaded = LoadedGenerator(model=_trained_like(cfg), config=cfg, card={}, path=Path("tiny.safetensors"))
     return Predictor(loaded, "cpu", backend="eager")
+
+
+def _first_conv(net: torch.nn.Module) -> torch.nn.Conv2d:
+    return next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
 
 
 PHOTO_CFG = GeneratorConfig(depth=3, ngf=4, upsample="resize", condition="labels+photo")
@@ -148,10 +152,10 @@ def test_photo_conditioned_generator_takes_labels_masked_photo_and_hole() -> Non
     assert PHOTO_CFG.input_nc == 20 + 4 and LABEL_CFG.input_nc == 20
     assert GeneratorConfig(input_encoding="color", condition="labels+photo").input_nc == 3 + 4
     g = build_generator(PHOTO_CFG)
-    assert g.down[0].conv.in_channels == 24
+    assert _first_conv(g).in_channels == 24
     from core.config import DiscriminatorConfig
 
-    assert build_discriminator(DiscriminatorConfig(ndf=4), PHOTO_CFG).model[0].in_channels == 24 + 3
+    assert _first_conv(build_discriminator(DiscriminatorConfig(ndf=4), PHOTO_CFG)).in_channels == 24 + 3
     ids, photo = _scene(32, 32)
     rgb = torch.from_numpy(photo).permute(2, 0, 1).float() / 127.5 - 1
     hole = torch.zeros(1, 32, 32)
@@ -357,3 +361,25 @@ def test_edit_cli_bad_inputs_are_one_named_line_and_exit_2(edit_files: dict[str,
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "o.png").exists()
+
+
+# ----------------------------------------------------------------------------- the bundled model
+
+
+def test_bundled_photo_edit_model_is_small_conditioned_and_edits_only_the_region() -> None:
+    from core.resources import resource_path
+
+    path = resource_path("models", "photo_edit.safetensors")
+    assert path.is_file() and path.stat().st_size <= 30 * 2**20
+    assert resource_path("models", "PHOTO_EDIT_CARD.md").is_file()
+    loaded = load_weights(path)
+    assert loaded.config.condition == "labels+photo" and (loaded.config.ngf, loaded.config.depth) == (16, 7)
+    editor = PhotoEditor.load("photo-edit", backend="eager")
+    assert editor.model_path == path
+    ids, photo = _scene(128, 256)
+    edited = ids.copy()
+    edited[ids == CAR] = ROAD
+    result = editor.render(photo, ids, edited)
+    assert np.array_equal(result.image[~result.region], photo[~result.region])
+    # the car became road-coloured: darker and greyer than the noise photo it replaced
+    assert result.image[result.mask].std(axis=1).mean() < photo[result.mask].std(axis=1).mean()
