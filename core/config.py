@@ -43,6 +43,14 @@ Modulation = Literal["none", "clade"]
 # OASIS's segmentation discriminator (photo only -> per pixel one of the classes or "fake";
 # core.models.seg_discriminator), or both side by side, each with its own optimizer.
 DiscriminatorKind = Literal["patch", "segmentation", "patch+segmentation"]
+# What the generator is conditioned on: the label map alone (every model before issue 19), or the
+# label map plus a photo with a region masked out and the mask ("labels+photo": the photo-edit
+# model of core.edit, which repaints only the masked region and continues the photo around it).
+# The extra input channels are the masked photo (RGB in [-1, 1], 0 in the hole) and the hole mask
+# (1 = paint here): core.models.encoding.encode_input.
+Condition = Literal["labels", "labels+photo"]
+#: Input channels a "labels+photo" generator takes beyond the label encoding: masked RGB + mask.
+PHOTO_CONDITION_CHANNELS = 4
 
 #: Named generator presets accepted by --netG.
 NETG_PRESETS: dict[str, tuple[str, int]] = {
@@ -77,9 +85,10 @@ class GeneratorConfig:
     output_nc: int = 3
     upsample: Upsample = "transpose"  # the paper's (and every reference checkpoint's) decoder
     modulation: Modulation = "none"  # "clade": class-adaptive modulation in every decoder block
+    condition: Condition = "labels"  # "labels+photo": the photo-edit generator (core.edit)
 
     def __post_init__(self) -> None:
-        for name in ("arch", "norm", "input_encoding", "upsample", "modulation"):
+        for name in ("arch", "norm", "input_encoding", "upsample", "modulation", "condition"):
             _check_choice(self, name)
         if self.modulation != "none" and self.input_encoding != "onehot":
             raise ConfigError(f"modulation = {self.modulation!r} needs input_encoding = 'onehot' "
@@ -89,8 +98,17 @@ class GeneratorConfig:
             raise ConfigError(f"depth must be between 2 and 10, got {self.depth}")
 
     @property
-    def input_nc(self) -> int:
+    def label_nc(self) -> int:
+        """Channels of the label encoding (the first channels of the input)."""
         return NUM_PALETTE_CLASSES if self.input_encoding == "onehot" else 3
+
+    @property
+    def input_nc(self) -> int:
+        return self.label_nc + (PHOTO_CONDITION_CHANNELS if self.photo_conditioned else 0)
+
+    @property
+    def photo_conditioned(self) -> bool:
+        return self.condition == "labels+photo"
 
     @property
     def size_multiple(self) -> int:

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "core.cli.infer_cmd",
     "core.cli.eval_cmd",
     "core.cli.segment_cmd",
+    "core.cli.edit_cmd",
     "core.cli.average_cmd",
     "core.cli.export_cmd",
     "core.cli.import_cmd",

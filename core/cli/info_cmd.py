@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         ("norm", g["norm"]),
         ("dropout", "yes" if g["dropout"] else "no"),
         ("encoding", f"{g['input_encoding']} ({info['input_channels']} channels)"),
+        ("condition", "labels + photo with a hole + mask (photo-edit model)"
+         if g.get("condition") == "labels+photo" else "labels"),
         ("params", f"{info['parameters']:,}"),
     ]
     card = {k: v for k, v in (info["card"] or {}).items() if v is not None}
@@ -102,6 +104,10 @@ def run_image(args: argparse.Namespace) -> int:
             raise UserError(f"{args.path}: no embedded label map to write")
         write_label_ids_png(args.labels_out, record.labels)
     if args.verify is not None:
+        if (record.get("kind") or "").startswith("edit"):
+            raise UserError(f"{args.path}: an edited photo (roadstudio-cli edit) cannot be verified by "
+                            f"re-rendering its label map; run `edit` again on the photo "
+                            f"{record.get('photo_name')} (SHA-256 {(record.get('photo_sha256') or '')[:12]}…)")
         again = provenance.reproduce(record, args.verify)
         shown = provenance.rendered_part(record, read_rgb(args.path))
         verified = shown.shape == again.shape and bool(np.array_equal(shown, again))

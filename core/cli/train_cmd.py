@@ -44,7 +44,7 @@ _FLAG_FIELDS: dict[str, tuple[str, str]] = {
     "extra_repeats": ("data", "extra_repeats"), "holdout": ("data", "holdout"),
     "rare_threshold": ("data", "rare_threshold"), "rare_max_repeat": ("data", "rare_max_repeat"),
     "rare_crop_prob": ("data", "rare_crop_prob"), "painted_share": ("data", "painted_share"),
-    "modulation": ("generator", "modulation"),
+    "modulation": ("generator", "modulation"), "condition": ("generator", "condition"),
     "ngf": ("generator", "ngf"), "norm": ("generator", "norm"), "depth": ("generator", "depth"),
     "input_encoding": ("generator", "input_encoding"),
     "upsample": ("generator", "upsample"),
@@ -148,6 +148,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "(1 = paper)")
     model.add_argument("--modulation", choices=("none", "clade"),
                        help="clade = class-adaptive modulation: per-class scale/shift in every decoder block")
+    model.add_argument("--condition", choices=("labels", "labels+photo"),
+                       help="labels+photo = the photo-edit generator: label map + photo with a hole + mask, "
+                            "trained with random holes (core.edit; preset photo-edit)")
     model.add_argument("--d-kind", choices=("patch", "segmentation", "patch+segmentation"),
                        help="discriminator: the PatchGAN (default), OASIS's segmentation discriminator "
                             "(per pixel: a class or fake), or both")

@@ -111,7 +111,8 @@ class Critic:
         from core.render.infer import encode_ids
 
         h, w = ids.shape
-        x = encode_ids(np.ascontiguousarray(ids), self.gen_cfg.input_encoding)  # (1, C, H, W)
+        x = encode_ids(np.ascontiguousarray(ids), self.gen_cfg.input_encoding,
+                       self.gen_cfg.photo_conditioned)  # (1, C, H, W); photo-edit: all-hole
         photo = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()[None] / 127.5 - 1.0
         outputs = self.net(torch.cat([x, photo], dim=1).to(self.device), return_features=True)
         total = np.zeros((h, w), np.float32)

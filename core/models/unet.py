@@ -103,7 +103,8 @@ class UpBlock(nn.Module):
 
 class UNetGenerator(nn.Module):
     """Label encoding (N, input_nc, H, W) in [-1, 1] -> photo (N, output_nc, H, W) in [-1, 1].
-    H and W must be multiples of 2**depth."""
+    H and W must be multiples of 2**depth. A "labels+photo" generator's input is the label
+    encoding followed by the masked photo and the hole mask (core.models.encoding.encode_input)."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
@@ -137,7 +138,8 @@ class UNetGenerator(nn.Module):
         for block in self.down:
             h = block(h)  # level L: (N, inner(L), H / 2^(L+1), W / 2^(L+1))
             feats.append(h)
-        seg = x if self.modulated else None  # onehot input: the label map itself
+        # onehot input: the label map itself (a photo-conditioned input has it in front)
+        seg = x[:, :NUM_PALETTE_CLASSES] if self.modulated else None
         h = self.up[-1](feats[-1], seg)
         for level in range(len(self.up) - 2, -1, -1):
             if self.skips:

@@ -100,8 +100,10 @@ _COLOR_LUT = (ID_TO_COLOR.astype(np.float32) / np.float32(127.5) - np.float32(1.
 _CLASS_RANGE = np.arange(NUM_PALETTE_CLASSES, dtype=np.uint8)[:, None, None]
 
 
-def encode_ids(ids: np.ndarray, encoding: str) -> torch.Tensor:
-    """uint8 H×W label ids -> float32 (1, C, H, W), equal to encode_labels(ids, encoding)[None]."""
+def encode_ids(ids: np.ndarray, encoding: str, all_hole: bool = False) -> torch.Tensor:
+    """uint8 H×W label ids -> float32 (1, C, H, W), equal to encode_labels(ids, encoding)[None];
+    `all_hole`: followed by a photo-edit generator's 4 extra channels for "no photo" (core.models.encoding
+    .photo_condition: blank photo, hole everywhere)."""
     if encoding == "onehot":
         index = ID_TO_PALETTE_INDEX[ids]  # (H, W) palette channel of every pixel
         out = (index[None] == _CLASS_RANGE).astype(np.float32)
@@ -109,6 +111,10 @@ def encode_ids(ids: np.ndarray, encoding: str) -> torch.Tensor:
         out = _COLOR_LUT[:, ids]  # (3, H, W)
     else:
         raise ValueError(f"unknown input encoding {encoding!r}")
+    if all_hole:
+        extra = np.zeros((4, *ids.shape), np.float32)
+        extra[3] = 1.0
+        out = np.concatenate([out, extra])
     return torch.from_numpy(out[None])
 
 
@@ -188,8 +194,10 @@ class Predictor:
     # ------------------------------------------------------------------ tensors in, tensors out
 
     def encode(self, ids: np.ndarray) -> torch.Tensor:
-        """Padded label ids (H, W) -> the model input (1, C, H, W) on the device."""
-        return encode_ids(ids, self.config.input_encoding).to(self.device)
+        """Padded label ids (H, W) -> the model input (1, C, H, W) on the device. A photo-edit
+        ("labels+photo") generator gets an all-hole input: it renders from the labels alone
+        (core.edit gives it the photo)."""
+        return encode_ids(ids, self.config.input_encoding, self.config.photo_conditioned).to(self.device)
 
     @property
     def backend(self) -> str:
@@ -262,8 +270,7 @@ class Predictor:
         shapes = {self.padded_shape(*ids.shape) for ids in checked}
         if len(shapes) != 1:
             raise ValueError(f"predict_batch needs maps of one padded size, got {sorted(shapes)}")
-        x = torch.cat([encode_ids(pad_to_multiple(ids, self.multiple), self.config.input_encoding)
-                       for ids in checked]).to(self.device)
+        x = torch.cat([self.encode(pad_to_multiple(ids, self.multiple)) for ids in checked])
         y = self.forward(x)
         photos = [to_photo(y[i, :, :ids.shape[0], :ids.shape[1]]) for i, ids in enumerate(checked)]
         self.last_latency_s = time.perf_counter() - start

@@ -48,6 +48,7 @@ from core.weights.checkpoints import load_training_state, unwrap
 from core.config import RunConfig, TrainConfig, load_run_config, to_dict
 from core.data.base import PairSource
 from core.data.loader import make_loader
+from core.edit import training as photo_edit
 from core.models.encoding import encode_labels
 from core.labels import ID_TO_PALETTE_INDEX, NUM_PALETTE_CLASSES, PALETTE
 from core.errors import CheckpointError, ConfigError, UserError
@@ -499,12 +500,16 @@ class _Run:
         ids = ids_cpu.to(self.device, non_blocking=True)
         real = batch["photo"].to(self.device, non_blocking=True)
         x = encode_labels(ids, cfg.generator.input_encoding)  # (N, C_in, h, w) on the device
+        hole = None
+        if cfg.generator.photo_conditioned:  # photo-edit model: random holes (core.edit.training)
+            hole = photo_edit.training_holes(ids_cpu, cfg.train.seed, self.env.rank, pos.step + 1).to(self.device)
+            x = photo_edit.photo_input(x, real, hole)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
             real = real.contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         classes = palette_classes(ids) if self.seg is not None else None  # (N, h, w) seg-D targets
-        fake, losses = self._optimize(x, real, step_number=pos.step + 1, classes=classes)
+        fake, losses = self._optimize(x, real, step_number=pos.step + 1, classes=classes, hole=hole)
         if self.ema is not None:
             self.ema.update(unwrap(self.g), pos.step + 1)
         # One device sync per step. Under torchrun: the mean over ranks (the global batch's loss;
@@ -564,13 +569,19 @@ class _Run:
         return contextlib.nullcontext()
 
     def _optimize(self, x: torch.Tensor, real: torch.Tensor, step_number: int,
-                  classes: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                  classes: torch.Tensor | None = None,
+                  hole: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One step of every discriminator, then of G. Returns the fake and the named losses
-        (in the order they are reported)."""
+        (in the order they are reported). With a `hole` (a photo-edit model) the fake is the
+        composite — the photo outside the hole, G's output inside — and L1 is per hole pixel
+        (core.edit.training says why)."""
         g, d, gan = self.g, self.d, self.gan_loss
         lambda_feat = self.cfg.train.lambda_feat
         with self._autocast():
             fake = g(x)  # (N, 3, h, w) in [-1, 1]
+        raw = fake
+        if hole is not None:
+            fake = photo_edit.composite(fake, real, hole)
 
         if d is not None:
             assert self.opt_d is not None
@@ -595,7 +606,8 @@ class _Run:
         # G step with D frozen: its gradients are not needed and must not accumulate. D is called
         # outside DDP here: DDP would wait for D gradients that a frozen D never produces.
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g_l1 = l1_loss(fake, real) * self.cfg.train.lambda_l1
+        loss_g_l1 = (l1_loss(fake, real) if hole is None else photo_edit.hole_l1(raw, real, hole)) \
+            * self.cfg.train.lambda_l1
         losses: dict[str, torch.Tensor]
         if d is not None:
             _set_requires_grad(d, False)
@@ -638,11 +650,17 @@ class _Run:
         total = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
         count = 0
         try:
-            for batch in _rng_neutral_iter(self.val_loader):
+            for index, batch in enumerate(_rng_neutral_iter(self.val_loader)):
                 x = encode_labels(batch["labels"].to(self.device), self.cfg.generator.input_encoding)
                 real = batch["photo"].to(self.device)
+                hole = None
+                if self.cfg.generator.photo_conditioned:  # the same holes at every validation
+                    hole = photo_edit.validation_holes(batch["labels"], self.cfg.train.seed, index).to(self.device)
+                    x = photo_edit.photo_input(x, real, hole)
                 with self._autocast():
                     fake = g(x).float()
+                if hole is not None:  # scored as the user sees it: the composite
+                    fake = photo_edit.composite(fake, real, hole)
                 n = x.shape[0]
                 total["l1"] += metrics.l1(fake, real) * n
                 f01, r01 = metrics.to_unit(fake), metrics.to_unit(real)

@@ -6,6 +6,8 @@ training panel.
   preview on a 2-core CPU: a depth-7 U-Net with ngf 16 and a resize decoder, trained on real
   street photos (CamVid train + val and the Cityscapes frames of cityscapes-mini at several
   scales, one frame kept out for checking).
+- "photo-edit": the bundled photo-edit model (core.edit): the default model's size, conditioned on
+  the label map and the photo with a hole.
 - "quick-cpu": a few minutes on a laptop CPU, to see a run working end to end.
 - "paper": the pix2pix paper's settings (Isola et al. 2017, the Cityscapes labels -> photo setup).
 
@@ -113,6 +115,32 @@ def _every_brush() -> RunConfig:
     )
 
 
+def _photo_edit() -> RunConfig:
+    """The bundled photo-edit model (resources/models/photo_edit.safetensors, PHOTO_EDIT_CARD.md):
+    the default model's size, conditioned on the label map and the photo with a hole (core.edit).
+    Real photos only — the photo around the hole has to be real for the model to learn to
+    continue it: CamVid train + val (3 % held out) and the 180 Cityscapes video frames of
+    cityscapes-seq, whose clip aachen_000005 validates (and is the held-out clip of
+    docs/photo_editing.md). Random holes, L1 per hole pixel and D on the composite:
+    core.edit.training."""
+    base = _default_model()
+    return base.replace(
+        name="photo-edit",
+        generator=dataclasses.replace(base.generator, condition="labels+photo"),
+        data=dataclasses.replace(
+            base.data, extra_paths=(CITYSCAPES_SEQ,), extra_repeat=1,
+            holdout=(f"*{HELD_OUT_CLIP}_*",), exclude=()),
+        # ~604 pairs an epoch (454 CamVid + 150 Cityscapes frames). The bundled model: warm-started
+        # from the default model (scripts/warm_start_photo_edit.py: its weights, zero weights for the 4
+        # new input channels), then 0 + 1 epochs = 604 steps at lr 1e-4 (a fine-tune). Chosen on the
+        # validation pairs over a 1,812-step warm run (2 + 1 epochs, which scored lower there) and a
+        # 1,208-step run from scratch (which learned the photo's colours but hardly the labels):
+        # docs/photo_editing.md. Checkpoints every 500 steps, all kept, to choose on validation.
+        train=dataclasses.replace(base.train, epochs=0, epochs_decay=1, checkpoint_every=500,
+                                  sample_every=250, keep_checkpoints=40),
+    )
+
+
 def _quick_cpu() -> RunConfig:
     # Shows a model learning within minutes on a 2-core laptop CPU: 128×128 crops, a depth-7
     # U-Net (unet_128) with 32 base filters (ngf 64 would cost 4× the compute), batch 4, 4 + 4
@@ -151,6 +179,11 @@ PRESETS: dict[str, Preset] = {
                "The default model's size on CamVid + Cityscapes video clips (every brush class), rare classes "
                "drawn more often, 30 % painting-like label maps, class-adaptive decoder modulation, EMA of G; "
                "24 epochs.", _every_brush),
+        Preset("photo-edit", "Photo edit (issue 19)",
+               "The default model's size conditioned on the label map and the photo with a hole (repaints only "
+               "the hole): CamVid train+val and Cityscapes video clips (clip aachen_000005 held out), random brush "
+               "and object holes, L1 per hole pixel, D on the composite; a 1-epoch fine-tune (the bundled model "
+               "is warm-started from the default model: scripts/warm_start_photo_edit.py).", _photo_edit),
         Preset("quick-cpu", "Quick look on CPU",
                "unet_128 with ngf 32 on 128×128 synthetic scenes, batch 4, 640 steps: a few minutes on a laptop CPU.",
                _quick_cpu),

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from core.config import GeneratorConfig
-from core.models.encoding import encode_labels, tensor_to_photo
+from core.models.encoding import encode_input, tensor_to_photo
 from core.labels import ID_TO_COLOR
 
 MAX_SAMPLE_ROWS = 4
@@ -43,7 +43,8 @@ def render_labels(generator: torch.nn.Module, config: GeneratorConfig, ids: np.n
     try:
         h, w = ids.shape
         mult = config.size_multiple
-        x = encode_labels(torch.from_numpy(np.ascontiguousarray(ids)).to(device)[None], config.input_encoding)
+        # A photo-edit generator renders from the labels alone here (an all-hole input).
+        x = encode_input(torch.from_numpy(np.ascontiguousarray(ids)).to(device)[None], config)
         pad_h, pad_w = (-h) % mult, (-w) % mult
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")

@@ -1,7 +1,8 @@
 """Export a generator to ONNX, verified against torch with ONNX Runtime.
 
-The graph takes the encoded label map (N, C, H, W) float32 and returns the photo (N, 3, H, W) in
-[-1, 1]; batch, height and width are dynamic axes (any multiple of 2**depth). The file carries
+The graph takes the encoded label map (N, C, H, W) float32 (for a photo-edit generator followed
+by the masked photo and the hole mask, core.models.encoding.encode_input) and returns the photo
+(N, 3, H, W) in [-1, 1]; batch, height and width are dynamic axes (any multiple of 2**depth). The file carries
 the model config and card as metadata (`roadstudio.generator`, `roadstudio.card`). The export is
 written to a temp file, checked with ONNX Runtime (max abs difference to torch <= 1e-4 on a
 label map of the requested size) and only then moved into place, so a failed export leaves no
@@ -29,7 +30,7 @@ from torch import nn
 from core.io.atomic import atomic_path
 from core.weights.checkpoints import LoadedGenerator
 from core.config import GeneratorConfig, to_dict
-from core.models.encoding import encode_labels
+from core.models.encoding import encode_input
 from core.errors import ConfigError, UserError
 from core.labels import PALETTE_IDS
 from core.threads import spinning_allowed
@@ -76,12 +77,13 @@ def check_export_size(config: GeneratorConfig, height: int, width: int) -> None:
 
 
 def sample_input(config: GeneratorConfig, height: int, width: int, seed: int = 0) -> torch.Tensor:
-    """A reproducible label map of blocks of palette classes, encoded: (1, C, H, W)."""
+    """A reproducible label map of blocks of palette classes, encoded: (1, C, H, W) (a
+    "labels+photo" generator's input with no photo: everything is the hole)."""
     rng = np.random.default_rng(seed)
     blocks = rng.choice(PALETTE_IDS, size=(max(1, height // 8), max(1, width // 8)))
     ids = np.kron(blocks, np.ones((8, 8), np.uint8))
     ids = np.pad(ids, ((0, height - ids.shape[0]), (0, width - ids.shape[1])), mode="edge")
-    return encode_labels(ids.astype(np.uint8), config.input_encoding).unsqueeze(0)
+    return encode_input(ids.astype(np.uint8), config).unsqueeze(0)  # photo-edit: all-hole
 
 
 def export_onnx_bytes(model: nn.Module, example: torch.Tensor, *, opset: int = OPSET,
@@ -143,8 +145,9 @@ def export_onnx(loaded: LoadedGenerator, out_path: str | Path, height: int = 256
     onnx.helper.set_model_props(graph, {
         "roadstudio.generator": json.dumps(to_dict(loaded.config)),
         "roadstudio.card": json.dumps(loaded.card or {}, default=str),
-        "roadstudio.input": "label encoding (N, C, H, W) float32; H, W multiples of "
-                            f"{loaded.config.size_multiple}",
+        "roadstudio.input": "label encoding (N, C, H, W) float32"
+                            + (" + masked photo (3) + hole mask (1)" if loaded.config.photo_conditioned else "")
+                            + f"; H, W multiples of {loaded.config.size_multiple}",
         "roadstudio.output": "photo (N, 3, H, W) float32 in [-1, 1]",
     })
     onnx.checker.check_model(graph)

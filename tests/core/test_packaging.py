@@ -49,6 +49,7 @@ def test_wheel_has_every_resource_file(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     for must in ["models/default.safetensors", "models/default.discriminator.safetensors",
                  "models/segmenter.safetensors", "models/MODEL_CARD.md", "models/SEGMENTER_CARD.md",
+                 "models/photo_edit.safetensors", "models/PHOTO_EDIT_CARD.md",
                  "samples/city_street.png"]:
         assert f"{RESOURCES_PACKAGE}/{must}" in names
     # Every file of resources/ ships, including ones added later (package data is globbed).

@@ -1,0 +1,213 @@
+#!/usr/bin/env python
+"""Photo editing (issue 19 §4): choose the photo-edit checkpoint on validation, and compare the two
+renderers on held-out real photos (docs/photo_editing.md).
+
+    python scripts/photo_edit_study.py choose runs/photo-edit [--candidates FILE ...]
+    python scripts/photo_edit_study.py compare [--model FILE] [--figure docs/images/photo_edit_comparison.jpg]
+
+choose: the run's own validation pairs (its config.toml's holdout: 3 % of CamVid train+val and the
+  clip aachen_000005), never the test photos. In every pair one object's region of the TRUE label
+  map (a seeded pick, core.edit.training.object_hole) is hidden and re-rendered through
+  PhotoEditor (the photo outside, the true labels inside); scored by the mean absolute error to
+  the real photo inside the region (0-255) and by the bundled 19-class segmenter's pixel accuracy
+  there against the true labels. Best accuracy first.
+compare: held-out real photos: 10 CamVid test photos and 10 frames of the held-out clip
+  aachen_000005 (resized to 256×512, the app's canvas). Each photo's labels are read by the bundled
+  segmenter (as the app and `roadstudio-cli edit` do); two edits are made from them: the largest
+  car becomes road ("remove a car"), and a hedge-shaped blob of vegetation is painted onto the
+  largest building/wall region ("add a hedge"). Both renderers render every edit; the edited
+  photo is segmented again and scored inside the edited pixels against the edited labels (the
+  unedited photo scores 0 there by construction). Prints the table and writes the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core.edit import PhotoEditor
+from core.edit.training import connected_region, object_hole
+from core.eval.segmenter import Segmenter, resolve_segmenter
+from core.io.imageio import read_rgb
+from core.labels import ID_TO_COLOR, class_by_name
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+ROAD, CAR, VEG = (class_by_name(n).id for n in ("road", "car", "vegetation"))
+BUILDING, WALL = class_by_name("building").id, class_by_name("wall").id
+NOT_A_LABEL = 255  # marks a hidden region in the "original" map: differs from every real id
+
+
+def _segmenter() -> Segmenter:
+    return Segmenter.load(resolve_segmenter("city19"), "cpu")
+
+
+def _accuracy(seg: Segmenter, image: np.ndarray, labels: np.ndarray, where: np.ndarray) -> float:
+    return float((seg.predict_ids(image)[where] == labels[where]).mean())
+
+
+# ------------------------------------------------------------------------------------------ choose
+
+
+def choose(run: Path, candidates: list[Path]) -> None:
+    from core.config import load_run_config
+    from core.data.registry import open_datasets
+
+    cfg = load_run_config(run / "config.toml")
+    _, val, _ = open_datasets(cfg.data, cfg.train.seed)
+    assert val is not None and len(val), "the run has no validation pairs"
+    pairs = []
+    for i in range(len(val)):
+        ids, photo = val[i]
+        if photo.shape[1] > 600:  # Cityscapes frames at the app's canvas size
+            photo = np.asarray(Image.fromarray(photo).resize((512, 256), Image.Resampling.LANCZOS))
+            ids = np.asarray(Image.fromarray(ids).resize((512, 256), Image.Resampling.NEAREST))
+        hole = object_hole(ids, np.random.default_rng(i))
+        if hole is None or hole.mean() < 0.003:
+            continue
+        hidden = ids.copy()
+        hidden[hole] = NOT_A_LABEL
+        pairs.append((ids, photo, hidden, hole))
+    seg = _segmenter()
+    rows = []
+    for path in candidates:
+        editor = PhotoEditor.load("photo-edit", path, backend="eager")
+        errs, accs = [], []
+        for ids, photo, hidden, hole in pairs:
+            out = editor.render(photo, hidden, ids).image
+            errs.append(float(np.abs(out[hole].astype(np.int16) - photo[hole]).mean()))
+            accs.append(_accuracy(seg, out, ids, hole))
+        rows.append((statistics.mean(accs), statistics.mean(errs), path))
+        print(f"scored {path.name}: accuracy {rows[-1][0]:.3f}, MAE {rows[-1][1]:.1f}", flush=True)
+    print(f"\n{len(pairs)} validation pairs (one object region hidden in each)")
+    print("| candidate | segmenter accuracy in the region | mean abs error in the region (0-255) |")
+    print("|---|---:|---:|")
+    for acc, err, path in sorted(rows, key=lambda r: -r[0]):
+        print(f"| {path.name} | {acc:.3f} | {err:.1f} |")
+
+
+# ----------------------------------------------------------------------------------------- compare
+
+
+def _photos() -> list[tuple[str, np.ndarray]]:
+    camvid = sorted((SHARED / "camvid" / "test").glob("*.png"))
+    picks = [camvid[i] for i in np.linspace(0, len(camvid) - 1, 10).astype(int)]
+    clip = sorted((SHARED / "cityscapes-seq" / "A").glob("aachen_000005_*.jpg"))
+    picks += [clip[i] for i in np.linspace(0, len(clip) - 1, 10).astype(int)]
+    out = []
+    for p in picks:
+        rgb = read_rgb(p)
+        if rgb.shape[1] > 600:
+            rgb = np.asarray(Image.fromarray(rgb).resize((512, 256), Image.Resampling.LANCZOS))
+        out.append((p.stem, rgb))
+    return out
+
+
+def _largest_region(ids: np.ndarray, classes: tuple[int, ...], min_share: float) -> np.ndarray | None:
+    mask = np.isin(ids, classes)
+    best: np.ndarray | None = None
+    remaining = mask.copy()
+    while remaining.sum() >= min_share * ids.size:
+        y, x = np.argwhere(remaining)[0]
+        region = connected_region(mask, int(y), int(x))
+        remaining &= ~region
+        if best is None or region.sum() > best.sum():
+            best = region
+    return best if best is not None and best.sum() >= min_share * ids.size else None
+
+
+def _edits(ids: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    edits: dict[str, np.ndarray] = {}
+    car = _largest_region(ids, (CAR,), 0.003)
+    if car is not None:
+        e = ids.copy()
+        e[car] = ROAD
+        edits["remove a car"] = e
+    wall = _largest_region(ids, (BUILDING, WALL), 0.02)
+    if wall is not None:
+        rng = np.random.default_rng(seed)
+        ys, xs = np.nonzero(wall)
+        low = ys >= np.percentile(ys, 50)  # a hedge grows at the foot of the wall
+        k = int(rng.integers(low.sum()))
+        cy, cx = int(ys[low][k]), int(xs[low][k])
+        h, w = ids.shape
+        ry, rx = 0.07 * h, 0.11 * w
+        yy, xx = np.mgrid[:h, :w]
+        blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+        e = ids.copy()
+        e[blob & wall] = VEG
+        if (e != ids).mean() >= 0.003:
+            edits["add a hedge"] = e
+    return edits
+
+
+def _tile(image: np.ndarray, height: int = 200) -> np.ndarray:
+    w = round(image.shape[1] * height / image.shape[0])
+    return np.asarray(Image.fromarray(image).resize((w, height), Image.Resampling.LANCZOS))
+
+
+def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> None:
+    seg = _segmenter()
+    editors = {"paste": PhotoEditor.load("paste", backend="eager"),
+               "photo-edit": PhotoEditor.load("photo-edit", model, backend="eager")}
+    scores: dict[tuple[str, str, str], list[float]] = {}
+    examples: list[tuple[str, list[np.ndarray]]] = []
+    for n, (name, photo) in enumerate(_photos()):
+        source = "CamVid test" if not name.startswith("aachen") else "held-out clip"
+        original = seg.predict_ids(photo)
+        for edit_name, edited in _edits(original, n).items():
+            mask = edited != original
+            outs = {}
+            for renderer, editor in editors.items():
+                outs[renderer] = editor.render(photo, original, edited).image
+                acc = _accuracy(seg, outs[renderer], edited, mask)
+                scores.setdefault((source, edit_name, renderer), []).append(acc)
+                scores.setdefault(("all", edit_name, renderer), []).append(acc)
+            print(f"{name} {edit_name}: " + ", ".join(f"{r} {scores[(source, edit_name, r)][-1]:.2f}" for r in outs),
+                  flush=True)
+            overlay = photo.copy()
+            overlay[mask] = (0.35 * photo[mask] + 0.65 * ID_TO_COLOR[edited][mask]).astype(np.uint8)
+            examples.append((f"{name}: {edit_name}", [photo, overlay, outs["paste"], outs["photo-edit"]]))
+    print("\n| photos | edit | edits | paste | photo-edit |")
+    print("|---|---|---:|---:|---:|")
+    for source in ("CamVid test", "held-out clip", "all"):
+        for edit_name in ("remove a car", "add a hedge"):
+            p, q = scores.get((source, edit_name, "paste")), scores.get((source, edit_name, "photo-edit"))
+            if p and q:
+                print(f"| {source} | {edit_name} | {len(p)} | {statistics.mean(p):.3f} | {statistics.mean(q):.3f} |")
+    if figure is not None and examples:
+        # Evenly spread over the list: both sources and both kinds of edit.
+        chosen = [examples[i] for i in np.linspace(0, len(examples) - 1, rows_in_figure).astype(int)]
+        rows = [np.concatenate([_tile(t) for t in tiles], axis=1) for _, tiles in chosen]
+        width = max(r.shape[1] for r in rows)
+        rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate(rows)).save(figure, quality=90)
+        print(f"\nfigure {figure}: photo | edited labels (over the photo) | paste | photo-edit; rows: "
+              + "; ".join(name for name, _ in chosen))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("choose")
+    c.add_argument("run", type=Path)
+    c.add_argument("--candidates", type=Path, nargs="*", default=None)
+    m = sub.add_parser("compare")
+    m.add_argument("--model", type=Path, default=None)
+    m.add_argument("--figure", type=Path, default=None)
+    m.add_argument("--rows", type=int, default=6)
+    args = parser.parse_args()
+    if args.mode == "choose":
+        candidates = args.candidates or sorted((args.run / "checkpoints").glob("step_*.safetensors"))
+        choose(args.run, candidates)
+    else:
+        compare(args.model, args.figure, args.rows)
+
+
+if __name__ == "__main__":
+    main()
