@@ -26,5 +26,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
     --run-dir "$RUN_DIR" "$@"
 "$PYTHON" -m core average --run "$RUN_DIR" --from-step 18000 --to-step 22000 \
     --output "$RUN_DIR/average_18000_22000.safetensors"
-"$PYTHON" scripts/evaluate_default_model.py --model "$RUN_DIR/average_18000_22000.safetensors" \
-    --cityscapes "$CITYSCAPES" --camvid "$CAMVID_DIR" --json "$RUN_DIR/evaluation.json" --install
+"$PYTHON" -m core train --preset every-brush --init-from "$RUN_DIR/average_18000_22000.safetensors" \
+    --data "$CAMVID_DIR" --run-dir "$RUN_DIR-every-brush"
+"$PYTHON" scripts/choose_on_validation.py "$RUN_DIR-every-brush" \
+    --candidates "$RUN_DIR-every-brush"/checkpoints/step_*[0-9].safetensors
