@@ -126,18 +126,21 @@ def _photo_edit() -> RunConfig:
     base = _default_model()
     return base.replace(
         name="photo-edit",
-        generator=dataclasses.replace(base.generator, condition="labels+photo"),
+        # Started from the bundled default model (version 0.3: class-modulated), its first
+        # convolutions widened with zero weights for the photo and the hole (core.train.warm_start).
+        generator=dataclasses.replace(base.generator, condition="labels+photo", modulation="clade"),
         data=dataclasses.replace(
             base.data, extra_paths=(CITYSCAPES_SEQ,), extra_repeat=1,
             holdout=(f"*{HELD_OUT_CLIP}_*",), exclude=()),
-        # ~604 pairs an epoch (454 CamVid + 150 Cityscapes frames). The bundled model: warm-started
-        # from the default model (scripts/warm_start_photo_edit.py: its weights, zero weights for the 4
-        # new input channels), then 0 + 1 epochs = 604 steps at lr 1e-4 (a fine-tune). Chosen on the
+        # ~604 pairs an epoch (454 CamVid + 150 Cityscapes frames). The bundled photo-edit
+        # model was warm-started the same way from the version 0.2 default model (no class
+        # modulation; by a one-off script before `init_from` existed), then 0 + 1 epochs = 604
+        # steps at lr 1e-4 (a fine-tune). Chosen on the
         # validation pairs over a 1,812-step warm run (2 + 1 epochs, which scored lower there) and a
         # 1,208-step run from scratch (which learned the photo's colours but hardly the labels):
         # docs/photo_editing.md. Checkpoints every 500 steps, all kept, to choose on validation.
         train=dataclasses.replace(base.train, epochs=0, epochs_decay=1, checkpoint_every=500,
-                                  sample_every=250, keep_checkpoints=40),
+                                  sample_every=250, keep_checkpoints=40, init_from="default"),
     )
 
 
@@ -183,7 +186,7 @@ PRESETS: dict[str, Preset] = {
                "The default model's size conditioned on the label map and the photo with a hole (repaints only "
                "the hole): CamVid train+val and Cityscapes video clips (clip aachen_000005 held out), random brush "
                "and object holes, L1 per hole pixel, D on the composite; a 1-epoch fine-tune (the bundled model "
-               "is warm-started from the default model: scripts/warm_start_photo_edit.py).", _photo_edit),
+               "starts from the bundled default model: --init-from default).", _photo_edit),
         Preset("quick-cpu", "Quick look on CPU",
                "unet_128 with ngf 32 on 128×128 synthetic scenes, batch 4, 640 steps: a few minutes on a laptop CPU.",
                _quick_cpu),

@@ -15,6 +15,10 @@ than by training from scratch on a CPU, and the every-brush default model is the
   channel gets that class's weights in the generator's first convolution and in every
   discriminator scale's first convolution. Otherwise it would start as "no class" (a channel that
   was always zero never received a gradient) and fine-tuning would have to teach it from nothing;
+- a label-only model may start a photo-edit one (`condition = "labels+photo"`, core.edit): the
+  first convolution of G and of each discriminator scale gets zero weights for the 4 new input
+  channels (the masked photo and the hole), so at step 0 the photo-edit generator is the label
+  model and ignores the photo; fine-tuning with random holes teaches it to continue the photo;
 - the PatchGAN discriminator trained with it, when one is found beside it (core.eval.critic's
   `discriminator_file_for`: the step's `.pt`, or `<stem>.discriminator.safetensors` as the bundled
   model ships it) and fits the run's discriminator; otherwise the discriminator starts from random
@@ -72,13 +76,13 @@ def warm_start(init_from: str, generator: torch.nn.Module, discriminator: torch.
     loaded = load_any_generator(path)
     _check_same_network(loaded.config, run_generator, path)
     target = unwrap(generator)
-    target.load_state_dict(_adapt_generator_state(loaded.model.state_dict(), target.state_dict(), path),
-                           strict=True)
+    target.load_state_dict(_adapt_generator_state(loaded.model.state_dict(), target.state_dict(), path,
+                                                  loaded.config.label_nc), strict=True)
     notes = [f"generator starts from {path.name} (fine-tuning; optimiser and schedule start fresh)"]
     borrowed = borrowed_classes(loaded.card) if run_generator.input_encoding == "onehot" else {}
     _borrow_input_channels(target, borrowed)
     if discriminator is not None:
-        notes.append(_warm_start_discriminator(path, unwrap(discriminator)))
+        notes.append(_warm_start_discriminator(path, unwrap(discriminator), loaded.config.label_nc))
         _borrow_input_channels(unwrap(discriminator), borrowed)
     if borrowed:
         notes.append("classes it barely saw start as their nearest seen class: " +
@@ -118,12 +122,16 @@ def _label_reading_convs(net: torch.nn.Module) -> list[torch.nn.Conv2d]:
 
 
 def _check_same_network(source: GeneratorConfig, run: GeneratorConfig, path: Path) -> None:
-    # Modulation is the one difference allowed, and only plain -> modulated (a class table can
-    # start as a copy of one affine, not the other way round).
+    # Two differences are allowed, one way each: plain -> modulated (a class table can start as a
+    # copy of one affine, not the other way round) and labels -> labels+photo (new input channels
+    # start at zero; dropping the photo's channels would change what the model computes).
     if source.modulation != "none" and run.modulation != source.modulation:
         raise CheckpointError(path, f"its generator has modulation {source.modulation!r}; this run's has "
                                     f"{run.modulation!r} (per-class tables cannot become one affine)")
-    comparable = dataclasses.replace(source, modulation=run.modulation)
+    if source.condition != "labels" and run.condition != source.condition:
+        raise CheckpointError(path, f"its generator is conditioned on {source.condition!r}; this run's on "
+                                    f"{run.condition!r}")
+    comparable = dataclasses.replace(source, modulation=run.modulation, condition=run.condition)
     if comparable != run:
         differences = [f"{f.name} {getattr(source, f.name)!r} vs {getattr(run, f.name)!r}"
                        for f in dataclasses.fields(run) if getattr(comparable, f.name) != getattr(run, f.name)]
@@ -131,15 +139,30 @@ def _check_same_network(source: GeneratorConfig, run: GeneratorConfig, path: Pat
                                     "); choose the same architecture to start from it")
 
 
+def _widen_input(weight: torch.Tensor, like: torch.Tensor, at: int) -> torch.Tensor | None:
+    """A conv weight (out, in, k, k) with zero input channels inserted at `at` so it has `like`'s
+    shape, or None when the two differ in anything but the input channels."""
+    if weight.dim() != 4 or like.dim() != 4 or weight.shape[0] != like.shape[0] or \
+            weight.shape[2:] != like.shape[2:] or like.shape[1] <= weight.shape[1]:
+        return None
+    extra = like.shape[1] - weight.shape[1]
+    out = torch.zeros_like(like)
+    out[:, :at] = weight[:, :at]
+    out[:, at + extra:] = weight[:, at:]
+    return out
+
+
 def _adapt_generator_state(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor],
-                           path: Path) -> dict[str, torch.Tensor]:
+                           path: Path, label_nc: int) -> dict[str, torch.Tensor]:
     """`source` rearranged to `target`'s keys: identical entries copied, plain decoder norms'
-    affine spread over every class row of the modulated block's tables."""
+    affine spread over every class row of the modulated block's tables, a label model's first
+    convolution widened with zero weights for a photo-edit run's extra input channels."""
     adapted: dict[str, torch.Tensor] = {}
     for key, value in source.items():
         match = _NORM_AFFINE.match(key)
         if key in target:
-            adapted[key] = value
+            widened = _widen_input(value, target[key], label_nc) if value.shape != target[key].shape else None
+            adapted[key] = value if widened is None else widened
         elif match is not None and f"{match['block']}.modulate.gamma" in target:
             table = f"{match['block']}.modulate.{'gamma' if match['kind'] == 'weight' else 'beta'}"
             shape = target[table].shape  # (channels, classes, 1, 1)
@@ -156,7 +179,7 @@ def _adapt_generator_state(source: dict[str, torch.Tensor], target: dict[str, to
     return adapted
 
 
-def _warm_start_discriminator(generator_path: Path, discriminator: torch.nn.Module) -> str:
+def _warm_start_discriminator(generator_path: Path, discriminator: torch.nn.Module, label_nc: int) -> str:
     from core.eval.critic import discriminator_file_for
 
     source = discriminator_file_for(generator_path)
@@ -169,6 +192,12 @@ def _warm_start_discriminator(generator_path: Path, discriminator: torch.nn.Modu
                 return f"{source.name} holds no PatchGAN: the discriminator starts from random weights"
         else:
             state = load_file(str(source))
+        own = discriminator.state_dict()
+        for key, value in state.items():  # a photo-edit run's D reads 4 more channels after the labels
+            if key in own and value.shape != own[key].shape:
+                widened = _widen_input(value, own[key], label_nc)
+                if widened is not None:
+                    state[key] = widened
         discriminator.load_state_dict(state, strict=True)
     except (CheckpointError, SafetensorError, OSError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[0][:160]

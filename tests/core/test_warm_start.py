@@ -16,7 +16,7 @@ import torch
 from core.weights.checkpoints import load_training_state, load_weights, save_weights
 from core.config import GeneratorConfig, RunConfig
 from core.errors import CheckpointError, UserError
-from core.labels import NUM_PALETTE_CLASSES, PALETTE
+from core.labels import NUM_PALETTE_CLASSES, PALETTE, PALETTE_IDS
 from core.models import build_discriminator, build_generator
 from core.train.presets import preset_config
 from core.eval.critic import export_discriminator
@@ -187,3 +187,29 @@ def test_a_brush_the_starting_model_barely_saw_starts_as_its_nearest_seen_class(
         assert not torch.allclose(student(building), student(car), atol=1e-3)
     # a model whose card records no class shares borrows nothing
     assert borrowed_classes({}) == {}
+
+
+def test_the_bundled_model_starts_a_photo_edit_run_that_ignores_the_photo_until_trained() -> None:
+    """preset photo-edit (--init-from default): the label model's weights, zero weights for the
+    masked photo and the hole, so at step 0 it renders the labels as the bundled model does,
+    whatever the photo; the discriminator's first convolutions are widened the same way."""
+    from core.models.encoding import encode_input
+
+    cfg = preset_config("photo-edit")
+    assert cfg.train.init_from == "default" and cfg.generator.photo_conditioned
+    bundled = load_weights(resource_path("models", "default.safetensors"))
+    student = build_generator(cfg.generator)
+    critic = build_discriminator(cfg.discriminator, cfg.generator)
+    notes = warm_start("default", student, critic, cfg.generator)
+    assert any("discriminator starts from default.discriminator.safetensors" in n for n in notes)
+    seen = [i for i in range(NUM_PALETTE_CLASSES) if i not in borrowed_classes(bundled.card)]
+    labels = _one_hot_scene(128, 256, classes=seen)
+    ids = torch.from_numpy(PALETTE_IDS[labels[0].argmax(0).numpy()])[None]
+    photo = torch.rand(1, 3, 128, 256) * 2 - 1
+    hole = torch.zeros(1, 1, 128, 256)
+    hole[..., 32:96, 64:192] = 1
+    with torch.no_grad():
+        edited = student.eval()(encode_input(ids, cfg.generator, photo=photo, hole=hole))
+        other_photo = student(encode_input(ids, cfg.generator, photo=-photo, hole=hole))
+        expected = bundled.model.eval()(labels)
+    assert torch.allclose(edited, expected, atol=1e-5) and torch.allclose(other_photo, expected, atol=1e-5)
