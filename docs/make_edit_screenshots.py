@@ -91,7 +91,8 @@ def main() -> int:
     imageio.write_png(args.out / "photo_edit_before.png", qimage_to_rgb(window.grab().toImage()))
 
     for label, size, (y0, y1, dy), (x0, x1) in STROKES:
-        window._select_class(label)
+        canvas.set_current_class(label)  # what a click on the palette swatch does
+        window.class_palette.set_current_class(label)
         canvas.set_brush_size(size)
         for y in range(y0, y1 + 1, dy):
             drag(canvas, [canvas.document_to_widget(x + 0.5, y + 0.5) for x in range(x0, x1 + 1, 4)])
