@@ -9,6 +9,7 @@
     ModelMenu           load checkpoint / model card
     CompareLink         A/B compare, step scrubber, critic overlay (desktop/compare/)
     PhotoLink           File ▸ Open photo…, segmenting, the photo tracing layer (desktop/photo/)
+    EditExport          File ▸ Export edited photo… (the preview shows the photo edit while a photo is open)
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from desktop import gc_policy, messages, settings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.view import CanvasView
 from desktop.compare.window_link import CompareLink
+from desktop.photo.export import EditExport
 from desktop.photo.link import PhotoLink
 from desktop.preview.controller import PreviewController
 from desktop.preview.views import VIEW_MODES, CanvasLink, PreviewPanel, ViewMode
-from desktop.preview.worker import ModelInfo, ModelSource
+from desktop.preview.worker import EDIT_RENDERER_TITLES, ModelInfo, ModelSource
 from desktop.scene import files
 from desktop.scene.new_dialog import NewSceneDialog
 from desktop.scene.pair_inspector import PairInspector
@@ -99,7 +101,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.class_palette.install_shortcuts(self)  # 1-9, 0, Shift+digits: see desktop/window/palette.py
 
-        self.preview = PreviewController(self._scene_for_preview, device=device, parent=self)
+        # With a photo open the preview is its edit (desktop/preview/controller.py, edit mode).
+        self.preview = PreviewController(self._scene_for_preview, device=device, parent=self,
+                                         photo_source=lambda: self.session.photo)
         self.model_menu = ModelMenu(menus["model"], self)
         # View ▸ Compare A/B (desktop/compare/): given the parts it needs, not the window.
         self.compare = CompareLink(self, menus["view"], device, splitter=self.splitter,
@@ -125,6 +129,9 @@ class MainWindow(QMainWindow):
         # File ▸ Open photo… (after _wire: its document slot runs after the window's own)
         self.photo = PhotoLink(self, session=self.session, canvas=self.canvas, status=self.status,
                                file_menu=menus["file"], after=self.actions_.open, view_menu=menus["view"])
+        self.photo.bar.output_changed.connect(self._on_photo_bar_output_changed)
+        self.edit_export = EditExport(self, session=self.session, preview=self.preview, image=lambda: self.last_output,
+                                      file_menu=menus["file"], after=self.actions_.export_side)
         self._show_document(self.session.document)
         self._restore_settings()
         # Splitters are saved when the user lets go of one (not only on a clean close: a crash
@@ -200,6 +207,7 @@ class MainWindow(QMainWindow):
         p.model_loaded.connect(self._on_preview_model_loaded)
         p.model_failed.connect(self._on_preview_model_failed)
         p.failed.connect(lambda text: self.status.showMessage(text, 10000))
+        p.edit_model_loaded.connect(self._on_preview_edit_model_loaded)
         self.model_menu.load_requested.connect(self.load_model)
 
     # ------------------------------------------------------------------------------ document
@@ -211,13 +219,15 @@ class MainWindow(QMainWindow):
         if self.last_output is not None and self.last_output.shape[:2] != doc.shape:
             self.last_output = self.last_output_ids = None  # an image of another size: not this scene
             view.set_output(None)
-            view.set_placeholder("Rendering…" if self.preview.has_model
+            view.set_placeholder("Rendering…" if self.preview.has_model or self.session.photo is not None
                                  else self._loading_heading if self.preview.loading else NO_MODEL_TEXT)
         self.preview_panel.set_target(None)  # a pair inspector sets it again after this (its own scene)
         self.preview_panel.set_labels(np.asarray(doc.ids))
         self._update_edit_actions()
         self.shown_version = -1
         self.preview.document_replaced()
+        if hasattr(self, "edit_export"):  # not yet during __init__
+            self.edit_export.update_enabled()
 
     def _on_document_changed(self, rect: tuple[int, int, int, int]) -> None:
         # Called for every change (each mouse move of a stroke): only cheap work here.
@@ -280,10 +290,25 @@ class MainWindow(QMainWindow):
         view.set_output(image)
         if self.last_output_ids is not None:
             self.preview_panel.set_labels(self.last_output_ids)  # the labels this image was made from
-        info = self.preview.model
-        self.status.set_inference(latency_s, info.device if info else None, self.preview.last_backend)
+        shown = self.preview.last_shown
+        if shown is not None and shown.photo is not None:  # a photo edit: say so, it is not the preview
+            self.preview_panel.set_title(EDIT_RENDERER_TITLES.get(shown.renderer or "", "Photo edit")
+                                         + " — the photo, changed only where you repaint its labels")
+            self.status.set_inference(latency_s, shown.model.device if shown.model else "cpu", shown.backend)
+        else:
+            self.preview_panel.set_title("")
+            info = self.preview.model
+            self.status.set_inference(latency_s, info.device if info else None, self.preview.last_backend)
+        self.edit_export.update_enabled()
         self.shown_version = version
         self.preview_displayed.emit(version)
+
+    def _on_preview_edit_model_loaded(self, renderer: str, info: ModelInfo) -> None:
+        self.status.showMessage(f"{EDIT_RENDERER_TITLES.get(renderer, renderer)}: loaded {info.name} on "
+                                f"{info.device} in {info.load_s:.1f} s", 8000)
+
+    def _on_photo_bar_output_changed(self, renderer: str | None) -> None:
+        self.preview.set_edit_renderer(renderer)
 
     def _on_preview_model_loading(self, path: str) -> None:
         self.status.set_model(None, loading=Path(path).name)

@@ -45,6 +45,8 @@ def main() -> int:
     window.resize(1400, 720)
     window.show()
     window.load_default_model()
+    bar = window.photo.bar  # the default model's rendering beside the labels, not the photo edit
+    bar.output_combo.setCurrentIndex(bar.output_combo.findData(None))
     opened: list[object] = []
     window.photo.photo_opened.connect(opened.append)
     window.photo.open_photo(args.photo)

@@ -95,12 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if args.before_after is not None:
         import numpy as np
 
-        from core.render import provenance
+        from core.edit.record import before_after_record
 
-        side = np.concatenate([photo, result.image], axis=1)
-        _write(args.before_after, side, provenance.Provenance(
-            kind="edit_before_after", model=record.model, labels=edited, device=record.device,
-            backend=record.backend, layout="photo | edited", extra=record.extra))
+        _write(args.before_after, np.concatenate([photo, result.image], axis=1), before_after_record(record))
     if not result.changed:
         print(f"note: {args.labels} does not differ from the photo's own segmentation; {args.output} is the photo")
     share = result.region.mean()
@@ -111,24 +108,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace, editor: PhotoEditor, segmenter: PhotoSegmenter, result: EditResult,
             original: np.ndarray, edited: np.ndarray, notes: tuple[str, ...]) -> provenance.Provenance:
+    from core.edit.record import edit_record
     from core.render import provenance
 
     predictor = editor.predictor
     stamp = provenance.ModelStamp.for_file(editor.model_path, step=predictor.card.get("step"),
                                            input_encoding=predictor.config.input_encoding)
     seg = segmenter.segmenter
-    extra = {
-        "photo_name": args.photo.name, "photo_sha256": provenance.file_sha256(args.photo),
-        "renderer": result.renderer,
-        "segmenter_name": seg.path.name if seg.path else "", "segmenter_sha256": segmenter.sha256,
-        "original_labels_sha256": provenance.labels_sha256(original),
-        "edited_labels_name": args.labels.name,
-        "edited_pixels": str(int(result.mask.sum())), "repainted_pixels": str(int(result.region.sum())),
-    }
-    if notes:
-        extra["photo_notes"] = "; ".join(notes)
-    return provenance.Provenance(kind="edit", model=stamp, labels=edited, device=str(predictor.device),
-                                 backend=result.backend or predictor.last_backend, extra=extra)
+    return edit_record(model=stamp, renderer=result.renderer, edited_pixels=int(result.mask.sum()),
+                       repainted_pixels=int(result.region.sum()), photo_name=args.photo.name,
+                       photo_sha256=provenance.file_sha256(args.photo),
+                       segmenter_name=seg.path.name if seg.path else "", segmenter_sha256=segmenter.sha256,
+                       original_ids=original, edited_ids=edited, device=str(predictor.device),
+                       backend=result.backend or predictor.last_backend, notes=notes,
+                       edited_labels_name=args.labels.name)
 
 
 def _write(path: Path, image: np.ndarray, record: provenance.Provenance) -> None:

@@ -1,4 +1,6 @@
-"""The tracing layer's tool bar: show/hide the photo, the photo's opacity, the labels' opacity.
+"""The tracing layer's tool bar: show/hide the photo, the photo's opacity, the labels' opacity,
+and what the output panel shows while a photo is open (a photo edit by either renderer, or the
+usual label-only preview).
 
 It only emits what the user chose; the window passes it to the canvas. Its actions are enabled
 while a photo is open; View ▸ Photo layer holds the same toggle and the bar's own show/hide.
@@ -8,7 +10,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QToolBar, QWidget
+
+from desktop.preview.worker import EDIT_RENDERER_TITLES
 
 DEFAULT_PHOTO_OPACITY = 100  # percent
 DEFAULT_LABEL_OPACITY = 50
@@ -27,6 +31,7 @@ class PhotoLayerBar(QToolBar):
     visibility_changed = Signal(bool)  # the user showed / hid the photo
     photo_opacity_changed = Signal(float)  # 0..1
     label_opacity_changed = Signal(float)  # 0..1
+    output_changed = Signal(object)  # the edit renderer ("photo-edit", "paste"), or None: the usual preview
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Photo layer", parent)
@@ -47,13 +52,31 @@ class PhotoLayerBar(QToolBar):
         self.label_slider = _slider(DEFAULT_LABEL_OPACITY, "Opacity of the label colours over the photo", self)
         self.label_slider.valueChanged.connect(lambda v: self.label_opacity_changed.emit(v / 100.0))
         self.addWidget(self.label_slider)
+        self.addSeparator()
+        self.addWidget(QLabel(" Output ", self))
+        self.output_combo = QComboBox(self)
+        for renderer, title in EDIT_RENDERER_TITLES.items():
+            self.output_combo.addItem(title, renderer)
+        self.output_combo.addItem("Generated from the labels", None)
+        self.output_combo.setToolTip("With a photo open: the photo changed only where you repaint its labels "
+                                     "(photo-edit model or the default model pasted in), or the usual "
+                                     "rendering of the whole label map")
+        self.output_combo.currentIndexChanged.connect(
+            lambda index: self.output_changed.emit(self.output_combo.itemData(index)))
+        self.addWidget(self.output_combo)
         self.set_photo_open(False)
 
     def set_photo_open(self, is_open: bool) -> None:
         """Enable the controls while a photo is open (they mean nothing without one)."""
-        for widget in (self.photo_slider, self.label_slider):
+        for widget in (self.photo_slider, self.label_slider, self.output_combo):
             widget.setEnabled(is_open)
         self.toggle_action.setEnabled(is_open)
+
+    @property
+    def output_renderer(self) -> str | None:
+        """The chosen edit renderer, None for the usual preview."""
+        data = self.output_combo.currentData()
+        return None if data is None else str(data)
 
     @property
     def photo_opacity(self) -> float:

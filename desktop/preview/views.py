@@ -176,6 +176,11 @@ class PreviewPanel(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity_slider_changed)
         row.addWidget(self.opacity_slider)
         self.opacity_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        # What the output is when it is not the usual preview (a photo edit): shown above it.
+        self.title = QLabel(self)
+        self.title.setObjectName("output_title")
+        self.title.setStyleSheet("font-weight: bold; padding: 2px 6px;")
+        self.title.hide()
         # The real photo of an inspected training pair (desktop/scene/pair_inspector.py), under the
         # output in the same view mode, with the same labels, opacity and swipe position.
         self.target_caption = QLabel(self)
@@ -186,11 +191,17 @@ class PreviewPanel(QWidget):
         self.target_view.swipe_moved.connect(self._on_target_view_swipe_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.target_caption)
         layout.addWidget(self.target_view, 1)
         self.set_target(None)
         self.set_mode("side")
+
+    def set_title(self, text: str) -> None:
+        """Name what the output is above it (e.g. "Photo edit (photo-edit model)"); "" hides it."""
+        self.title.setText(text)
+        self.title.setVisible(bool(text))
 
     def set_mode(self, mode: ViewMode) -> None:
         self.view.set_mode(mode)

@@ -16,6 +16,7 @@ QUICK_LOOK = "Quick look on CPU"
 PAPER = "Paper pix2pix (unet_256, 70×70 PatchGAN, λ 100, 200 epochs)"
 DEFAULT_MODEL = "Default model recipe (real photos)"
 EVERY_BRUSH = "Every brush (real photos + Cityscapes clips, CLADE)"
+PHOTO_EDIT = "Photo edit (labels + photo with holes, for edit mode)"
 CUSTOM = "Custom"
 #: The repository root: the default-model recipe names its extra datasets relative to it.
 _REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +47,11 @@ def every_brush_config(data_path: str = "synthetic") -> RunConfig:
     return _with_existing_extras(_core_preset("every-brush", data_path))
 
 
+def photo_edit_config(data_path: str = "synthetic") -> RunConfig:
+    """core.train.presets "photo-edit" (issue 19 §4: the bundled photo-edit model's recipe)."""
+    return _with_existing_extras(_core_preset("photo-edit", data_path))
+
+
 def _with_existing_extras(cfg: RunConfig) -> RunConfig:
     """The recipe's extra datasets (Cityscapes frames and clips, named relative to a source
     checkout) kept where they exist, dropped otherwise."""
@@ -59,7 +65,7 @@ def _with_existing_extras(cfg: RunConfig) -> RunConfig:
 
 
 PRESETS = {QUICK_LOOK: quick_look_config, PAPER: paper_config, DEFAULT_MODEL: default_model_config,
-           EVERY_BRUSH: every_brush_config}
+           EVERY_BRUSH: every_brush_config, PHOTO_EDIT: photo_edit_config}
 
 
 def patch_size_for_layers(n_layers: int) -> int | None:

@@ -428,3 +428,18 @@ def test_start_from_chooses_random_bundled_or_a_weights_file_and_a_reopened_run_
     assert form.build_config().train.init_from == weights
     form.apply_config(cfg.replace(train=replace(cfg.train, init_from=weights)))  # not listed twice
     assert [form.init_combo.itemData(i) for i in range(form.init_combo.count())] == ["", "default", weights]
+
+
+def test_the_photo_edit_preset_builds_the_photo_edit_recipe(form):
+    from core.train.presets import preset_config
+    from desktop.training.presets import PHOTO_EDIT
+
+    form.synthetic_radio.setChecked(True)
+    form.set_run_name("edit")
+    assert form.preset_combo.findData(PHOTO_EDIT) >= 0  # listed in the form
+    form.apply_preset(PHOTO_EDIT)
+    recipe = preset_config("photo-edit")
+    cfg = form.build_config()
+    assert cfg.generator.condition == "labels+photo" == recipe.generator.condition
+    assert cfg.generator.input_nc == recipe.generator.input_nc
+    assert (cfg.train.lr, cfg.train.init_from) == (recipe.train.lr, recipe.train.init_from)
