@@ -9,6 +9,23 @@ dilation and the feathered blend; core.edit.training: random holes and losses fo
 photo-edit generator (used by core.train.loop).
 """
 
-from core.edit.editor import RENDERERS, EditError, EditResult, PasteRenderer, PhotoEditor, PhotoEditRenderer, Renderer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.edit.editor import (
+        RENDERERS, EditError, EditResult, PasteRenderer, PhotoEditor, PhotoEditRenderer, Renderer,
+    )
 
 __all__ = ["RENDERERS", "EditError", "EditResult", "PasteRenderer", "PhotoEditRenderer", "PhotoEditor", "Renderer"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily: the app's window imports core.edit.record (provenance, no torch) before torch is
+    # loaded; the editor (torch) is imported on first use of these names.
+    if name in __all__:
+        from core.edit import editor
+
+        return getattr(editor, name)
+    raise AttributeError(f"module 'core.edit' has no attribute {name!r}")
