@@ -60,10 +60,12 @@ class ClassAffine(nn.Module):
         self.beta = nn.Parameter(torch.zeros(channels, classes, 1, 1))
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
-        # A 1×1 convolution of a one-hot map = a lookup of each pixel's class row; gamma and beta
-        # in one convolution: one pass over the map instead of two (the preview's CLADE cost).
-        scale, shift = F.conv2d(seg, torch.cat([self.gamma, self.beta])).chunk(2, dim=1)
-        return x * scale + shift
+        # A 1×1 convolution of a one-hot map = a lookup of each pixel's class row.
+        scaled = x * F.conv2d(seg, self.gamma)
+        if torch.onnx.is_in_onnx_export():
+            eye = torch.eye(self.gamma.shape[0], dtype=x.dtype, device=x.device)[:, :, None, None]
+            return F.conv2d(torch.cat([scaled, seg], dim=1), torch.cat([eye, self.beta], dim=1))
+        return scaled + F.conv2d(seg, self.beta)
 
 
 class UpBlock(nn.Module):
@@ -95,11 +97,12 @@ class UpBlock(nn.Module):
         self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
 
     def forward(self, x: torch.Tensor, seg: torch.Tensor | None = None) -> torch.Tensor:
+        """`seg`: the one-hot label map, at this block's output resolution (UNetGenerator passes
+        it so) or at any multiple of it (then resized here by nearest neighbour)."""
         h = self.norm(self.conv(self.resize(self.act(x))))
         if self.modulate is not None:
             assert seg is not None, "a modulated block needs the one-hot label map"
-            # Nearest resize of the one-hot map keeps it one-hot (no blended classes); the outermost
-            # levels are at the map's own size, where a resize would only copy it.
+            # Nearest resize of the one-hot map keeps it one-hot (no blended classes).
             if seg.shape[-2:] != h.shape[-2:]:
                 seg = F.interpolate(seg, size=h.shape[-2:], mode="nearest")
             h = self.modulate(h, seg)
@@ -143,11 +146,28 @@ class UNetGenerator(nn.Module):
         for block in self.down:
             h = block(h)  # level L: (N, inner(L), H / 2^(L+1), W / 2^(L+1))
             feats.append(h)
-        # onehot input: the label map itself (a photo-conditioned input has it in front)
-        seg = x[:, :NUM_PALETTE_CLASSES] if self.modulated else None
-        h = self.up[-1](feats[-1], seg)
+        segs = self._label_pyramid(x) if self.modulated else [None] * len(self.up)
+        h = self.up[-1](feats[-1], segs[-1])
         for level in range(len(self.up) - 2, -1, -1):
             if self.skips:
                 h = torch.cat([feats[level], h], dim=1)
-            h = self.up[level](h, seg)
+            h = self.up[level](h, segs[level])
         return h
+
+    def _label_pyramid(self, x: torch.Tensor) -> list[torch.Tensor | None]:
+        """The one-hot label map at every up block's output resolution: level L at 1/2^L (level 0,
+        the outermost block, is not modulated: None).
+
+        Each level is the previous one subsampled by 2 (a 1×1 max-pool of stride 2 = every other
+        pixel = PyTorch's nearest resize by 1/2, value for value). Why not one nearest resize per
+        level from the full map: ONNX Runtime runs max-pool in its blocked (NCHWc) layout, so the
+        exported graph feeds the class tables without a Resize and a layout reorder per level
+        (the version 0.3 preview: 65 → under 60 ms at 256×512; docs/performance.md)."""
+        # onehot input: the label map itself (a photo-conditioned input has it in front); no
+        # slice when it is the whole input (the exported graph would copy it)
+        seg = x if x.shape[1] == NUM_PALETTE_CLASSES else x[:, :NUM_PALETTE_CLASSES]
+        pyramid: list[torch.Tensor | None] = [None]
+        for _level in range(1, len(self.up)):
+            seg = F.max_pool2d(seg, kernel_size=1, stride=2)
+            pyramid.append(seg)
+        return pyramid

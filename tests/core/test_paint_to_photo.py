@@ -129,6 +129,41 @@ def test_clade_folds_exports_and_round_trips(tmp_path: Path) -> None:
     assert max_abs_diff_ort(session, g, other) < 1e-4
 
 
+def test_clade_label_pyramid_is_the_nearest_resize_of_each_level() -> None:
+    g = build_generator(_clade(depth=5))
+    ids = torch.from_numpy(_street(64))[None]
+    x = encode_labels(ids, "onehot")
+    pyramid = g._label_pyramid(x)
+    assert pyramid[0] is None  # the outermost block is not modulated
+    for level in range(1, 5):
+        size = 64 // 2**level
+        expected = nn.functional.interpolate(x, size=(size, size), mode="nearest")
+        assert torch.equal(pyramid[level], expected)
+        # still one-hot: every pixel exactly one class
+        assert torch.equal(pyramid[level].sum(dim=1), torch.ones(1, size, size))
+
+
+def test_clade_export_graph_reads_the_label_map_once_and_keeps_the_output_exact() -> None:
+    """The preview's ONNX graph: the class tables are fed by a stride-2 pyramid (no Resize of the
+    label map per level, no copy of the input) and the shift is a 1×1 conv (which ONNX Runtime
+    keeps in its blocked layout), with the eager model's values."""
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    from core.weights.onnx_export import export_onnx_bytes, max_abs_diff_ort, ort_session
+
+    torch.manual_seed(2)
+    g = build_generator(_clade(depth=5)).eval()
+    x = encode_labels(torch.from_numpy(_street(64))[None], "onehot")
+    data = export_onnx_bytes(g, x)
+    graph = onnx.load_from_string(data).graph
+    ops = [n.op_type for n in graph.node]
+    resized = [n for n in graph.node if n.op_type == "Resize"]
+    assert len(resized) == 5  # the ×2 upsampling of each up block, none of the label map
+    assert all("/resize/" in n.output[0] for n in resized)
+    assert ops.count("MaxPool") == 4 and "Slice" not in ops and "Add" not in ops
+    assert max_abs_diff_ort(ort_session(data), g, x) < 1e-5
+
+
 def test_clade_run_resumes_bit_identical(tmp_path: Path) -> None:
     base = tiny_config(size=32, depth=4, ngf=4, ndf=4, epochs=2, epochs_decay=1, checkpoint_every=3)
     cfg = base.replace(generator=dataclasses.replace(base.generator, upsample="resize", modulation="clade"))

@@ -14,6 +14,10 @@ from core.config import GeneratorConfig
 from core.render.fast.cache import artifact_key
 from core.weights.onnx_export import INPUT_NAME, OPSET, export_onnx_bytes, ort_session, require_onnx
 
+#: Bumped when the exported graph of the same weights changes (2: class tables fed by a stride-2
+#: label pyramid, core.models.unet), so a cached graph from an older Road Studio is exported again.
+GRAPH_VERSION = 2
+
 
 class OrtRunner:
     name = "onnxruntime"
@@ -33,7 +37,8 @@ def build_ort_runner(model: nn.Module, config: GeneratorConfig, digest: str, cac
                      threads: int | None = None) -> OrtRunner:
     """Load the cached ONNX graph for these weights, or export it (a few seconds) and cache it."""
     require_onnx()
-    path = Path(cache_dir) / f"ort-{artifact_key(digest, config, 'onnxruntime', {'opset': OPSET})}.onnx"
+    key = artifact_key(digest, config, "onnxruntime", {"opset": OPSET, "graph": GRAPH_VERSION})
+    path = Path(cache_dir) / f"ort-{key}.onnx"
     if not path.is_file():
         mult = config.size_multiple
         example = torch.zeros(1, config.input_nc, mult, mult)
