@@ -12,6 +12,13 @@ Nothing is asserted; the target for the default model is p50 ≤ 60 ms at 256×5
 
 from __future__ import annotations
 
+import os
+
+# As the app (desktop/app.py) before torch is imported: waiting OpenMP and ONNX Runtime threads
+# sleep instead of spinning. Without it the interleaved models' thread pools spin against each
+# other after every run, and the table measures that contention, not a preview.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import statistics
 import time

@@ -144,7 +144,7 @@ def build_path(variant: Variant, cfg: RunConfig, device: torch.device) -> PathSp
         opt_g = torch.optim.Adam(g.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2), **kwargs)
         opt_d = torch.optim.Adam(d.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2), **kwargs)
     run = SimpleNamespace(opt_g=opt_g, opt_d=opt_d, gan_loss=GANLoss(tcfg.gan_mode).to(device),
-                          inject_nan_at_step=None, bf16=variant.bf16, cfg=cfg, device=device)
+                          inject_nan_at_step=None, bf16=variant.bf16, cfg=cfg, device=device, seg=None)
     run.g, run.d = loop.wrap_models(g, d, compile_models=compile_models, env=loop.DistEnv.from_env(),
                                     device=device)
     run._autocast = lambda: loop._Run._autocast(run)  # type: ignore[arg-type]  # noqa: SLF001 - times the loop's own step, not a copy of it

@@ -19,7 +19,7 @@ from pathlib import Path
 from core.config import load_run_config
 from core.data.registry import open_datasets
 from core.eval.evaluate import evaluate_pairs, iter_pairs
-from core.eval.segmenter import Segmenter
+from core.eval.segmenter import Segmenter, resolve_segmenter
 from core.render.infer import Predictor
 
 
@@ -34,13 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--candidates", type=Path, nargs="*", default=None)
-    parser.add_argument("--segmenter", default=None, help="a segmenter file or name (default: eval's default)")
+    parser.add_argument("--segmenter", default=None, help="camvid11, city19 or a segmenter file (default: eval's default, camvid11)")
     args = parser.parse_args()
     cfg = load_run_config(args.run / "config.toml")
     _, val, _ = open_datasets(cfg.data, cfg.train.seed)
     if val is None or len(val) == 0:
         raise SystemExit(f"{args.run}: the run has no validation pairs")
-    segmenter = Segmenter.load(args.segmenter) if args.segmenter else Segmenter.load()
+    segmenter = Segmenter.load(resolve_segmenter(args.segmenter))
     rows = []
     for path in args.candidates or _default_candidates(args.run):
         predictor = Predictor.from_path(path, "cpu", backend="eager")
