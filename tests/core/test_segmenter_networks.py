@@ -80,3 +80,30 @@ if __name__ == "__main__":
     recorded.update({f"seeded_{arch}": _logits(_seeded(arch)) for arch in SEEDED})
     np.savez_compressed(RECORDED, **cast(dict[str, Any], recorded))
     print(f"wrote {RECORDED}")
+
+
+def test_widening_a_roadsegnet_keeps_its_logits_and_lets_the_new_channels_learn() -> None:
+    """core.eval.widen: width 4 -> 6 gives the narrow network's logits (eval mode, trained-like
+    BatchNorm statistics; up to float summation order over the added zero weights), and the new
+    channels reach the loss, so training can use them."""
+    from core.eval.widen import widen_roadsegnet
+
+    narrow = cast(RoadSegNet, fill_weights(RoadSegNet(SegNetConfig(num_classes=5, width=4))))
+    torch.manual_seed(3)
+    wide = RoadSegNet(SegNetConfig(num_classes=5, width=6))
+    widen_roadsegnet(narrow, wide)
+    x = fixed_input()
+    narrow.eval()
+    wide.eval()
+    with torch.no_grad():
+        expected = narrow(x)
+        assert float((wide(x) - expected).abs().max()) < 1e-5
+        assert float(expected.abs().max()) > 0.1  # a real comparison, not of two near-zero outputs
+    head = wide.head.weight  # (classes, 3 · width, 1, 1): the 6 new input channels start at zero
+    assert torch.count_nonzero(head[:, 12:]) == 0 and torch.equal(head[:, :12], narrow.head.weight)
+    wide.train()
+    loss = wide(x).logsumexp(dim=1).mean()
+    loss.backward()
+    assert head.grad is not None and float(head.grad[:, 12:].abs().sum()) > 0  # new channels reach the loss
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen_roadsegnet(wide, narrow)
