@@ -2,7 +2,7 @@
 """Photo editing (issue 19 §4): choose the photo-edit checkpoint on validation, and compare the two
 renderers on held-out real photos (docs/photo_editing.md).
 
-    python scripts/photo_edit_study.py choose runs/photo-edit [--candidates FILE ...]
+    python scripts/photo_edit_study.py choose runs/photo-edit [--candidates FILE|paste ...]
     python scripts/photo_edit_study.py compare [--model FILE] [--figure docs/images/photo_edit_comparison.jpg]
 
 choose: the run's own validation pairs (its config.toml's holdout: 3 % of CamVid train+val and the
@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from core.edit import PhotoEditor
+from core.edit.masks import dilate
 from core.edit.training import connected_region, object_hole
 from core.eval.segmenter import Segmenter, resolve_segmenter
 from core.io.imageio import read_rgb
@@ -37,6 +38,7 @@ from core.labels import ID_TO_COLOR, class_by_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
+RING = 16  # px around an edit whose photo pixels of the edit's class are its colour reference
 ROAD, CAR, VEG = (class_by_name(n).id for n in ("road", "car", "vegetation"))
 BUILDING, WALL = class_by_name("building").id, class_by_name("wall").id
 NOT_A_LABEL = 255  # marks a hidden region in the "original" map: differs from every real id
@@ -44,6 +46,21 @@ NOT_A_LABEL = 255  # marks a hidden region in the "original" map: differs from e
 
 def _segmenter() -> Segmenter:
     return Segmenter.load(resolve_segmenter("city19"), "cpu")
+
+
+def _colour_gap(image: np.ndarray, photo: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> float | None:
+    """How far the repainted pixels' mean colour is from the photo's own pixels of the same new class
+    around them (within RING px; mean absolute difference of the RGB means, 0-255): does a removed
+    car's road look like the road beside it? None when no such pixels surround the edit."""
+    new = np.unique(edited[mask])
+    if len(new) != 1:
+        return None
+    ring = dilate(mask, RING) & ~mask & (edited == new[0])
+    if int(ring.sum()) < 20:
+        return None
+    inside = image[mask].reshape(-1, 3).mean(axis=0)
+    around = photo[ring].reshape(-1, 3).mean(axis=0)
+    return float(np.abs(inside - around).mean())
 
 
 def _accuracy(seg: Segmenter, image: np.ndarray, labels: np.ndarray, where: np.ndarray) -> float:
@@ -75,7 +92,9 @@ def choose(run: Path, candidates: list[Path]) -> None:
     seg = _segmenter()
     rows = []
     for path in candidates:
-        editor = PhotoEditor.load("photo-edit", path, backend="eager")
+        # "paste": the paste renderer (the bundled default model), scored the same way
+        editor = PhotoEditor.load("paste", backend="eager") if str(path) == "paste" else \
+            PhotoEditor.load("photo-edit", path, backend="eager")
         errs, accs = [], []
         for ids, photo, hidden, hole in pairs:
             out = editor.render(photo, hidden, ids).image
@@ -155,6 +174,7 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> Non
     editors = {"paste": PhotoEditor.load("paste", backend="eager"),
                "photo-edit": PhotoEditor.load("photo-edit", model, backend="eager")}
     scores: dict[tuple[str, str, str], list[float]] = {}
+    gaps: dict[tuple[str, str], list[float]] = {}
     examples: list[tuple[str, list[np.ndarray]]] = []
     for n, (name, photo) in enumerate(_photos()):
         source = "CamVid test" if not name.startswith("aachen") else "held-out clip"
@@ -167,6 +187,9 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> Non
                 acc = _accuracy(seg, outs[renderer], edited, mask)
                 scores.setdefault((source, edit_name, renderer), []).append(acc)
                 scores.setdefault(("all", edit_name, renderer), []).append(acc)
+                gap = _colour_gap(outs[renderer], photo, edited, mask)
+                if gap is not None:
+                    gaps.setdefault((edit_name, renderer), []).append(gap)
             print(f"{name} {edit_name}: " + ", ".join(f"{r} {scores[(source, edit_name, r)][-1]:.2f}" for r in outs),
                   flush=True)
             overlay = photo.copy()
@@ -179,6 +202,9 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> Non
             p, q = scores.get((source, edit_name, "paste")), scores.get((source, edit_name, "photo-edit"))
             if p and q:
                 print(f"| {source} | {edit_name} | {len(p)} | {statistics.mean(p):.3f} | {statistics.mean(q):.3f} |")
+    print("\nColour gap to the photo's own pixels of the edit's class around it (0-255, lower is closer):")
+    for (edit_name, renderer), values in sorted(gaps.items()):
+        print(f"  {edit_name}, {renderer}: {statistics.mean(values):.1f} over {len(values)} edits")
     if figure is not None and examples:
         # Evenly spread over the list: both sources and both kinds of edit.
         chosen = [examples[i] for i in np.linspace(0, len(examples) - 1, rows_in_figure).astype(int)]
