@@ -34,7 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--candidates", type=Path, nargs="*", default=None)
-    parser.add_argument("--segmenter", default=None, help="camvid11, city19 or a segmenter file (default: eval's default, camvid11)")
+    parser.add_argument("--segmenter", default=None,
+                        help="camvid11, city19 or a segmenter file (default: eval's default, camvid11)")
     args = parser.parse_args()
     cfg = load_run_config(args.run / "config.toml")
     _, val, _ = open_datasets(cfg.data, cfg.train.seed)

@@ -138,9 +138,10 @@ def test_clade_label_pyramid_is_the_nearest_resize_of_each_level() -> None:
     for level in range(1, 5):
         size = 64 // 2**level
         expected = nn.functional.interpolate(x, size=(size, size), mode="nearest")
-        assert torch.equal(pyramid[level], expected)
+        seg = pyramid[level]
+        assert seg is not None and torch.equal(seg, expected)
         # still one-hot: every pixel exactly one class
-        assert torch.equal(pyramid[level].sum(dim=1), torch.ones(1, size, size))
+        assert torch.equal(seg.sum(dim=1), torch.ones(1, size, size))
 
 
 def test_clade_export_graph_reads_the_label_map_once_and_keeps_the_output_exact() -> None:

@@ -99,8 +99,8 @@ def test_widening_a_roadsegnet_keeps_its_logits_and_lets_the_new_channels_learn(
         expected = narrow(x)
         assert float((wide(x) - expected).abs().max()) < 1e-5
         assert float(expected.abs().max()) > 0.1  # a real comparison, not of two near-zero outputs
-    head = wide.head.weight  # (classes, 3 · width, 1, 1): the 6 new input channels start at zero
-    assert torch.count_nonzero(head[:, 12:]) == 0 and torch.equal(head[:, :12], narrow.head.weight)
+    head = cast(nn.Conv2d, wide.head).weight  # (classes, 3 · width, 1, 1): the 6 new input channels start at 0
+    assert torch.count_nonzero(head[:, 12:]) == 0 and torch.equal(head[:, :12], cast(nn.Conv2d, narrow.head).weight)
     wide.train()
     loss = wide(x).logsumexp(dim=1).mean()
     loss.backward()
