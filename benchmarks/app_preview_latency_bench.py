@@ -26,10 +26,9 @@ import statistics
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
-from benchmarks.canvas_bench import new_window, pct, send_mouse, stroke_points, wait_until
+from benchmarks.canvas_bench import new_window, paint_stroke, pct, stroke_points, wait_until
 from benchmarks.common import machine, qt_app
 from core.io.imageio import read_label_ids
 from core.io.resources import resource_path
@@ -46,12 +45,7 @@ def strokes_in_a_window(app: QApplication, model: Path, strokes: int) -> tuple[l
     try:
         for i in range(WARM_UP_PREVIEWS + strokes):
             window.canvas.set_current_class(BRUSHES[i % len(BRUSHES)])
-            points = stroke_points(window, i)
-            send_mouse(window.canvas, QEvent.Type.MouseButtonPress, *points[0], True)
-            for p in points[1:]:
-                send_mouse(window.canvas, QEvent.Type.MouseMove, *p, True)
-                app.processEvents()
-            send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, *points[-1], False)
+            paint_stroke(app, window, stroke_points(window, i))
             target = window.session.document.version
             wait_until(app, lambda target=target: window.shown_version >= target)  # type: ignore[misc]
             wait_until(app, lambda: not window.preview.in_flight)

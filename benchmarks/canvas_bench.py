@@ -93,6 +93,19 @@ def stroke_points(window: MainWindow, i: int, n: int = 12) -> list[tuple[float, 
     return [(c.width() * (0.1 + 0.8 * k / (n - 1)), y) for k in range(n)]
 
 
+def paint_stroke(app: QApplication, window: MainWindow, points: list[tuple[float, float]],
+                 move_interval_s: float = 0.0) -> None:
+    """One brush stroke through `points` with real mouse events on the canvas (press, moves, release),
+    letting the GUI handle each move; `move_interval_s` between moves (0.016: a 60 Hz mouse)."""
+    send_mouse(window.canvas, QEvent.Type.MouseButtonPress, *points[0], True)
+    for p in points[1:]:
+        send_mouse(window.canvas, QEvent.Type.MouseMove, *p, True)
+        app.processEvents()
+        if move_interval_s:
+            time.sleep(move_interval_s)
+    send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, *points[-1], False)
+
+
 def bench_stroke_to_preview(app: QApplication, folder: Path, ngf: int, strokes: int) -> dict[str, float]:
     ids, _, _ = default_scene()
     window = new_window(app, ids, make_model(folder, ngf))
@@ -100,13 +113,7 @@ def bench_stroke_to_preview(app: QApplication, folder: Path, ngf: int, strokes: 
     latencies, inference = [], []
     for i in range(strokes):
         window.canvas.set_current_class(labels[i % len(labels)])
-        pts = stroke_points(window, i)
-        send_mouse(window.canvas, QEvent.Type.MouseButtonPress, *pts[0], True)
-        for p in pts[1:]:
-            send_mouse(window.canvas, QEvent.Type.MouseMove, *p, True)
-            app.processEvents()
-            time.sleep(0.016)  # a 60 Hz mouse
-        send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, *pts[-1], False)
+        paint_stroke(app, window, stroke_points(window, i), move_interval_s=0.016)  # a 60 Hz mouse
         end = time.perf_counter()
         target = window.session.document.version
         def reached(target: int = target) -> bool:
