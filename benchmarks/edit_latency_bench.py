@@ -10,7 +10,7 @@ rendering of the sample scene suburban_road.png. Its "original" labels are the s
   hedge  — a 40×120 px vegetation blob brushed onto the buildings,
   large  — the lower half of the image repainted (the whole image is rendered).
 Each is rendered by core.edit.PhotoEditor (what the app's edit worker will call: backend auto,
-interactive — ONNX Runtime when installed) with the "photo-edit" and "paste" renderers, and the
+interactive — ONNX Runtime when installed) with the "photo-edit", "paste" and "clone" renderers, and the
 baseline is Predictor.predict of the default model on the whole 256×512 label map (today's
 preview). Timed round-robin so machine noise hits all alike; p50, p95 and the ratio to the
 preview are printed. Nothing is asserted; the target is p50 ≤ 150 ms at 256×512.
@@ -76,7 +76,8 @@ def main() -> None:
                                   background_build=False, interactive=True)
     photo, ids = _scene(args.photo, preview)
     editors = {"photo-edit": PhotoEditor.load("photo-edit", args.photo_edit_model, backend="auto", interactive=True),
-               "paste": PhotoEditor.load("paste", backend="auto", interactive=True)}
+               "paste": PhotoEditor.load("paste", backend="auto", interactive=True),
+               "clone": PhotoEditor.load("clone", backend="auto", interactive=True)}
     edits = _edits(ids)
     jobs: dict[str, Callable[[], object]] = {"preview (whole map)": lambda: preview.predict(ids)}
     crops: dict[str, str] = {"preview (whole map)": f"{SIZE[0]}×{SIZE[1]}"}

@@ -15,7 +15,7 @@ compare: held-out real photos: 10 CamVid test photos and 10 frames of the held-o
   aachen_000005 (resized to 256×512, the app's canvas). Each photo's labels are read by the bundled
   segmenter (as the app and `roadstudio-cli edit` do); two edits are made from them: the largest
   car becomes road ("remove a car"), and a hedge-shaped blob of vegetation is painted onto the
-  largest building/wall region ("add a hedge"). Both renderers render every edit; the edited
+  largest building/wall region ("add a hedge"). Every renderer (--renderers) renders every edit; the edited
   photo is segmented again and scored inside the edited pixels against the edited labels (the
   unedited photo scores 0 there by construction). Prints the table and writes the figure.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.edit import PhotoEditor
+from core.edit import RENDERERS, PhotoEditor
 from core.edit.masks import dilate
 from core.edit.training import connected_region, object_hole
 from core.eval.segmenter import Segmenter, resolve_segmenter
@@ -169,10 +169,11 @@ def _tile(image: np.ndarray, height: int = 200) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((w, height), Image.Resampling.LANCZOS))
 
 
-def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> None:
+def compare(model: Path | None, figure: Path | None, rows_in_figure: int,
+            renderers: tuple[str, ...] = RENDERERS) -> None:
     seg = _segmenter()
-    editors = {"paste": PhotoEditor.load("paste", backend="eager"),
-               "photo-edit": PhotoEditor.load("photo-edit", model, backend="eager")}
+    editors = {r: PhotoEditor.load(r, model if r == "photo-edit" else None, backend="eager")  # type: ignore[arg-type]
+               for r in renderers}
     scores: dict[tuple[str, str, str], list[float]] = {}
     gaps: dict[tuple[str, str], list[float]] = {}
     examples: list[tuple[str, list[np.ndarray]]] = []
@@ -194,14 +195,15 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> Non
                   flush=True)
             overlay = photo.copy()
             overlay[mask] = (0.35 * photo[mask] + 0.65 * ID_TO_COLOR[edited][mask]).astype(np.uint8)
-            examples.append((f"{name}: {edit_name}", [photo, overlay, outs["paste"], outs["photo-edit"]]))
-    print("\n| photos | edit | edits | paste | photo-edit |")
-    print("|---|---|---:|---:|---:|")
+            examples.append((f"{name}: {edit_name}", [photo, overlay] + [outs[r] for r in editors]))
+    print("\n| photos | edit | edits | " + " | ".join(editors) + " |")
+    print("|---|---|---:|" + "---:|" * len(editors))
     for source in ("CamVid test", "held-out clip", "all"):
         for edit_name in ("remove a car", "add a hedge"):
-            p, q = scores.get((source, edit_name, "paste")), scores.get((source, edit_name, "photo-edit"))
-            if p and q:
-                print(f"| {source} | {edit_name} | {len(p)} | {statistics.mean(p):.3f} | {statistics.mean(q):.3f} |")
+            columns = [scores.get((source, edit_name, r)) for r in editors]
+            if all(columns):
+                print(f"| {source} | {edit_name} | {len(columns[0] or [])} | "
+                      + " | ".join(f"{statistics.mean(c or [0.0]):.3f}" for c in columns) + " |")
     print("\nColour gap to the photo's own pixels of the edit's class around it (0-255, lower is closer):")
     for (edit_name, renderer), values in sorted(gaps.items()):
         print(f"  {edit_name}, {renderer}: {statistics.mean(values):.1f} over {len(values)} edits")
@@ -213,7 +215,7 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int) -> Non
         rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
         figure.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.concatenate(rows)).save(figure, quality=90)
-        print(f"\nfigure {figure}: photo | edited labels (over the photo) | paste | photo-edit; rows: "
+        print(f"\nfigure {figure}: photo | edited labels (over the photo) | {' | '.join(editors)}; rows: "
               + "; ".join(name for name, _ in chosen))
 
 
@@ -227,12 +229,14 @@ def main() -> None:
     m.add_argument("--model", type=Path, default=None)
     m.add_argument("--figure", type=Path, default=None)
     m.add_argument("--rows", type=int, default=6)
+    m.add_argument("--renderers", nargs="+", choices=RENDERERS, default=list(RENDERERS),
+                   help="the renderers to compare, in the figure's column order")
     args = parser.parse_args()
     if args.mode == "choose":
         candidates = args.candidates or sorted((args.run / "checkpoints").glob("step_*.safetensors"))
         choose(args.run, candidates)
     else:
-        compare(args.model, args.figure, args.rows)
+        compare(args.model, args.figure, args.rows, tuple(args.renderers))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ The photo is segmented (core.photo_labels.segment, the bundled 19-class segmente
 otherwise); the edited region is where EDITED differs from that segmentation, dilated by a few
 pixels; the renderer repaints it ("photo-edit": the bundled photo-edit model, conditioned on the
 labels and the photo around the region; "paste": the label-only default model's rendering pasted
-in) and blends the seam. Outside the region OUT is the photo, bit for bit.
+in; "clone": the photo's own pixels of each painted class moved in from where the photo shows that
+class, the default model's rendering where it shows none) and blends the seam. Outside the
+region OUT is the photo, bit for bit.
 
 OUT.png carries provenance chunks (`roadstudio-cli info OUT.png`): the photo's name and SHA-256,
 the model's and the segmenter's names and SHA-256, the renderer, the edited label map (embedded)
@@ -40,12 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, type=Path, metavar="EDITED.png",
                    help="the edited label map, the photo's size (labelIds PNG, colour label map or CamVid labels)")
     p.add_argument("--output", "-o", required=True, type=Path, metavar="OUT.png", help="the edited photo (.png)")
-    p.add_argument("--renderer", choices=("photo-edit", "paste"), default="photo-edit",
+    p.add_argument("--renderer", choices=("photo-edit", "paste", "clone"), default="photo-edit",
                    help="photo-edit (default): the photo-edit model continues the photo into the region; "
-                        "paste: the label-only model's rendering pasted in")
+                        "paste: the label-only model's rendering pasted in; clone: the photo's own pixels of "
+                        "each painted class, copied from the nearest place that shows it")
     p.add_argument("--model", type=Path, default=None, metavar="M",
                    help="the renderer's generator (default: the bundled photo_edit.safetensors, or "
-                        "default.safetensors for paste)")
+                        "default.safetensors for paste and clone)")
     p.add_argument("--before-after", type=Path, default=None, metavar="BA.png",
                    help="also write photo | edited side by side")
     p.add_argument("--segmenter", default=None, metavar="camvid11|city19|PATH",

@@ -1,12 +1,12 @@
 """Edit a real photo: only what you repaint changes (issue 19 §4).
 
     from core.edit import PhotoEditor
-    editor = PhotoEditor.load("photo-edit")                 # or "paste"
+    editor = PhotoEditor.load("photo-edit")                 # or "paste", "clone"
     result = editor.render(photo, original_ids, edited_ids)  # EditResult: image, mask, region, ...
 
-core.edit.editor: the editor and its two renderers; core.edit.masks: the edited region, its
-dilation and the feathered blend; core.edit.training: random holes and losses for training the
-photo-edit generator (used by core.train.loop).
+core.edit.editor: the editor and its three renderers; core.edit.clone: the clone fill;
+core.edit.masks: the edited region, its dilation and the feathered blend; core.edit.training:
+random holes and losses for training the photo-edit generator (used by core.train.loop).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.edit.editor import (
-        RENDERERS, EditError, EditResult, PasteRenderer, PhotoEditor, PhotoEditRenderer, Renderer,
+        RENDERERS, CloneRenderer, EditError, EditResult, PasteRenderer, PhotoEditor, PhotoEditRenderer, Renderer,
     )
 
-__all__ = ["RENDERERS", "EditError", "EditResult", "PasteRenderer", "PhotoEditRenderer", "PhotoEditor", "Renderer"]
+__all__ = ["RENDERERS", "CloneRenderer", "EditError", "EditResult", "PasteRenderer", "PhotoEditRenderer", "PhotoEditor",
+           "Renderer"]
 
 
 def __getattr__(name: str) -> Any:

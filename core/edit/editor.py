@@ -7,13 +7,16 @@ use:
     result.image     # uint8 H×W×3: bit-identical to `photo` outside result.region
     result.region    # bool H×W: the edited pixels (result.mask) dilated by a few pixels
 
-Two renderers fill the region (both behind the small `Renderer` protocol):
+Three renderers fill the region (all behind the small `Renderer` protocol):
 - "photo-edit": a generator conditioned on the edited label map, the photo with the region cut
   out and the region's mask (GeneratorConfig.condition "labels+photo", trained by the preset
   photo-edit): it continues the photo's light, colour and texture into the region.
 - "paste": the label-only default model renders the edited label map, and that rendering is
   pasted into the region. The plain alternative, for comparison (docs/photo_editing.md).
-Either way the rendering is blended into the photo with a feathered seam (core.edit.masks).
+- "clone": the photo's own pixels of each painted class, moved in from the nearest place the photo
+  shows that class (core.edit.clone); the default model's rendering where it shows none. Sharp
+  and in the photo's light where it works (removing cars), a copy of something where it does not.
+Each way the rendering is blended into the photo with a feathered seam (core.edit.masks).
 
 Speed: only a crop around the region is rendered — its bounding box plus CONTEXT pixels of photo
 and labels on every side, grown to the U-Net's multiple — unless that crop is most of the image
@@ -33,13 +36,14 @@ from typing import Literal, Protocol
 import numpy as np
 import torch
 
+from core.edit.clone import clone_fill
 from core.edit.masks import EDIT_DILATION, FEATHER, Box, blend, dilate, edited_region, feather, render_box
 from core.errors import UserError
 from core.render.infer import MAX_SIDE, Predictor, encode_ids, pad_to_multiple, to_photo
 from core.io.resources import resource_path
 
-RendererName = Literal["photo-edit", "paste"]
-RENDERERS: tuple[RendererName, ...] = ("photo-edit", "paste")
+RendererName = Literal["photo-edit", "paste", "clone"]
+RENDERERS: tuple[RendererName, ...] = ("photo-edit", "paste", "clone")
 #: Pixels of photo and labels around the edited region that the renderer sees.
 CONTEXT = 32
 #: When the crop around the region covers at least this share of the (padded) image, the whole
@@ -49,6 +53,7 @@ WHOLE_IMAGE_SHARE = 0.6
 DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "photo-edit": ("models", "photo_edit.safetensors"),
     "paste": ("models", "default.safetensors"),
+    "clone": ("models", "default.safetensors"),
 }
 
 
@@ -79,6 +84,26 @@ class PasteRenderer:
 
     def render(self, photo: np.ndarray, ids: np.ndarray, hole: np.ndarray) -> np.ndarray:
         return self.predictor.predict(ids)
+
+
+class CloneRenderer:
+    """The photo's own pixels of each painted class, moved in from where the photo shows that
+    class (core.edit.clone); what the photo cannot supply is the label-only model's rendering.
+    Sees the whole photo (`whole_image`): the road beside a removed car is usually further away
+    than the crop's context."""
+
+    name = "clone"
+    whole_image = True
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+
+    def render(self, photo: np.ndarray, ids: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        filled, done = clone_fill(photo, ids, hole)
+        rest = hole & ~done
+        if rest.any():
+            filled[rest] = self.predictor.predict(ids)[rest]
+        return filled
 
 
 class PhotoEditRenderer:
@@ -179,7 +204,8 @@ class PhotoEditor:
         path = Path(model) if model is not None else resource_path(*DEFAULT_MODELS[renderer])
         predictor = Predictor.from_path(path, device, backend=backend, interactive=interactive, threads=threads,
                                         background_build=False)
-        made: Renderer = PhotoEditRenderer(predictor) if renderer == "photo-edit" else PasteRenderer(predictor)
+        made: Renderer = (PhotoEditRenderer(predictor) if renderer == "photo-edit" else
+                          CloneRenderer(predictor) if renderer == "clone" else PasteRenderer(predictor))
         return cls(made)
 
     @property
@@ -196,6 +222,8 @@ class PhotoEditor:
         if box is None:
             return None
         h, w = region.shape
+        if getattr(self.renderer, "whole_image", False):
+            return Box(0, 0, h, w)
         ph, pw = self.predictor.padded_shape(h, w)
         if box.height * box.width >= WHOLE_IMAGE_SHARE * ph * pw:
             return Box(0, 0, h, w)

@@ -31,7 +31,7 @@ class PhotoLayerBar(QToolBar):
     visibility_changed = Signal(bool)  # the user showed / hid the photo
     photo_opacity_changed = Signal(float)  # 0..1
     label_opacity_changed = Signal(float)  # 0..1
-    output_changed = Signal(object)  # the edit renderer ("photo-edit", "paste"), or None: the usual preview
+    output_changed = Signal(object)  # the edit renderer ("photo-edit", "paste", "clone"), or None: the usual preview
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Photo layer", parent)
@@ -59,7 +59,8 @@ class PhotoLayerBar(QToolBar):
             self.output_combo.addItem(title, renderer)
         self.output_combo.addItem("Generated from the labels", None)
         self.output_combo.setToolTip("With a photo open: the photo changed only where you repaint its labels "
-                                     "(photo-edit model or the default model pasted in), or the usual "
+                                     "(photo-edit model, the default model pasted in, or the photo's own "
+                                     "pixels of the painted class cloned in), or the usual "
                                      "rendering of the whole label map")
         self.output_combo.currentIndexChanged.connect(
             lambda index: self.output_changed.emit(self.output_combo.itemData(index)))

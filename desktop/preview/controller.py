@@ -47,7 +47,7 @@ class ShownPreview:
     model: ModelInfo | None  # for an edit: the edit renderer's model
     backend: str | None
     photo: PhotoSource | None = None  # set for an edit of this photo
-    renderer: str | None = None  # the edit renderer ("photo-edit", "paste")
+    renderer: str | None = None  # the edit renderer ("photo-edit", "paste", "clone")
     edit: EditResult | None = None  # the edit's region and counts; None when nothing was edited
 
 
@@ -134,7 +134,7 @@ class PreviewController(QObject):
         self.request()
 
     def set_edit_renderer(self, renderer: str | None) -> None:
-        """The edit renderer used while a photo is open ("photo-edit", "paste"), or None for the
+        """The edit renderer used while a photo is open ("photo-edit", "paste", "clone"), or None for the
         usual label-only preview."""
         if renderer != self.edit_renderer:
             self.edit_renderer = renderer

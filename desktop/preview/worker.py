@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 #: The edit renderers (core.edit.RENDERERS) and how the output panel names them.
 EDIT_RENDERER_TITLES: dict[str, str] = {"photo-edit": "Photo edit (photo-edit model)",
-                                        "paste": "Photo edit (paste: default model)"}
+                                        "paste": "Photo edit (paste: default model)",
+                                        "clone": "Photo edit (clone: the photo's own pixels)"}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from core.weights.checkpoints import LoadedGenerator, load_weights, save_weights
 from core.cli import main
 from core.config import GeneratorConfig, RunConfig, load_run_config, save_run_config
 from core.edit import training as photo_edit
-from core.edit.editor import EditError, PasteRenderer, PhotoEditor, PhotoEditRenderer
+from core.edit.editor import CloneRenderer, EditError, PasteRenderer, PhotoEditor, PhotoEditRenderer
 from core.edit.masks import dilate, edited_region, feather
 from core.models.encoding import encode_input
 from core.eval.classes import CITY19
@@ -97,13 +97,13 @@ def test_edited_region_is_where_labels_differ_dilated_and_feathered_inside_its_b
         edited_region(ids, edited[:-1])
 
 
-@pytest.mark.parametrize("renderer", ["photo-edit", "paste"])
+@pytest.mark.parametrize("renderer", ["photo-edit", "paste", "clone"])
 def test_edit_is_bit_identical_to_the_photo_outside_the_dilated_region(renderer: str) -> None:
     ids, photo = _scene()
     edited = ids.copy()
     edited[30:50, 100:130] = VEGETATION  # a hedge on the building
     made = (PhotoEditRenderer(_predictor(PHOTO_CFG)) if renderer == "photo-edit"
-            else PasteRenderer(_predictor(LABEL_CFG)))
+            else CloneRenderer(_predictor(LABEL_CFG)) if renderer == "clone" else PasteRenderer(_predictor(LABEL_CFG)))
     editor = PhotoEditor(made)
     result = editor.render(photo, ids, edited)
     assert result.image.dtype == np.uint8 and result.image.shape == photo.shape
@@ -329,6 +329,11 @@ def test_edit_cli_writes_the_edit_with_provenance_naming_the_photo_and_models(
     assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(tmp_path / "p.png"),
                  "--renderer", "paste", "--model", str(f["plain"]), "--segmenter", str(f["seg"])]) == 0
     assert provenance.read(tmp_path / "p.png").get("renderer") == "paste"
+    # and the clone renderer: outside the region still the photo, bit for bit
+    assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(tmp_path / "c.png"),
+                 "--renderer", "clone", "--model", str(f["plain"]), "--segmenter", str(f["seg"])]) == 0
+    assert provenance.read(tmp_path / "c.png").get("renderer") == "clone"
+    assert np.array_equal(read_rgb(tmp_path / "c.png")[outside], photo[outside])
 
 
 @pytest.mark.parametrize(("case", "message"), [

@@ -1,7 +1,8 @@
 """Edit mode in the app (issue 19 §4): with a photo open, the output panel is the photo itself,
 changed only where its labels were repainted (the worker's PhotoEditor with the bundled
 photo-edit model); undo brings the photo back bit for bit; File ▸ Export edited photo… writes
-the edit with provenance naming the photo and the models. A real CamVid test photo, scaled down,
+the edit with provenance naming the photo and the models; the clone output fills a painted-over
+car with the photo's own road. A real CamVid test photo, scaled down,
 painted with real mouse drags; the arrays checked are the worker's results, not screenshots."""
 
 from __future__ import annotations
@@ -89,6 +90,25 @@ def test_painting_road_over_a_car_changes_the_photo_only_there_and_undo_restores
     assert out.shape == source.rgb.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out[~region], source.rgb[~region])  # untouched outside, bit for bit
     assert np.abs(out[changed].astype(int) - source.rgb[changed].astype(int)).mean() > 3  # the car repainted
+
+    # Output ▸ clone: the car's pixels become the photo's own road, copied from the same rows.
+    combo = window.photo.bar.output_combo
+    combo.setCurrentIndex(combo.findData("clone"))
+    qtbot.waitUntil(lambda: window.preview.last_shown.renderer == "clone", timeout=WAIT_MS)
+    cloned = wait_for_output_of_document(window, qtbot)
+    assert "clone" in window.preview_panel.title.text()
+    np.testing.assert_array_equal(cloned[~region], source.rgb[~region])
+    inner = window.preview.last_shown.edit.alpha == 1
+    assert inner[changed].mean() > 0.5
+    def codes(rgb: np.ndarray) -> np.ndarray:
+        return rgb[..., 0].astype(np.int64) << 16 | rgb[..., 1].astype(np.int64) << 8 | rgb[..., 2]
+
+    road_outside = codes(source.rgb[~region & (source.original_ids == ROAD)])
+    # each repainted pixel is one of the photo's own road pixels (from outside the edit)
+    assert np.isin(codes(cloned[inner & changed]), road_outside).mean() > 0.9
+    combo.setCurrentIndex(combo.findData("photo-edit"))
+    qtbot.waitUntil(lambda: window.preview.last_shown.renderer == "photo-edit", timeout=WAIT_MS)
+    out = wait_for_output_of_document(window, qtbot)
 
     # Export: the edit on screen, with the photo's SHA-256, the models and the edited labels.
     import desktop.photo.export as export

@@ -1,0 +1,115 @@
+"""Fill an edited region with the photo's own pixels of each painted class ("clone").
+
+A removed car painted over with road should become *this photo's* road: its asphalt, its light,
+its grain. A generator asked to invent road inside a hole tends to paint the average road (the
+pale, flat patch in docs/photo_editing.md). Where the photo already shows the painted class
+somewhere else, copying it is the sharper answer — what a photo editor's clone stamp does, guided
+by the label map instead of a hand:
+
+    filled, done = clone_fill(photo, ids, hole)
+
+For each class painted inside `hole`, the hole's pixels of that class are moved as one rigid
+block by the offset (dy, dx) under which most of them land on the photo's pixels of the same
+class outside the hole, near offsets weighing more and above all small vertical ones (in a street
+photo a row is a depth: the road beside a car has its scale and light, the road below it does
+not). The offset is found on a 4× coarser grid by FFT cross-correlation of the two masks, then
+checked pixel by pixel at full size; what one offset does not cover gets another, up to ROUNDS. Pixels no offset
+covers (a class the photo does not show, e.g. a hedge painted into a photo without vegetation)
+are left to the caller (`done` is False there), which renders them with a generator.
+
+Pure numpy; no Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The grid the offset search runs on, in photo pixels (a block counts as source only when all
+#: of it is the class, as target when any of it is in the hole).
+GRID = 4
+#: A vertical move costs this many horizontal ones (rows are depths in a street photo).
+VERTICAL_COST = 3.0
+#: The distance (in cost pixels) over which a move loses 1/e of its weight: the source of a fill
+#: should be the nearest place that shows the class, not merely one that covers the whole hole.
+REACH = 64.0
+#: Offsets tried per class; what the last leaves uncovered goes to the generator.
+ROUNDS = 8
+#: An offset must cover at least this share of the remaining target blocks to be used.
+MIN_COVER = 0.25
+
+
+def _coarse(mask: np.ndarray, grid: int, *, every: bool) -> np.ndarray:
+    """mask (H×W bool) on a grid×grid block grid: a block is True when all (`every`) or any of
+    its pixels are. Edge blocks that run past the image count the missing pixels as False."""
+    h, w = mask.shape
+    hh, ww = -(-h // grid), -(-w // grid)
+    padded = np.zeros((hh * grid, ww * grid), bool)
+    padded[:h, :w] = mask
+    blocks = padded.reshape(hh, grid, ww, grid)
+    return np.asarray(blocks.all(axis=(1, 3)) if every else blocks.any(axis=(1, 3)))
+
+
+def _cover_counts(target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """counts[dy, dx] = number of target cells t with source[t + (dy, dx)] True, for every shift
+    (indices wrap: dy = counts.shape[0] - k means -k). FFT cross-correlation on zero-padded
+    arrays, so shifts never wrap around the image."""
+    h, w = target.shape
+    size = (2 * h, 2 * w)
+    t = np.fft.rfft2(target.astype(np.float64), size)
+    s = np.fft.rfft2(source.astype(np.float64), size)
+    counts = np.fft.irfft2(np.conj(t) * s, size)
+    return np.rint(counts)
+
+
+def best_offset(target: np.ndarray, source: np.ndarray, grid: int = GRID) -> tuple[int, int] | None:
+    """The offset (dy, dx) in pixels (a multiple of `grid`) that moves the most of `target` onto
+    `source`, each target block weighed down by the distance of the move (exp(-cost / REACH),
+    cost = VERTICAL_COST·|dy| + |dx|): a near offset covering most of the target beats a far one
+    covering all of it, and the rest is left to the next round. None when no offset covers
+    MIN_COVER of the target."""
+    t = _coarse(target, grid, every=False)
+    s = _coarse(source, grid, every=True)
+    total = int(t.sum())
+    if total == 0 or not s.any():
+        return None
+    cover = _cover_counts(t, s) / total
+    hh, ww = cover.shape
+    dy = np.fft.fftfreq(hh, 1.0 / hh)[:, None] * grid  # 0, 1, …, -2, -1 blocks, in pixels
+    dx = np.fft.fftfreq(ww, 1.0 / ww)[None, :] * grid
+    cost = VERTICAL_COST * np.abs(dy) + np.abs(dx)
+    score = np.where(cover >= MIN_COVER, cover * np.exp(-cost / REACH), -1.0)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    if score[i, j] < 0:
+        return None
+    return int(dy[i, 0]), int(dx[0, j])
+
+
+def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: int = ROUNDS,
+               grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+    """photo uint8 H×W×3, label ids uint8 H×W (the edited map), hole bool H×W -> (the photo with
+    hole pixels copied from elsewhere in the photo, bool H×W: the hole pixels that were filled).
+    A pixel is only ever copied from a pixel outside the hole with the same label id."""
+    out = photo.copy()
+    done = np.zeros(hole.shape, bool)
+    h, w = hole.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    for c in np.unique(ids[hole]).tolist():
+        remaining = hole & (ids == c)
+        source = ~hole & (ids == c)
+        for _ in range(rounds):
+            if not remaining.any():
+                break
+            offset = best_offset(remaining, source, grid)
+            if offset is None:
+                break
+            dy, dx = offset
+            sy, sx = ys + dy, xs + dx
+            inside = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
+            ok = remaining & inside
+            ok[ok] = source[sy[ok], sx[ok]]
+            if not ok.any():
+                break
+            out[ok] = photo[sy[ok], sx[ok]]
+            done |= ok
+            remaining &= ~ok
+    return out, done

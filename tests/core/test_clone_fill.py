@@ -1,0 +1,118 @@
+"""The clone renderer (core.edit.clone): an edited region filled with the photo's own pixels of
+each painted class. The photos here code every pixel's position in its colour, so each test can
+read back where every filled pixel was copied from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.config import GeneratorConfig
+from core.edit.clone import best_offset, clone_fill
+from core.edit.editor import CloneRenderer, PhotoEditor
+from core.edit.masks import dilate
+from core.models import build_generator
+from core.render.infer import Predictor
+from core.weights.checkpoints import LoadedGenerator
+
+from .train_helpers import BUILDING, CAR, ROAD, SKY, VEGETATION, one_torch_thread
+
+pytestmark = pytest.mark.usefixtures(one_torch_thread.__name__)
+
+H, W = 96, 192
+
+
+def _coded_photo() -> np.ndarray:
+    """R = row, B = column (both < 256 here): the source of any copied pixel is its colour."""
+    ys, xs = np.mgrid[0:H, 0:W]
+    return np.stack([ys, np.zeros_like(xs), xs], axis=-1).astype(np.uint8)
+
+
+def _street() -> np.ndarray:
+    ids = np.full((H, W), SKY, np.uint8)
+    ids[20:48] = BUILDING
+    ids[48:] = ROAD
+    return ids
+
+
+def _source_of(filled: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return filled[where][:, 0].astype(int), filled[where][:, 2].astype(int)
+
+
+def test_a_removed_car_is_filled_with_road_from_the_same_rows_outside_the_hole() -> None:
+    original = _street()
+    original[60:84, 80:120] = CAR
+    edited = original.copy()
+    edited[original == CAR] = ROAD  # the user paints road over the car
+    hole = dilate(edited != original, 6)
+    photo = _coded_photo()
+    filled, done = clone_fill(photo, edited, hole)
+    assert done[hole].all()  # the photo shows road beside the car: nothing is left to a generator
+    assert np.array_equal(filled[~hole], photo[~hole])  # only hole pixels are written
+    rows, cols = _source_of(filled, hole)
+    ys, _ = np.nonzero(hole)
+    assert np.array_equal(rows, ys)  # moved sideways only: every row keeps its own road
+    assert (original[rows, cols] == ROAD).all() and not hole[rows, cols].any()
+
+
+def test_every_copied_pixel_comes_from_outside_the_hole_and_from_its_own_class() -> None:
+    original = _street()
+    original[64:80, 20:40] = VEGETATION  # a bush: the only vegetation in the photo
+    edited = original.copy()
+    edited[24:40, 120:170] = VEGETATION  # a hedge painted onto the building, wider than the bush
+    edited[70:90, 100:150] = BUILDING  # and a block of building on the road, far below the building
+    hole = dilate(edited != original, 2)
+    photo = _coded_photo()
+    filled, done = clone_fill(photo, edited, hole)
+    assert done.any() and not done[~hole].any()
+    rows, cols = _source_of(filled, done)
+    assert not hole[rows, cols].any()
+    assert np.array_equal(original[rows, cols], edited[done])  # a vegetation pixel from vegetation, …
+    # the hedge is wider than the bush: it takes more than one offset, and every one lands in it
+    hedge = done & (edited == VEGETATION)
+    assert hedge[24:40, 120:170].mean() > 0.5
+    assert len({(int(r) - y, int(c) - x) for (y, x), r, c in
+                zip(np.argwhere(hedge), *_source_of(filled, hedge), strict=True)}) >= 2
+
+
+def test_a_class_the_photo_does_not_show_is_left_for_the_generator() -> None:
+    original = _street()
+    edited = original.copy()
+    edited[60:80, 60:100] = CAR  # no car anywhere in the photo
+    hole = dilate(edited != original, 4)
+    filled, done = clone_fill(_coded_photo(), edited, hole)
+    assert not done[edited == CAR].any()
+    assert done[hole & (edited == ROAD)].all()  # the road ring around it is still cloned
+    assert best_offset(np.zeros((8, 8), bool), np.ones((8, 8), bool)) is None
+
+
+def _predictor() -> Predictor:
+    cfg = GeneratorConfig(depth=3, ngf=4, upsample="resize")
+    torch.manual_seed(0)
+    g = build_generator(cfg).eval()
+    return Predictor(LoadedGenerator(model=g, config=cfg, card={}, path=Path("tiny.safetensors")), "cpu",
+                     backend="eager")
+
+
+def test_clone_editor_is_bit_identical_outside_and_generates_what_the_photo_lacks() -> None:
+    original = _street()
+    original[60:84, 80:120] = CAR
+    edited = original.copy()
+    edited[original == CAR] = ROAD
+    edited[30:40, 20:40] = CAR  # a car painted on the building: the photo has no car left to copy
+    photo = _coded_photo()
+    predictor = _predictor()
+    editor = PhotoEditor(CloneRenderer(predictor))
+    result = editor.render(photo, original, edited)
+    outside = ~result.region
+    assert np.array_equal(result.image[outside], photo[outside])
+    assert result.box is not None and (result.box.height, result.box.width) == (H, W)  # sees the whole photo
+    inner = result.alpha == 1  # no seam blend there: the renderer's own pixels
+    road = inner & (edited == ROAD)
+    rows, cols = _source_of(result.image, road)
+    assert np.array_equal(rows, np.nonzero(road)[0]) and (original[rows, cols] == ROAD).all()
+    new_car = inner & (edited == CAR)
+    assert np.array_equal(result.image[new_car], predictor.predict(edited)[new_car])
