@@ -11,12 +11,13 @@ choose: the run's own validation pairs (its config.toml's holdout: 3 % of CamVid
   PhotoEditor (the photo outside, the true labels inside); scored by the mean absolute error to
   the real photo inside the region (0-255) and by the bundled 19-class segmenter's pixel accuracy
   there against the true labels. Best accuracy first.
-compare: held-out real photos: 10 CamVid test photos and 10 frames of the held-out clip
-  aachen_000005 (resized to 256×512, the app's canvas). Each photo's labels are read by the bundled
+compare: 10 CamVid test photos (reporting; with --photos val, 10 CamVid val photos instead, for
+  choosing) and 10 frames of the validation clip aachen_000005, which no model trains on (resized
+  to 256×512, the app's canvas). Each photo's labels are read by the bundled
   segmenter (as the app and `roadstudio-cli edit` do); two edits are made from them: the largest
   car becomes road ("remove a car"), and a hedge-shaped blob of vegetation is painted onto the
-  largest building/wall region ("add a hedge"). Every renderer (--renderers) renders every edit; the edited
-  photo is segmented again and scored inside the edited pixels against the edited labels (the
+  largest building/wall region ("add a hedge"). Every renderer (--renderers) renders every edit;
+  the edited photo is segmented again and scored inside the edited pixels against the edited labels (the
   unedited photo scores 0 there by construction). Prints the table and writes the figure.
 """
 
@@ -112,11 +113,16 @@ def choose(run: Path, candidates: list[Path]) -> None:
 # ----------------------------------------------------------------------------------------- compare
 
 
-def _photos() -> list[tuple[str, np.ndarray]]:
-    camvid = sorted((SHARED / "camvid" / "test").glob("*.png"))
+def _photos(split: str = "held-out") -> list[tuple[str, np.ndarray]]:
+    """20 photos: 10 CamVid test photos (held-out) or 10 CamVid val photos (val), and 10 frames of
+    the validation clip aachen_000005 (val takes the frames between the held-out set's)."""
+    camvid = sorted((SHARED / "camvid" / ("test" if split == "held-out" else "val")).glob("*.png"))
     picks = [camvid[i] for i in np.linspace(0, len(camvid) - 1, 10).astype(int)]
     clip = sorted((SHARED / "cityscapes-seq" / "A").glob("aachen_000005_*.jpg"))
-    picks += [clip[i] for i in np.linspace(0, len(clip) - 1, 10).astype(int)]
+    frames = np.linspace(0, len(clip) - 1, 10).astype(int)
+    if split != "held-out":  # the neighbouring frames: none of the held-out set's
+        frames = np.array([i + 1 if i + 1 < len(clip) and i + 1 not in frames else i - 1 for i in frames])
+    picks += [clip[i] for i in frames]
     out = []
     for p in picks:
         rgb = read_rgb(p)
@@ -170,15 +176,16 @@ def _tile(image: np.ndarray, height: int = 200) -> np.ndarray:
 
 
 def compare(model: Path | None, figure: Path | None, rows_in_figure: int,
-            renderers: tuple[str, ...] = RENDERERS) -> None:
+            renderers: tuple[str, ...] = RENDERERS, split: str = "held-out") -> None:
     seg = _segmenter()
     editors = {r: PhotoEditor.load(r, model if r == "photo-edit" else None, backend="eager")  # type: ignore[arg-type]
                for r in renderers}
     scores: dict[tuple[str, str, str], list[float]] = {}
     gaps: dict[tuple[str, str], list[float]] = {}
     examples: list[tuple[str, list[np.ndarray]]] = []
-    for n, (name, photo) in enumerate(_photos()):
-        source = "CamVid test" if not name.startswith("aachen") else "held-out clip"
+    for n, (name, photo) in enumerate(_photos(split)):
+        camvid_name = "CamVid test" if split == "held-out" else "CamVid val"
+        source = camvid_name if not name.startswith("aachen") else "clip aachen_000005"
         original = seg.predict_ids(photo)
         for edit_name, edited in _edits(original, n).items():
             mask = edited != original
@@ -198,7 +205,7 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int,
             examples.append((f"{name}: {edit_name}", [photo, overlay] + [outs[r] for r in editors]))
     print("\n| photos | edit | edits | " + " | ".join(editors) + " |")
     print("|---|---|---:|" + "---:|" * len(editors))
-    for source in ("CamVid test", "held-out clip", "all"):
+    for source in ("CamVid test" if split == "held-out" else "CamVid val", "clip aachen_000005", "all"):
         for edit_name in ("remove a car", "add a hedge"):
             columns = [scores.get((source, edit_name, r)) for r in editors]
             if all(columns):
@@ -208,8 +215,12 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int,
     for (edit_name, renderer), values in sorted(gaps.items()):
         print(f"  {edit_name}, {renderer}: {statistics.mean(values):.1f} over {len(values)} edits")
     if figure is not None and examples:
-        # Evenly spread over the list: both sources and both kinds of edit.
-        chosen = [examples[i] for i in np.linspace(0, len(examples) - 1, rows_in_figure).astype(int)]
+        # Half of the rows of each kind of edit, each half evenly spread over both sources.
+        chosen = []
+        for kind, rows_of_kind in (("remove a car", (rows_in_figure + 1) // 2), ("add a hedge", rows_in_figure // 2)):
+            of_kind = [e for e in examples if e[0].endswith(kind)]
+            if of_kind and rows_of_kind:
+                chosen += [of_kind[i] for i in np.linspace(0, len(of_kind) - 1, rows_of_kind).astype(int)]
         rows = [np.concatenate([_tile(t) for t in tiles], axis=1) for _, tiles in chosen]
         width = max(r.shape[1] for r in rows)
         rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
@@ -231,12 +242,15 @@ def main() -> None:
     m.add_argument("--rows", type=int, default=6)
     m.add_argument("--renderers", nargs="+", choices=RENDERERS, default=list(RENDERERS),
                    help="the renderers to compare, in the figure's column order")
+    m.add_argument("--photos", choices=("held-out", "val"), default="held-out",
+                   help="held-out: CamVid test photos (reporting); val: CamVid val photos (choosing); "
+                        "both with 10 frames of the validation clip")
     args = parser.parse_args()
     if args.mode == "choose":
         candidates = args.candidates or sorted((args.run / "checkpoints").glob("step_*.safetensors"))
         choose(args.run, candidates)
     else:
-        compare(args.model, args.figure, args.rows, tuple(args.renderers))
+        compare(args.model, args.figure, args.rows, tuple(args.renderers), args.photos)
 
 
 if __name__ == "__main__":

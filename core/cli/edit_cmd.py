@@ -3,11 +3,11 @@ labels were changed (issue 19 §4; core.edit).
 
 The photo is segmented (core.photo_labels.segment, the bundled 19-class segmenter unless --segmenter says
 otherwise); the edited region is where EDITED differs from that segmentation, dilated by a few
-pixels; the renderer repaints it ("photo-edit": the bundled photo-edit model, conditioned on the
-labels and the photo around the region; "paste": the label-only default model's rendering pasted
-in; "clone": the photo's own pixels of each painted class moved in from where the photo shows that
-class, the default model's rendering where it shows none) and blends the seam. Outside the
-region OUT is the photo, bit for bit.
+pixels; the renderer repaints it ("clone", the default: the photo's own pixels of each painted
+class moved in from where the photo shows that class, the default model's rendering where it
+shows none; "photo-edit": the bundled photo-edit model, conditioned on the labels and the photo
+around the region; "paste": the label-only default model's rendering pasted in) and blends the
+seam. Outside the region OUT is the photo, bit for bit.
 
 OUT.png carries provenance chunks (`roadstudio-cli info OUT.png`): the photo's name and SHA-256,
 the model's and the segmenter's names and SHA-256, the renderer, the edited label map (embedded)
@@ -22,6 +22,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.edit.names import DEFAULT_RENDERER, RENDERERS
 from core.errors import BadFileError, UserError
 
 if TYPE_CHECKING:
@@ -42,10 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, type=Path, metavar="EDITED.png",
                    help="the edited label map, the photo's size (labelIds PNG, colour label map or CamVid labels)")
     p.add_argument("--output", "-o", required=True, type=Path, metavar="OUT.png", help="the edited photo (.png)")
-    p.add_argument("--renderer", choices=("photo-edit", "paste", "clone"), default="photo-edit",
-                   help="photo-edit (default): the photo-edit model continues the photo into the region; "
-                        "paste: the label-only model's rendering pasted in; clone: the photo's own pixels of "
-                        "each painted class, copied from the nearest place that shows it")
+    p.add_argument("--renderer", choices=RENDERERS, default=DEFAULT_RENDERER,
+                   help="clone (default): the photo's own pixels of each painted class, copied from the nearest "
+                        "place that shows it (the default model where the photo shows none); photo-edit: the "
+                        "photo-edit model continues the photo into the region; paste: the label-only model's "
+                        "rendering pasted in")
     p.add_argument("--model", type=Path, default=None, metavar="M",
                    help="the renderer's generator (default: the bundled photo_edit.safetensors, or "
                         "default.safetensors for paste and clone)")

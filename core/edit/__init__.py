@@ -1,7 +1,7 @@
 """Edit a real photo: only what you repaint changes (issue 19 §4).
 
     from core.edit import PhotoEditor
-    editor = PhotoEditor.load("photo-edit")                 # or "paste", "clone"
+    editor = PhotoEditor.load()                             # "clone"; or "photo-edit", "paste"
     result = editor.render(photo, original_ids, edited_ids)  # EditResult: image, mask, region, ...
 
 core.edit.editor: the editor and its three renderers; core.edit.clone: the clone fill;

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.edit.masks import dilate
+
 #: The grid the offset search runs on, in photo pixels (a block counts as source only when all
 #: of it is the class, as target when any of it is in the hole).
 GRID = 4
@@ -32,6 +34,9 @@ VERTICAL_COST = 3.0
 #: The distance (in cost pixels) over which a move loses 1/e of its weight: the source of a fill
 #: should be the nearest place that shows the class, not merely one that covers the whole hole.
 REACH = 64.0
+#: Pixels within this distance of another class are never copied: a segmenter's class edges are
+#: soft (the reason the edited region is dilated), so a "road" pixel next to a car may be car.
+SOURCE_MARGIN = 4
 #: Offsets tried per class; what the last leaves uncovered goes to the generator.
 ROUNDS = 8
 #: An offset must cover at least this share of the remaining target blocks to be used.
@@ -88,14 +93,15 @@ def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: 
                grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
     """photo uint8 H×W×3, label ids uint8 H×W (the edited map), hole bool H×W -> (the photo with
     hole pixels copied from elsewhere in the photo, bool H×W: the hole pixels that were filled).
-    A pixel is only ever copied from a pixel outside the hole with the same label id."""
+    A pixel is only ever copied from a pixel outside the hole with the same label id, at least
+    SOURCE_MARGIN px from any other label and from the hole."""
     out = photo.copy()
     done = np.zeros(hole.shape, bool)
     h, w = hole.shape
     ys, xs = np.mgrid[0:h, 0:w]
     for c in np.unique(ids[hole]).tolist():
         remaining = hole & (ids == c)
-        source = ~hole & (ids == c)
+        source = ~dilate(hole | (ids != c), SOURCE_MARGIN)
         for _ in range(rounds):
             if not remaining.any():
                 break

@@ -2,7 +2,8 @@
 where the labels were changed (issue 19 §4). The API the app's edit mode and `roadstudio-cli edit`
 use:
 
-    editor = PhotoEditor.load("photo-edit")            # or "paste"; model=PATH for another file
+    editor = PhotoEditor.load()        # the default renderer ("clone"), or "photo-edit", "paste";
+                                       # model=PATH for another generator file
     result = editor.render(photo, original_ids, edited_ids)
     result.image     # uint8 H×W×3: bit-identical to `photo` outside result.region
     result.region    # bool H×W: the edited pixels (result.mask) dilated by a few pixels
@@ -31,19 +32,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from core.edit.clone import clone_fill
+from core.edit.names import DEFAULT_RENDERER, RENDERERS, RendererName
 from core.edit.masks import EDIT_DILATION, FEATHER, Box, blend, dilate, edited_region, feather, render_box
 from core.errors import UserError
 from core.render.infer import MAX_SIDE, Predictor, encode_ids, pad_to_multiple, to_photo
 from core.io.resources import resource_path
 
-RendererName = Literal["photo-edit", "paste", "clone"]
-RENDERERS: tuple[RendererName, ...] = ("photo-edit", "paste", "clone")
 #: Pixels of photo and labels around the edited region that the renderer sees.
 CONTEXT = 32
 #: When the crop around the region covers at least this share of the (padded) image, the whole
@@ -150,7 +150,7 @@ class EditResult:
     region: np.ndarray = field(repr=False)  # bool H×W: `mask` dilated; outside it image == photo
     alpha: np.ndarray = field(repr=False)  # float32 H×W: the rendering's weight (feathered seam)
     box: Box | None  # the crop that was rendered; None when nothing was edited
-    renderer: str  # "photo-edit" or "paste"
+    renderer: str  # a name of core.edit.names.RENDERERS
     backend: str  # inference path of the render (eager, onnxruntime, aoti), "" when none ran
     latency_s: float  # wall time of render()
 
@@ -194,7 +194,7 @@ class PhotoEditor:
         self.context = context
 
     @classmethod
-    def load(cls, renderer: RendererName = "photo-edit", model: str | Path | None = None, *,
+    def load(cls, renderer: RendererName = DEFAULT_RENDERER, model: str | Path | None = None, *,
              device: str = "cpu", backend: str | None = None, interactive: bool = False,
              threads: int | None = None) -> PhotoEditor:
         """An editor with the bundled model of `renderer` (or `model`). `backend`/`interactive`/

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from core.edit.names import DEFAULT_RENDERER
 from desktop.preview.worker import ModelInfo, ModelSource, PreviewRequest, PreviewWorker
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class PreviewController(QObject):
         self.model: ModelInfo | None = None
         self.variation: int | None = None
         self._loading = False
-        self.edit_renderer: str | None = "photo-edit"  # None: the usual preview even with a photo open
+        self.edit_renderer: str | None = DEFAULT_RENDERER  # None: the usual preview even with a photo open
         self.edit_models: dict[str, ModelInfo] = {}  # renderer -> its model, once loaded
         self._last_edit: EditResult | None = None  # from the worker, just before its preview_ready
         self._in_flight: _Sent | None = None
@@ -176,7 +177,7 @@ class PreviewController(QObject):
             return  # the preview follows as soon as a model is loaded
         version, ids = self._source()
         request = PreviewRequest(version=version, ids=ids.copy(), variation=self.variation, photo=photo,
-                                 renderer=self.edit_renderer or "photo-edit")
+                                 renderer=self.edit_renderer or DEFAULT_RENDERER)
         self._dirty = False
         self._in_flight = _Sent(self._generation, request, time.perf_counter())
         self.sent_versions.append(version)

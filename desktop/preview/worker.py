@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from core.edit.names import DEFAULT_RENDERER
 from core.errors import UserError
 from core.render.provenance import ModelStamp, file_sha256
 
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
     from desktop.photo.photo_layer import PhotoSource
 
 #: The edit renderers (core.edit.RENDERERS) and how the output panel names them.
-EDIT_RENDERER_TITLES: dict[str, str] = {"photo-edit": "Photo edit (photo-edit model)",
-                                        "paste": "Photo edit (paste: default model)",
-                                        "clone": "Photo edit (clone: the photo's own pixels)"}
+EDIT_RENDERER_TITLES: dict[str, str] = {"clone": "Photo edit (clone: the photo's own pixels)",
+                                        "photo-edit": "Photo edit (photo-edit model)",
+                                        "paste": "Photo edit (paste: default model)"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class PreviewRequest:
     ids: np.ndarray  # uint8 H×W label ids (a private copy)
     variation: int | None  # dropout seed, None = deterministic
     photo: PhotoSource | None = None  # an edit request: render the photo changed where ids differ
-    renderer: str = "photo-edit"  # which edit renderer (EDIT_RENDERER_TITLES), for edit requests
+    renderer: str = DEFAULT_RENDERER  # which edit renderer (EDIT_RENDERER_TITLES), for edit requests
 
 
 @dataclass(frozen=True)

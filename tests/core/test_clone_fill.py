@@ -60,7 +60,7 @@ def test_a_removed_car_is_filled_with_road_from_the_same_rows_outside_the_hole()
 
 def test_every_copied_pixel_comes_from_outside_the_hole_and_from_its_own_class() -> None:
     original = _street()
-    original[64:80, 20:40] = VEGETATION  # a bush: the only vegetation in the photo
+    original[60:90, 10:60] = VEGETATION  # a bush: the only vegetation in the photo
     edited = original.copy()
     edited[24:40, 120:170] = VEGETATION  # a hedge painted onto the building, wider than the bush
     edited[70:90, 100:150] = BUILDING  # and a block of building on the road, far below the building

@@ -303,8 +303,8 @@ def test_edit_cli_writes_the_edit_with_provenance_naming_the_photo_and_models(
         edit_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = edit_files
     out, ba = tmp_path / "out.png", tmp_path / "ba.png"
-    assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(out), "--model",
-                 str(f["pe"]), "--segmenter", str(f["seg"]), "--before-after", str(ba)]) == 0
+    assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(out), "--renderer",
+                 "photo-edit", "--model", str(f["pe"]), "--segmenter", str(f["seg"]), "--before-after", str(ba)]) == 0
     assert "wrote" in capsys.readouterr().out
     record = provenance.read(out)
     assert record.get("kind") == "edit" and record.get("renderer") == "photo-edit"
@@ -329,9 +329,9 @@ def test_edit_cli_writes_the_edit_with_provenance_naming_the_photo_and_models(
     assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(tmp_path / "p.png"),
                  "--renderer", "paste", "--model", str(f["plain"]), "--segmenter", str(f["seg"])]) == 0
     assert provenance.read(tmp_path / "p.png").get("renderer") == "paste"
-    # and the clone renderer: outside the region still the photo, bit for bit
+    # and the clone renderer, the default: outside the region still the photo, bit for bit
     assert main(["edit", str(f["photo"]), "--labels", str(f["edited"]), "--output", str(tmp_path / "c.png"),
-                 "--renderer", "clone", "--model", str(f["plain"]), "--segmenter", str(f["seg"])]) == 0
+                 "--model", str(f["plain"]), "--segmenter", str(f["seg"])]) == 0
     assert provenance.read(tmp_path / "c.png").get("renderer") == "clone"
     assert np.array_equal(read_rgb(tmp_path / "c.png")[outside], photo[outside])
 
@@ -361,7 +361,8 @@ def test_edit_cli_bad_inputs_are_one_named_line_and_exit_2(edit_files: dict[str,
         model = str(f["plain"])
     elif case == "output not png":
         out = str(tmp_path / "o.jpg")
-    code = main(["edit", photo, "--labels", labels, "--output", out, "--model", model, "--segmenter", str(f["seg"])])
+    code = main(["edit", photo, "--labels", labels, "--output", out, "--renderer", "photo-edit", "--model", model,
+                 "--segmenter", str(f["seg"])])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err

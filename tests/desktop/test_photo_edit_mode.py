@@ -1,8 +1,8 @@
 """Edit mode in the app (issue 19 §4): with a photo open, the output panel is the photo itself,
-changed only where its labels were repainted (the worker's PhotoEditor with the bundled
-photo-edit model); undo brings the photo back bit for bit; File ▸ Export edited photo… writes
-the edit with provenance naming the photo and the models; the clone output fills a painted-over
-car with the photo's own road. A real CamVid test photo, scaled down,
+changed only where its labels were repainted (the worker's PhotoEditor: by default the clone
+renderer, which fills a painted-over car with the photo's own road; or the bundled photo-edit
+model); undo brings the photo back bit for bit; File ▸ Export edited photo… writes the edit with
+provenance naming the photo and the models. A real CamVid test photo, scaled down,
 painted with real mouse drags; the arrays checked are the worker's results, not screenshots."""
 
 from __future__ import annotations
@@ -74,41 +74,44 @@ def test_painting_road_over_a_car_changes_the_photo_only_there_and_undo_restores
     out = wait_for_output_of_document(window, qtbot)
     np.testing.assert_array_equal(out, source.rgb)
     assert window.preview_panel.title.isVisible()
-    assert "Photo edit (photo-edit model)" in window.preview_panel.title.text()
+    assert "Photo edit (clone: the photo's own pixels)" in window.preview_panel.title.text()  # the default
     assert window.edit_export.action.isEnabled()
 
     paint_road_over_the_largest_car(window, mouse_for)
     doc = window.session.document
     changed = source.changed_mask(doc.ids)
     assert changed.sum() > 20 and set(np.unique(doc.ids[changed]).tolist()) == {ROAD}
-    out = wait_for_output_of_document(window, qtbot)
-    shown = window.preview.last_shown
-    assert shown.edit is not None and shown.renderer == "photo-edit"
-    assert shown.model is not None and shown.model.name == "photo_edit.safetensors"
     region = dilate(changed, EDIT_DILATION)
-    np.testing.assert_array_equal(shown.edit.region, region)
-    assert out.shape == source.rgb.shape and out.dtype == np.uint8
-    np.testing.assert_array_equal(out[~region], source.rgb[~region])  # untouched outside, bit for bit
-    assert np.abs(out[changed].astype(int) - source.rgb[changed].astype(int)).mean() > 3  # the car repainted
 
-    # Output ▸ clone: the car's pixels become the photo's own road, copied from the same rows.
-    combo = window.photo.bar.output_combo
-    combo.setCurrentIndex(combo.findData("clone"))
-    qtbot.waitUntil(lambda: window.preview.last_shown.renderer == "clone", timeout=WAIT_MS)
+    # The default output, clone: the car's pixels become the photo's own road.
     cloned = wait_for_output_of_document(window, qtbot)
-    assert "clone" in window.preview_panel.title.text()
-    np.testing.assert_array_equal(cloned[~region], source.rgb[~region])
-    inner = window.preview.last_shown.edit.alpha == 1
+    shown = window.preview.last_shown
+    assert shown.edit is not None and shown.renderer == "clone"
+    np.testing.assert_array_equal(shown.edit.region, region)
+    np.testing.assert_array_equal(cloned[~region], source.rgb[~region])  # untouched outside, bit for bit
+    inner = shown.edit.alpha == 1
     assert inner[changed].mean() > 0.5
+
     def codes(rgb: np.ndarray) -> np.ndarray:
         return rgb[..., 0].astype(np.int64) << 16 | rgb[..., 1].astype(np.int64) << 8 | rgb[..., 2]
 
     road_outside = codes(source.rgb[~region & (source.original_ids == ROAD)])
     # each repainted pixel is one of the photo's own road pixels (from outside the edit)
     assert np.isin(codes(cloned[inner & changed]), road_outside).mean() > 0.9
+
+    # Output ▸ photo-edit model: the car repainted by the bundled photo-edit generator.
+    combo = window.photo.bar.output_combo
     combo.setCurrentIndex(combo.findData("photo-edit"))
     qtbot.waitUntil(lambda: window.preview.last_shown.renderer == "photo-edit", timeout=WAIT_MS)
     out = wait_for_output_of_document(window, qtbot)
+    shown = window.preview.last_shown
+    assert "Photo edit (photo-edit model)" in window.preview_panel.title.text()
+    assert shown.model is not None and shown.model.name == "photo_edit.safetensors"
+    np.testing.assert_array_equal(shown.edit.region, region)
+    assert out.shape == source.rgb.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[~region], source.rgb[~region])  # untouched outside, bit for bit
+    assert np.abs(out[changed].astype(int) - source.rgb[changed].astype(int)).mean() > 3  # the car repainted
+    assert not np.array_equal(out, cloned)
 
     # Export: the edit on screen, with the photo's SHA-256, the models and the edited labels.
     import desktop.photo.export as export
