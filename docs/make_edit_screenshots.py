@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,28 +22,12 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from core.io import imageio
-from desktop import settings
 from desktop.qimage import qimage_to_rgb
+from docs.shots import open_window, settle, wait
 
 ROAD, VEGETATION = 7, 21
 #: (class, brush px, rows y0..y1 step, columns x0..x1) in photo pixels of 0001TP_008550.
 STROKES = [(ROAD, 14, (192, 280, 8), (306, 404)), (VEGETATION, 12, (200, 236, 6), (0, 92))]
-
-
-def wait(app: QApplication, done: Callable[[], bool], what: str, seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while not done():
-        if time.time() > deadline:
-            raise TimeoutError(what)
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def settle(app: QApplication, seconds: float = 0.3) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def drag(widget: QWidget, points: list[QPointF]) -> None:
@@ -65,14 +46,7 @@ def main() -> int:
     parser.add_argument("photo", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "images")
     args = parser.parse_args()
-    settings.isolate(Path(tempfile.mkdtemp(prefix="rs_shots_")))
-    app = QApplication(sys.argv[:1])
-    settings.configure_application()
-    from desktop.main_window import MainWindow
-
-    window = MainWindow(device="cpu")
-    window.resize(1400, 720)
-    window.show()
+    app, window = open_window()
     window.load_default_model()
     opened: list[object] = []
     window.photo.photo_opened.connect(opened.append)

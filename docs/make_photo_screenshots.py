@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtWidgets import QApplication
-
 from core.io import imageio
-from desktop import settings
 from desktop.qimage import qimage_to_rgb
-
-
-def settle(app: QApplication, seconds: float = 0.2) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
+from docs.shots import open_window, settle, wait
 
 
 def main() -> int:
@@ -36,26 +25,15 @@ def main() -> int:
     parser.add_argument("photo", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "images")
     args = parser.parse_args()
-    settings.isolate(Path(tempfile.mkdtemp(prefix="rs_shots_")))
-    app = QApplication(sys.argv[:1])
-    settings.configure_application()
-    from desktop.main_window import MainWindow
-
-    window = MainWindow(device="cpu")
-    window.resize(1400, 720)
-    window.show()
+    app, window = open_window()
     window.load_default_model()
     bar = window.photo.bar  # the default model's rendering beside the labels, not the photo edit
     bar.output_combo.setCurrentIndex(bar.output_combo.findData(None))
     opened: list[object] = []
     window.photo.photo_opened.connect(opened.append)
     window.photo.open_photo(args.photo)
-    deadline = time.time() + 180
-    while not opened or window.shown_version < window.session.document.version or window.preview.in_flight:
-        if time.time() > deadline:
-            raise TimeoutError("the photo or its preview did not come")
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, lambda: bool(opened) and window.shown_version >= window.session.document.version
+         and not window.preview.in_flight, "the photo or its preview did not come")
     args.out.mkdir(parents=True, exist_ok=True)
     window.photo.bar.label_slider.setValue(50)
     settle(app)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,9 +22,9 @@ from PySide6.QtWidgets import QApplication
 
 from core.io import imageio
 from core.labels import class_by_name
-from desktop import settings
 from desktop.preview.worker import ModelSource
 from desktop.qimage import qimage_to_rgb
+from docs.shots import open_window, wait
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -99,12 +98,8 @@ def paint_street(p: Painter) -> None:
 
 
 def wait_for_preview(app: QApplication, window: MainWindow, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while window.shown_version < window.session.document.version or window.preview.in_flight:
-        if time.time() > deadline:
-            raise TimeoutError("no preview")
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, lambda: window.shown_version >= window.session.document.version and not window.preview.in_flight,
+         "no preview", timeout)
 
 
 def main() -> int:
@@ -112,15 +107,8 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "images")
     args = parser.parse_args()
-    settings.isolate(Path(tempfile.mkdtemp(prefix="rs_shots_")))
-    app = QApplication(sys.argv[:1])
-    settings.configure_application()
-    from desktop.main_window import MainWindow
-
-    window = MainWindow(device="cpu")
-    window.resize(1400, 720)
+    app, window = open_window()
     window.session.new_scene(256, 512, 0)
-    window.show()
     app.processEvents()
     window.load_model(ModelSource(path=args.checkpoint))
     painter = Painter(app, window)
