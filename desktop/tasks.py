@@ -2,8 +2,9 @@
 
 `TaskRunner.submit(fn, on_success, on_failure)` runs `fn()` on the runner's private QThreadPool
 (private, so closing a window waits for exactly its own jobs). superqt-style, each job is a
-QRunnable that owns a small signals object; the outcome comes back as a queued signal, so the
-callbacks always run on the GUI thread, never on the pool thread. The GUI thread never does
+QRunnable that owns a small signals object; the job's id comes back as a queued signal and the
+outcome is read from the job there, so the callbacks always run on the GUI thread, never on the
+pool thread. The GUI thread never does
 dataset, run-folder or label-map file I/O itself.
 
 - **Latest wins per key:** jobs submitted with the same `key` make older ones stale: only the
@@ -35,8 +36,10 @@ def error_message(exc: BaseException) -> str:
 
 
 class _TaskSignals(QObject):
-    succeeded = Signal(int, object)  # (task id, result)
-    failed = Signal(int, object)  # (task id, exception)
+    # Only ints cross threads: the outcome itself stays on the task (`_Task.outcome`), which the
+    # runner holds until delivery. Passing Python objects through a queued `object` signal once
+    # crashed the GUI thread on delivery under heavy load (a segfault entering the slot).
+    finished = Signal(int)  # task id; its outcome is on the task
     progressed = Signal(int, int, int)  # (task id, done, total)
 
 
@@ -47,6 +50,7 @@ class _Task(QRunnable):
         self.fn = fn
         self.with_progress = with_progress
         self.signals = _TaskSignals()
+        self.outcome: tuple[bool, Any] | None = None  # (succeeded, result or exception), set before `finished`
         # The pool must not delete the runnable (and its signals) before the queued signal is
         # delivered; the runner keeps it alive instead.
         self.setAutoDelete(False)
@@ -58,9 +62,10 @@ class _Task(QRunnable):
             else:
                 result = self.fn()
         except BaseException as exc:  # noqa: BLE001 - every outcome reaches on_failure, so `busy` always clears
-            self.signals.failed.emit(self.task_id, exc)
+            self.outcome = (False, exc)
         else:
-            self.signals.succeeded.emit(self.task_id, result)
+            self.outcome = (True, result)
+        self.signals.finished.emit(self.task_id)
 
 
 @dataclass
@@ -92,8 +97,7 @@ class TaskRunner(QObject):
         self._next_id += 1
         task = _Task(self._next_id, fn, with_progress=on_progress is not None)
         # Bound methods of this QObject (which lives on the GUI thread): Qt queues the calls there.
-        task.signals.succeeded.connect(self._on_task_succeeded)
-        task.signals.failed.connect(self._on_task_failed)
+        task.signals.finished.connect(self._on_task_finished)
         task.signals.progressed.connect(self._on_task_progressed)
         self._live[task.task_id] = _Pending(task, key, on_success, on_failure, on_progress)
         if key is not None:
@@ -121,15 +125,14 @@ class TaskRunner(QObject):
         if pending is not None and pending.on_progress is not None and self._current(task_id, pending):
             pending.on_progress(done, total)
 
-    def _on_task_succeeded(self, task_id: int, result: object) -> None:
+    def _on_task_finished(self, task_id: int) -> None:
         pending = self._live.pop(task_id, None)
-        if pending is not None and self._current(task_id, pending) and _receiver_alive(pending.on_success):
-            pending.on_success(result)
-
-    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
-        pending = self._live.pop(task_id, None)
-        if pending is not None and self._current(task_id, pending) and _receiver_alive(pending.on_failure):
-            pending.on_failure(exc)
+        if pending is None or pending.task.outcome is None or not self._current(task_id, pending):
+            return
+        succeeded, value = pending.task.outcome
+        callback = pending.on_success if succeeded else pending.on_failure
+        if _receiver_alive(callback):
+            callback(value)
 
 
 def _receiver_alive(callback: Callable[..., Any]) -> bool:
