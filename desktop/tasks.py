@@ -1,10 +1,9 @@
 """One-shot background jobs: run a plain function off the GUI thread, get its outcome on it.
 
 `TaskRunner.submit(fn, on_success, on_failure)` runs `fn()` on the runner's private QThreadPool
-(private, so closing a window waits for exactly its own jobs). superqt-style, each job is a
-QRunnable that owns a small signals object; the job's id comes back as a queued signal and the
-outcome is read from the job there, so the callbacks always run on the GUI thread, never on the
-pool thread. The GUI thread never does
+(private, so closing a window waits for exactly its own jobs). The job's id comes back as a queued
+signal of the runner and its outcome is read there, so the callbacks always run on the GUI
+thread, never on the pool thread. The GUI thread never does
 dataset, run-folder or label-map file I/O itself.
 
 - **Latest wins per key:** jobs submitted with the same `key` make older ones stale: only the
@@ -20,12 +19,13 @@ dataset, run-folder or label-map file I/O itself.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.errors import UserError
 
@@ -35,52 +35,27 @@ def error_message(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
 
-class _TaskSignals(QObject):
-    # Only ints cross threads: the outcome itself stays on the task (`_Task.outcome`), which the
-    # runner holds until delivery. Passing Python objects through a queued `object` signal once
-    # crashed the GUI thread on delivery under heavy load (a segfault entering the slot).
-    finished = Signal(int)  # task id; its outcome is on the task
-    progressed = Signal(int, int, int)  # (task id, done, total)
-
-
-class _Task(QRunnable):
-    def __init__(self, task_id: int, fn: Callable[..., Any], with_progress: bool) -> None:
-        super().__init__()
-        self.task_id = task_id
-        self.fn = fn
-        self.with_progress = with_progress
-        self.signals = _TaskSignals()
-        self.outcome: tuple[bool, Any] | None = None  # (succeeded, result or exception), set before `finished`
-        # The pool must not delete the runnable (and its signals) before the queued signal is
-        # delivered; the runner keeps it alive instead.
-        self.setAutoDelete(False)
-
-    def run(self) -> None:  # runs on a pool thread
-        try:
-            if self.with_progress:
-                result = self.fn(lambda done, total: self.signals.progressed.emit(self.task_id, done, total))
-            else:
-                result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - every outcome reaches on_failure, so `busy` always clears
-            self.outcome = (False, exc)
-        else:
-            self.outcome = (True, result)
-        self.signals.finished.emit(self.task_id)
-
-
 @dataclass
 class _Pending:
-    """A submitted job until its outcome is delivered (holding the task keeps it alive)."""
+    """A submitted job until its outcome is delivered."""
 
-    task: _Task
     key: str | None
     on_success: Callable[[Any], None]
     on_failure: Callable[[BaseException], None]
     on_progress: Callable[[int, int], None] | None
+    outcome: tuple[bool, Any] | None = None  # (succeeded, result or exception), set on the pool thread
 
 
 class TaskRunner(QObject):
     """Starts jobs on a private pool and delivers their outcomes on the GUI thread."""
+
+    # Emitted from pool threads; the runner lives on the GUI thread, so Qt queues the slots there.
+    # Only ints cross threads (the outcome waits in `_live`), and the pool runs plain Python
+    # callables: no Qt object is ever created or destroyed on a pool thread. (The earlier design, a
+    # Python QRunnable owning a signals QObject, let the last reference to both drop on whichever
+    # thread finished last, and once segfaulted the GUI thread under a fully loaded machine.)
+    _finished = Signal(int)  # task id
+    _progressed = Signal(int, int, int)  # (task id, done, total)
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 1) -> None:
         super().__init__(parent)
@@ -89,20 +64,34 @@ class TaskRunner(QObject):
         self._next_id = 0
         self._live: dict[int, _Pending] = {}
         self._latest: dict[str, int] = {}  # key -> id of the newest job with it
+        self._finished.connect(self._on_task_finished)
+        self._progressed.connect(self._on_task_progressed)
 
     def submit(self, fn: Callable[..., Any], on_success: Callable[[Any], None],
                on_failure: Callable[[BaseException], None], *, key: str | None = None,
                on_progress: Callable[[int, int], None] | None = None) -> None:
         """Run `fn()` (or `fn(progress)` with `on_progress`) on the pool; see the module doc."""
         self._next_id += 1
-        task = _Task(self._next_id, fn, with_progress=on_progress is not None)
-        # Bound methods of this QObject (which lives on the GUI thread): Qt queues the calls there.
-        task.signals.finished.connect(self._on_task_finished)
-        task.signals.progressed.connect(self._on_task_progressed)
-        self._live[task.task_id] = _Pending(task, key, on_success, on_failure, on_progress)
+        task_id = self._next_id
+        pending = _Pending(key, on_success, on_failure, on_progress)
+        self._live[task_id] = pending
         if key is not None:
-            self._latest[key] = task.task_id
-        self._pool.start(task)
+            self._latest[key] = task_id
+        finished, progressed = self._finished, self._progressed
+
+        def run() -> None:  # on a pool thread
+            try:
+                if on_progress is not None:
+                    result = fn(lambda done, total: _emit_quietly(progressed, task_id, done, total))
+                else:
+                    result = fn()
+            except BaseException as exc:  # noqa: BLE001 - every outcome reaches on_failure, so `busy` always clears
+                pending.outcome = (False, exc)
+            else:
+                pending.outcome = (True, result)
+            _emit_quietly(finished, task_id)  # nothing when the runner was deleted meanwhile
+
+        self._pool.start(run)
 
     def cancel(self, key: str) -> None:
         """Forget the pending outcome of `key`'s job (the job itself finishes in the background)."""
@@ -127,12 +116,18 @@ class TaskRunner(QObject):
 
     def _on_task_finished(self, task_id: int) -> None:
         pending = self._live.pop(task_id, None)
-        if pending is None or pending.task.outcome is None or not self._current(task_id, pending):
+        if pending is None or pending.outcome is None or not self._current(task_id, pending):
             return
-        succeeded, value = pending.task.outcome
+        succeeded, value = pending.outcome
         callback = pending.on_success if succeeded else pending.on_failure
         if _receiver_alive(callback):
             callback(value)
+
+
+def _emit_quietly(signal: Any, *args: int) -> None:
+    """Emit from a pool thread; nothing when the runner is gone."""
+    with contextlib.suppress(RuntimeError):
+        signal.emit(*args)
 
 
 def _receiver_alive(callback: Callable[..., Any]) -> bool:

@@ -1,6 +1,7 @@
 """The one background task runner (desktop/tasks.py): outcomes arrive on the GUI thread, the
 newest job of a key wins, cancel drops an outcome, errors arrive as exceptions with a one-line
-message, progress reaches the GUI thread, and a single-thread runner keeps submission order."""
+message, progress reaches the GUI thread, a single-thread runner keeps submission order, and a
+runner deleted while its job runs delivers nothing."""
 
 from __future__ import annotations
 
@@ -102,3 +103,25 @@ def test_progress_reaches_the_gui_thread_before_the_result(runner, qtbot):
                           (done, total, threading.current_thread() is threading.main_thread())))
     assert finished.args == ["checked"]
     assert seen == [(1, 3, True), (2, 3, True), (3, 3, True)]
+
+
+def test_a_runner_deleted_while_its_job_runs_delivers_nothing_and_does_not_crash(qtbot):
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    runner = TaskRunner()
+    release, ran = threading.Event(), threading.Event()
+    delivered: list[object] = []
+
+    def job() -> int:
+        release.wait(20)
+        ran.set()
+        return 1
+
+    runner.submit(job, delivered.append, delivered.append)
+    threading.Thread(target=release.set).start()  # the job may end before or during the deletion
+    shiboken6.delete(runner)  # the runner's pool waits for its job as it goes
+    assert ran.is_set()
+    for _ in range(5):
+        QApplication.processEvents()
+    assert delivered == []
