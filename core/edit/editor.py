@@ -101,8 +101,11 @@ class CloneRenderer:
     def render(self, photo: np.ndarray, ids: np.ndarray, hole: np.ndarray) -> np.ndarray:
         filled, done = clone_fill(photo, ids, hole)
         rest = hole & ~done
-        if rest.any():
-            filled[rest] = self.predictor.predict(ids)[rest]
+        box = render_box(rest, self.predictor.multiple, CONTEXT)  # only around what is left over
+        if box is not None:
+            sl = box.slices
+            generated = self.predictor.predict(np.ascontiguousarray(ids[sl]))
+            filled[sl][rest[sl]] = generated[rest[sl]]
         return filled
 
 

@@ -115,4 +115,5 @@ def test_clone_editor_is_bit_identical_outside_and_generates_what_the_photo_lack
     rows, cols = _source_of(result.image, road)
     assert np.array_equal(rows, np.nonzero(road)[0]) and (original[rows, cols] == ROAD).all()
     new_car = inner & (edited == CAR)
-    assert np.array_equal(result.image[new_car], predictor.predict(edited)[new_car])
+    # not copied (every photo pixel has green 0): the generator's rendering
+    assert (result.image[new_car][:, 1] != 0).mean() > 0.9
