@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         c.cursor_moved.connect(self.status.set_cursor)
         c.zoom_changed.connect(self.status.set_zoom)
         c.class_picked.connect(self._select_class)
+        c.message.connect(lambda text: self.status.showMessage(text, 8000))
         c.tool_changed.connect(self.tool_bar.show_tool)
         c.brush_size_changed.connect(self.tool_bar.show_brush_size)
 

@@ -6,7 +6,9 @@ PHOTO: ../shared/data/camvid/test/0001TP_008550.png (the regions below are that 
 is driven by real mouse events on the canvas: road over the parked SUV, vegetation (a hedge) along
 the foot of the left building. Writes photo_edit_before.png (the window with the photo open: the
 output is the photo), photo_edit_labels.png (the edited labels over the photo, the edit beside
-them) and photo_edit_after.png (the edited photo itself, the worker's image at full size).
+them) and photo_edit_after.png (the edited photo itself, the worker's image at full size); then,
+with the strokes undone, Remove object clicked on the parked SUV: photo_remove_labels.png (the
+window) and photo_remove_after.png (the edited photo).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from docs.shots import open_window, settle, wait
 ROAD, VEGETATION = 7, 21
 #: (class, brush px, rows y0..y1 step, columns x0..x1) in photo pixels of 0001TP_008550.
 STROKES = [(ROAD, 14, (192, 280, 8), (306, 404)), (VEGETATION, 12, (200, 236, 6), (0, 92))]
+#: Remove object clicks (x, y): the parked SUV (the segmenter reads it and the cars beside it as
+#: one car region, so one click takes them all).
+REMOVE_CLICKS = [(350, 240)]
 
 
 def drag(widget: QWidget, points: list[QPointF]) -> None:
@@ -79,6 +84,24 @@ def main() -> int:
     edit = window.preview.last_shown.edit
     print(f"relabelled {int(edit.mask.sum())} px, repainted {int(edit.region.sum())} px "
           f"({edit.region.mean():.1%}), {edit.latency_s * 1000:.0f} ms, {edit.renderer}")
+
+    # Remove object: undo the strokes, then one click on the parked SUV.
+    photo = window.session.photo
+    assert photo is not None
+    for _ in STROKES:
+        window.actions_.undo.trigger()  # Edit ▸ Undo, once per painted stroke group
+    while photo.changed_mask(window.session.document.ids).any() and window.actions_.undo.isEnabled():
+        window.actions_.undo.trigger()
+    print(f"after undo: {int(photo.changed_mask(window.session.document.ids).sum())} px differ from the photo's labels")
+    window.tool_bar.tool_actions["remove"].trigger()
+    for x, y in REMOVE_CLICKS:
+        drag(canvas, [canvas.document_to_widget(x + 0.5, y + 0.5)])
+    wait(app, lambda: edit_shown() and window.preview.last_shown.edit is not None, "the removal did not render")
+    settle(app)
+    imageio.write_png(args.out / "photo_remove_labels.png", qimage_to_rgb(window.grab().toImage()))
+    imageio.write_png(args.out / "photo_remove_after.png", window.last_output)
+    edit = window.preview.last_shown.edit
+    print(f"removed: relabelled {int(edit.mask.sum())} px, {edit.latency_s * 1000:.0f} ms, {edit.renderer}")
     window.session.document.mark_saved()
     window.shutdown()
     window.close()

@@ -25,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
+from core.edit.remove import fill_from_surroundings
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.geometry import (
     Mask,
@@ -50,7 +53,7 @@ BRUSH_SIZE_STEPS: tuple[int, ...] = (
     80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
 )  # fmt: skip
 
-TOOL_NAMES: tuple[str, ...] = ("brush", "eraser", "fill", "line", "rect", "polygon", "eyedropper")
+TOOL_NAMES: tuple[str, ...] = ("brush", "eraser", "fill", "line", "rect", "polygon", "eyedropper", "remove")
 #: Single-key shortcuts; the main window wires them through QActions.
 TOOL_SHORTCUTS: dict[str, str] = {
     "brush": "B",
@@ -60,6 +63,7 @@ TOOL_SHORTCUTS: dict[str, str] = {
     "rect": "R",
     "polygon": "P",
     "eyedropper": "I",
+    "remove": "O",
 }
 TOOL_LABELS: dict[str, str] = {
     "brush": "Brush",
@@ -69,6 +73,7 @@ TOOL_LABELS: dict[str, str] = {
     "rect": "Rectangle",
     "polygon": "Polygon",
     "eyedropper": "Eyedropper",
+    "remove": "Remove object",
 }
 
 
@@ -104,6 +109,8 @@ class PaintContext:
     brush_size: int = DEFAULT_BRUSH_SIZE
     #: Called by the eyedropper with the picked id.
     on_picked: Callable[[int], None] | None = None
+    #: Called with a line for the status bar when a tool declines a click (it says why).
+    on_message: Callable[[str], None] | None = None
     #: How close (document px) a click must be to a handle, e.g. the polygon's first vertex to
     #: close it. The canvas sets it to a few screen pixels at the current zoom.
     handle_radius: float = 3.0
@@ -246,6 +253,38 @@ class FillTool(Tool):
     def press(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
         mask = flood_fill_mask(self.document.ids, int(x // 1), int(y // 1))
         self._apply(mask, self.ctx.label_id)
+
+
+@dataclass
+class RemoveObjectTool(Tool):
+    """Click an object (the 4-connected region of the clicked pixel's id): it takes the labels
+    around it, row by row (core.edit.remove), as one undo step. With a photo open, the edit
+    renderer then shows the photo without it."""
+
+    name: ClassVar[str] = "remove"
+    #: Regions larger than this share of the map are not objects (a click on the road would
+    #: otherwise repaint the whole road from its edges): declined with a message.
+    max_share: ClassVar[float] = 0.15
+
+    def press(self, x: float, y: float, modifiers: Modifiers = Modifiers.NONE) -> None:
+        mask = flood_fill_mask(self.document.ids, int(x // 1), int(y // 1))
+        if mask is None:
+            return
+        y0, x0, m = mask
+        share = float(m.sum()) / (self.document.height * self.document.width)
+        if share > self.max_share:
+            if self.ctx.on_message is not None:
+                self.ctx.on_message(f"Remove object: that region covers {share:.0%} of the map — too large "
+                                    f"for an object (at most {self.max_share:.0%}); paint over it instead")
+            return
+        ids = self.document.ids
+        region = np.zeros(ids.shape, bool)
+        region[y0:y0 + m.shape[0], x0:x0 + m.shape[1]] = m
+        new = fill_from_surroundings(ids, region)[y0:y0 + m.shape[0], x0:x0 + m.shape[1]]
+        self.document.begin_stroke()
+        for label in np.unique(new[m]).tolist():
+            self._apply((y0, x0, m & (new == label)), int(label))
+        self.document.end_stroke()
 
 
 @dataclass
@@ -415,7 +454,7 @@ class PolygonTool(Tool):
 
 TOOL_CLASSES: dict[str, type[Tool]] = {
     cls.name: cls
-    for cls in (BrushTool, EraserTool, FillTool, LineTool, RectTool, PolygonTool, EyedropperTool)
+    for cls in (BrushTool, EraserTool, FillTool, LineTool, RectTool, PolygonTool, EyedropperTool, RemoveObjectTool)
 }
 
 

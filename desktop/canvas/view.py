@@ -113,6 +113,7 @@ class CanvasView(QWidget):
       zoom_changed(zoom)      new zoom factor (1.0 = 100 %)
       class_picked(id)        the eyedropper (or Ctrl+click with any tool) picked a class; it is
                               already the current class here
+      message(text)           a tool declined a click and says why (for the status bar)
       tool_changed(name)      set_tool changed the tool
       brush_size_changed(px)  set_brush_size / `[` `]` changed the brush diameter
     """
@@ -123,6 +124,7 @@ class CanvasView(QWidget):
     cursor_moved = Signal(int, int, int)
     zoom_changed = Signal(float)
     class_picked = Signal(int)
+    message = Signal(str)
     tool_changed = Signal(str)
     brush_size_changed = Signal(int)
 
@@ -133,7 +135,7 @@ class CanvasView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._doc = document if document is not None else LabelDocument()
-        self._ctx = PaintContext(self._doc, on_picked=self._on_tool_picked)
+        self._ctx = PaintContext(self._doc, on_picked=self._on_tool_picked, on_message=self.message.emit)
         self._tool: Tool = make_tool("brush", self._ctx)
         self._zoom = 1.0
         self._offset = QPointF(0.0, 0.0)

@@ -17,6 +17,7 @@ TOOLS: tuple[tuple[str, str, str], ...] = (
     ("rect", "&Rectangle", "R"),
     ("polygon", "&Polygon", "P"),
     ("eyedropper", "Eyedropper (p&ick class)", "I"),
+    ("remove", "Rem&ove object", "O"),
 )
 MAX_SEED = 999_999
 

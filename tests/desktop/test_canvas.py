@@ -118,6 +118,33 @@ def test_fill_fills_only_the_contiguous_region(canvas, mouse_for) -> None:
     assert events == ["started", "changed", "finished"]
 
 
+def test_remove_object_gives_a_clicked_car_the_labels_beside_it_in_one_undo_step(canvas, mouse_for) -> None:
+    ids = np.full(SHAPE, SKY, np.uint8)
+    ids[10:25] = BUILDING
+    ids[25:] = ROAD
+    ids[18:32, 20:34] = CAR  # a car on the road, its roof in front of the building
+    canvas.document.replace_all(ids)
+    canvas.set_view_transform(ZOOM, 0.0, 0.0)
+    canvas.set_tool("remove")
+    canvas.set_current_class(SKY)  # the current class plays no part
+    events = record(canvas)
+    mouse_for(canvas).click(w(25.5, 28.5))
+    expected = ids.copy()
+    expected[18:25, 20:34] = BUILDING  # what stands beside its roof
+    expected[25:32, 20:34] = ROAD  # and beside its wheels
+    np.testing.assert_array_equal(canvas.document.ids, expected)
+    assert events[0] == "started" and events[-1] == "finished"
+    assert canvas.document.undo_depth == 1
+    canvas.document.undo()
+    np.testing.assert_array_equal(canvas.document.ids, ids)
+    # the road is no object: too large, declined with a message, nothing changes
+    messages: list[str] = []
+    canvas.message.connect(messages.append)
+    mouse_for(canvas).click(w(5.5, 35.5))
+    np.testing.assert_array_equal(canvas.document.ids, ids)
+    assert messages and "too large for an object" in messages[0] and canvas.document.undo_depth == 0
+
+
 def test_eraser_paints_unlabeled(canvas, mouse_for) -> None:
     canvas.document.replace_all(np.full(SHAPE, ROAD, np.uint8))
     canvas.set_view_transform(ZOOM, 0.0, 0.0)
@@ -273,9 +300,9 @@ def test_set_tool_and_shortcut_table(canvas) -> None:
     canvas.tool_changed.connect(names.append)
     for name in TOOL_NAMES:
         canvas.set_tool(name)
-    assert names == list(TOOL_NAMES[1:]) and canvas.tool == "eyedropper"
+    assert names == list(TOOL_NAMES[1:]) and canvas.tool == "remove"
     assert TOOL_SHORTCUTS == {"brush": "B", "eraser": "E", "fill": "F", "line": "L", "rect": "R",
-                              "polygon": "P", "eyedropper": "I"}  # fmt: skip
+                              "polygon": "P", "eyedropper": "I", "remove": "O"}  # fmt: skip
     with pytest.raises(ValueError):
         canvas.set_tool("spray")
 

@@ -171,3 +171,37 @@ def test_exporting_over_the_photo_itself_is_refused_with_a_named_message(
     window.edit_export.action.trigger()
     assert error_boxes and "street.png" in error_boxes[-1][1] and "never over the photo" in error_boxes[-1][1]
     assert photo.read_bytes() == before
+
+
+def test_remove_object_tool_clicks_a_car_out_of_the_photo_and_undo_brings_it_back(
+        make_window, qtbot, photo, monkeypatch, mouse_for) -> None:
+    window = make_window()
+    window.resize(1100, 650)
+    window.show()
+    open_photo(window, qtbot, photo, monkeypatch)
+    source = window.session.photo
+    ids = source.original_ids
+    # A pixel of the largest car: the one nearest the middle of its pixels.
+    ys, xs = np.nonzero(ids == CAR)
+    k = int(np.argmin((ys - np.median(ys)) ** 2 + (xs - np.median(xs)) ** 2))
+    y, x = int(ys[k]), int(xs[k])
+    window.tool_bar.tool_actions["remove"].trigger()  # what a click on Remove object does
+    canvas = window.canvas
+    assert canvas.tool == "remove"
+    at = canvas.document_to_widget(x + 0.5, y + 0.5)
+    mouse_for(canvas).click((at.x(), at.y()))
+
+    doc = window.session.document
+    changed = source.changed_mask(doc.ids)
+    assert changed[y, x] and (ids[changed] == CAR).all()  # only car pixels were relabelled …
+    assert not (doc.ids[changed] == CAR).any()  # … to what surrounds them
+    out = wait_for_output_of_document(window, qtbot)
+    shown = window.preview.last_shown
+    assert shown.renderer == "clone" and shown.edit is not None
+    region = dilate(changed, EDIT_DILATION)
+    np.testing.assert_array_equal(out[~region], source.rgb[~region])
+    assert (out[changed] != source.rgb[changed]).any(axis=1).mean() > 0.5  # the car is painted over
+
+    trigger_shortcut(window, "Ctrl+Z")  # one click, one undo step
+    np.testing.assert_array_equal(doc.ids, source.original_ids)
+    np.testing.assert_array_equal(wait_for_output_of_document(window, qtbot), source.rgb)
