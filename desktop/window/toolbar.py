@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar, QToolButton
 
-#: (tool name, menu text, shortcut); names are the canvas tools' names.
+#: (tool name, menu text, shortcut); names are the canvas tools' names. Short texts: the tool bar
+#: must fit a 1366 px wide window with the view switch and the label opacity slider.
 TOOLS: tuple[tuple[str, str, str], ...] = (
     ("brush", "&Brush", "B"),
     ("eraser", "&Eraser", "E"),
@@ -16,9 +17,14 @@ TOOLS: tuple[tuple[str, str, str], ...] = (
     ("line", "&Line", "L"),
     ("rect", "&Rectangle", "R"),
     ("polygon", "&Polygon", "P"),
-    ("eyedropper", "Eyedropper (p&ick class)", "I"),
+    ("eyedropper", "E&yedropper", "I"),
     ("remove", "Rem&ove object", "O"),
 )
+TOOL_TIPS: dict[str, str] = {
+    "eyedropper": "Eyedropper: pick the class under the cursor (also Ctrl+click with any tool)",
+    "remove": "Remove object: click an object and it takes the labels beside it "
+              "(with a photo open, it disappears from the photo)",
+}
 MAX_SEED = 999_999
 
 
@@ -38,7 +44,7 @@ class StudioToolBar(QToolBar):
             action = QAction(text, window)
             action.setShortcut(QKeySequence(key))
             action.setCheckable(True)
-            action.setToolTip(f"{text.replace('&', '')} ({key})")
+            action.setToolTip(f"{TOOL_TIPS.get(name, text.replace('&', ''))} ({key})")
             action.setData(name)
             action.triggered.connect(lambda _checked=False, n=name: self.tool_selected.emit(n))
             self.tool_group.addAction(action)
