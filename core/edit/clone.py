@@ -37,6 +37,8 @@ REACH = 64.0
 #: Pixels within this distance of another class are never copied: a segmenter's class edges are
 #: soft (the reason the edited region is dilated), so a "road" pixel next to a car may be car.
 SOURCE_MARGIN = 4
+#: Half-width in px of the blend where two blocks moved by different offsets meet.
+SEAM = 3
 #: Offsets tried per class; what the last leaves uncovered goes to the generator.
 ROUNDS = 8
 #: An offset must cover at least this share of the remaining target blocks to be used.
@@ -89,16 +91,49 @@ def best_offset(target: np.ndarray, source: np.ndarray, grid: int = GRID) -> tup
     return int(dy[i, 0]), int(dx[0, j])
 
 
+def _box_sum(mask: np.ndarray, r: int) -> np.ndarray:
+    """For every pixel, how many pixels of `mask` lie in the (2r+1)² window around it."""
+    c = np.pad(mask.astype(np.int32), ((r + 1, r), (r + 1, r))).cumsum(0).cumsum(1)
+    k = 2 * r + 1
+    return c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
+
+
+def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray,
+                  blocks: list[tuple[int, int, int, np.ndarray, np.ndarray]], width: int) -> None:
+    """Where blocks moved by different offsets meet, mix their sources over `width` px: each
+    pixel becomes the mean of the candidates of the blocks within `width` of it (weighted by how
+    many of their pixels are near), counting a block only where its source is still its class.
+    Inside a block, far from any other, nothing changes."""
+    if len(blocks) < 2:
+        return
+    h, w = ids.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    total = np.zeros((h, w), np.float32)
+    acc = np.zeros((h, w, 3), np.float32)
+    filled_any = np.zeros((h, w), bool)
+    for c, dy, dx, filled, source in blocks:
+        sy, sx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
+        usable = (ids == c) & source[sy, sx] & (ys + dy == sy) & (xs + dx == sx)
+        weight = _box_sum(filled, width).astype(np.float32) * usable
+        total += weight
+        acc += weight[..., None] * photo[sy, sx].astype(np.float32)
+        filled_any |= filled
+    mix = filled_any & (total > 0)
+    out[mix] = np.clip(np.rint(acc[mix] / total[mix, None]), 0, 255).astype(np.uint8)
+
+
 def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: int = ROUNDS,
                grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
     """photo uint8 H×W×3, label ids uint8 H×W (the edited map), hole bool H×W -> (the photo with
     hole pixels copied from elsewhere in the photo, bool H×W: the hole pixels that were filled).
-    A pixel is only ever copied from a pixel outside the hole with the same label id, at least
-    SOURCE_MARGIN px from any other label and from the hole."""
+    A pixel is only ever taken from pixels outside the hole with the same label id, at least
+    SOURCE_MARGIN px from any other label and from the hole (where two blocks meet, a mean of
+    such pixels: SEAM px of blending)."""
     out = photo.copy()
     done = np.zeros(hole.shape, bool)
     h, w = hole.shape
     ys, xs = np.mgrid[0:h, 0:w]
+    blocks: list[tuple[int, int, int, np.ndarray, np.ndarray]] = []
     for c in np.unique(ids[hole]).tolist():
         remaining = hole & (ids == c)
         source = ~dilate(hole | (ids != c), SOURCE_MARGIN)
@@ -116,6 +151,8 @@ def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: 
             if not ok.any():
                 break
             out[ok] = photo[sy[ok], sx[ok]]
+            blocks.append((c, dy, dx, ok, source))
             done |= ok
             remaining &= ~ok
+    _soften_seams(photo, out, ids, blocks, SEAM)
     return out, done

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from core.config import GeneratorConfig
+from core.edit import clone
 from core.edit.clone import best_offset, clone_fill
 from core.edit.editor import CloneRenderer, PhotoEditor
 from core.edit.masks import dilate
@@ -58,7 +59,9 @@ def test_a_removed_car_is_filled_with_road_from_the_same_rows_outside_the_hole()
     assert (original[rows, cols] == ROAD).all() and not hole[rows, cols].any()
 
 
-def test_every_copied_pixel_comes_from_outside_the_hole_and_from_its_own_class() -> None:
+def test_every_copied_pixel_comes_from_outside_the_hole_and_from_its_own_class(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clone, "SEAM", 0)  # exact copies everywhere, so every source can be read back
     original = _street()
     original[60:90, 10:60] = VEGETATION  # a bush: the only vegetation in the photo
     edited = original.copy()
@@ -117,3 +120,27 @@ def test_clone_editor_is_bit_identical_outside_and_generates_what_the_photo_lack
     new_car = inner & (edited == CAR)
     # not copied (every photo pixel has green 0): the generator's rendering
     assert (result.image[new_car][:, 1] != 0).mean() > 0.9
+
+
+def test_where_two_blocks_meet_their_sources_are_mixed_and_elsewhere_copied_exactly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    original = _street()
+    original[60:90, 10:60] = VEGETATION  # a bush narrower than the hedge: two offsets are needed
+    edited = original.copy()
+    edited[24:40, 100:175] = VEGETATION
+    hole = dilate(edited != original, 2)
+    photo = _coded_photo()
+    blended, done = clone_fill(photo, edited, hole)
+    seam = clone.SEAM
+    monkeypatch.setattr(clone, "SEAM", 0)
+    copied, _ = clone_fill(photo, edited, hole)
+    # the offset each pixel was copied by (exact copies: colour = source position)
+    ys, xs = np.mgrid[0:H, 0:W]
+    offset = np.where(done, (copied[..., 0].astype(int) - ys) * 1000 + copied[..., 2].astype(int) - xs, -10**6)
+    seams = np.zeros_like(done)
+    seams[:, 1:] |= (offset[:, 1:] != offset[:, :-1]) & done[:, 1:] & done[:, :-1]
+    seams[1:, :] |= (offset[1:, :] != offset[:-1, :]) & done[1:, :] & done[:-1, :]
+    assert seams.any()
+    near = dilate(seams, seam + 1)
+    differs = (blended != copied).any(axis=2)
+    assert differs.any() and not (differs & ~near).any()  # mixed at the seams only
