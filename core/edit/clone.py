@@ -101,25 +101,37 @@ def _box_sum(mask: np.ndarray, r: int) -> np.ndarray:
 def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray,
                   blocks: list[tuple[int, int, int, np.ndarray, np.ndarray]], width: int) -> None:
     """Where blocks moved by different offsets meet, mix their sources over `width` px: each
-    pixel becomes the mean of the candidates of the blocks within `width` of it (weighted by how
-    many of their pixels are near), counting a block only where its source is still its class.
-    Inside a block, far from any other, nothing changes."""
-    if len(blocks) < 2:
+    such pixel becomes the mean of the candidates of the blocks within `width` of it (weighted by
+    how many of their pixels are near), counting a block only where its source is still its
+    class. Pixels near one block only are left as they are (exact copies)."""
+    if len(blocks) < 2 or width <= 0:
         return
     h, w = ids.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    total = np.zeros((h, w), np.float32)
-    acc = np.zeros((h, w, 3), np.float32)
     filled_any = np.zeros((h, w), bool)
-    for c, dy, dx, filled, source in blocks:
-        sy, sx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
-        usable = (ids == c) & source[sy, sx] & (ys + dy == sy) & (xs + dx == sx)
-        weight = _box_sum(filled, width).astype(np.float32) * usable
+    for block in blocks:
+        filled_any |= block[3]
+    rows, cols = np.nonzero(filled_any.any(axis=1))[0], np.nonzero(filled_any.any(axis=0))[0]
+    y0, y1 = max(0, int(rows[0]) - width), min(h, int(rows[-1]) + 1 + width)
+    x0, x1 = max(0, int(cols[0]) - width), min(w, int(cols[-1]) + 1 + width)
+    sums = [_box_sum(block[3][y0:y1, x0:x1], width) for block in blocks]
+    near_blocks = np.zeros((y1 - y0, x1 - x0), np.int32)
+    for near in sums:
+        near_blocks += near > 0
+    py, px = np.nonzero(filled_any[y0:y1, x0:x1] & (near_blocks >= 2))
+    if py.size == 0:
+        return
+    total = np.zeros(py.size, np.float32)
+    acc = np.zeros((py.size, 3), np.float32)
+    gy, gx = py + y0, px + x0  # in the photo
+    for (c, dy, dx, _filled, source), near in zip(blocks, sums, strict=True):
+        sy, sx = gy + dy, gx + dx
+        usable = (ids[gy, gx] == c) & (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
+        usable[usable] = source[sy[usable], sx[usable]]
+        weight = near[py, px].astype(np.float32) * usable
         total += weight
-        acc += weight[..., None] * photo[sy, sx].astype(np.float32)
-        filled_any |= filled
-    mix = filled_any & (total > 0)
-    out[mix] = np.clip(np.rint(acc[mix] / total[mix, None]), 0, 255).astype(np.uint8)
+        acc += weight[:, None] * photo[np.clip(sy, 0, h - 1), np.clip(sx, 0, w - 1)].astype(np.float32)
+    ok = total > 0
+    out[gy[ok], gx[ok]] = np.clip(np.rint(acc[ok] / total[ok, None]), 0, 255).astype(np.uint8)
 
 
 def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: int = ROUNDS,
