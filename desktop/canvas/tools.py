@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from core.edit.remove import fill_from_surroundings
+from core.labels import class_by_id
 from desktop.canvas.document import LabelDocument
 from desktop.canvas.geometry import (
     Mask,
@@ -109,7 +110,7 @@ class PaintContext:
     brush_size: int = DEFAULT_BRUSH_SIZE
     #: Called by the eyedropper with the picked id.
     on_picked: Callable[[int], None] | None = None
-    #: Called with a line for the status bar when a tool declines a click (it says why).
+    #: Called with a line for the status bar: what a tool did, or why it declined a click.
     on_message: Callable[[str], None] | None = None
     #: How close (document px) a click must be to a handle, e.g. the polygon's first vertex to
     #: close it. The canvas sets it to a few screen pixels at the current zoom.
@@ -281,10 +282,16 @@ class RemoveObjectTool(Tool):
         region = np.zeros(ids.shape, bool)
         region[y0:y0 + m.shape[0], x0:x0 + m.shape[1]] = m
         new = fill_from_surroundings(ids, region)[y0:y0 + m.shape[0], x0:x0 + m.shape[1]]
+        removed = class_by_id(int(ids[y0:y0 + m.shape[0], x0:x0 + m.shape[1]][m][0])).name
         self.document.begin_stroke()
-        for label in np.unique(new[m]).tolist():
+        labels, counts = np.unique(new[m], return_counts=True)
+        for label in labels.tolist():
             self._apply((y0, x0, m & (new == label)), int(label))
         self.document.end_stroke()
+        if self.ctx.on_message is not None:
+            order = np.argsort(-counts, kind="stable")
+            now = ", ".join(f"{class_by_id(int(labels[i])).name} {counts[i] / m.sum():.0%}" for i in order[:4])
+            self.ctx.on_message(f"Removed {removed} ({int(m.sum()):,} px): now {now}")
 
 
 @dataclass

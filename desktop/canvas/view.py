@@ -113,7 +113,7 @@ class CanvasView(QWidget):
       zoom_changed(zoom)      new zoom factor (1.0 = 100 %)
       class_picked(id)        the eyedropper (or Ctrl+click with any tool) picked a class; it is
                               already the current class here
-      message(text)           a tool declined a click and says why (for the status bar)
+      message(text)           what a tool did, or why it declined a click (for the status bar)
       tool_changed(name)      set_tool changed the tool
       brush_size_changed(px)  set_brush_size / `[` `]` changed the brush diameter
     """
