@@ -59,7 +59,7 @@ class StudioToolBar(QToolBar):
         self.brush_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.brush_slider.setRange(1, 128)
         self.brush_slider.setValue(16)
-        self.brush_slider.setFixedWidth(120)
+        self.brush_slider.setFixedWidth(96)
         self.brush_slider.setToolTip("Brush size in pixels ([ and ] change it)")
         self.brush_slider.valueChanged.connect(self._on_brush_slider_changed)
         self.addWidget(self.brush_slider)
