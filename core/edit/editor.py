@@ -67,6 +67,8 @@ class Renderer(Protocol):
 
     name: str
     predictor: Predictor
+    #: True: given the whole photo, not a crop around the region (PhotoEditor.crop_for).
+    whole_image: bool
 
     def render(self, photo: np.ndarray, ids: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """photo uint8 h×w×3, edited label ids uint8 h×w, hole bool h×w -> uint8 h×w×3.
@@ -78,6 +80,7 @@ class PasteRenderer:
     """The label-only model's rendering of the edited labels (the photo and hole are not seen)."""
 
     name = "paste"
+    whole_image = False
 
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
@@ -113,6 +116,7 @@ class PhotoEditRenderer:
     """A "labels+photo" generator: edited labels, the photo outside the hole, and the hole."""
 
     name = "photo-edit"
+    whole_image = False
 
     def __init__(self, predictor: Predictor) -> None:
         if not predictor.config.photo_conditioned:
@@ -225,7 +229,7 @@ class PhotoEditor:
         if box is None:
             return None
         h, w = region.shape
-        if getattr(self.renderer, "whole_image", False):
+        if self.renderer.whole_image:
             return Box(0, 0, h, w)
         ph, pw = self.predictor.padded_shape(h, w)
         if box.height * box.width >= WHOLE_IMAGE_SHARE * ph * pw:
