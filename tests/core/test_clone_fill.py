@@ -144,3 +144,44 @@ def test_where_two_blocks_meet_their_sources_are_mixed_and_elsewhere_copied_exac
     near = dilate(seams, seam + 1)
     differs = (blended != copied).any(axis=2)
     assert differs.any() and not (differs & ~near).any()  # mixed at the seams only
+
+
+def test_lane_markings_are_road_but_never_copied_into_a_removed_car() -> None:
+    """A white stripe on dark asphalt is road to the segmenter; repeating it across a removed car's
+    place would draw markings that are not there. Only road pixels of road's usual colour are copied
+    (the photo: asphalt grey with grain, white dashes in the car's own rows)."""
+    rng = np.random.default_rng(0)
+    original = _street()
+    original[60:84, 80:120] = CAR
+    edited = original.copy()
+    edited[original == CAR] = ROAD
+    hole = dilate(edited != original, 6)
+    photo = rng.integers(60, 80, size=(H, W, 3)).astype(np.uint8)
+    stripes = np.zeros((H, W), bool)
+    stripes[70:74, 10:70] = True  # dashes left and right of the car, in its rows
+    stripes[70:74, 130:190] = True
+    photo[stripes] = 235
+    filled, done = clone_fill(photo, edited, hole)
+    assert done[hole].all()
+    assert filled[hole].max() < 80  # asphalt only: no white pixel came along
+    assert np.array_equal(filled[~hole], photo[~hole])
+    # Without the typical-colour rule the nearest road (same rows, beside the car) brings the dashes.
+    old, clone.TYPICAL = clone.TYPICAL, None
+    try:
+        untyped, _ = clone_fill(photo, edited, hole)
+    finally:
+        clone.TYPICAL = old
+    assert (untyped[hole] > 200).all(axis=-1).any()
+
+
+def test_atypical_marks_outliers_of_a_class_by_its_robust_spread() -> None:
+    photo = np.full((10, 10, 3), 100, np.uint8)
+    photo[..., 0] = np.arange(10, dtype=np.uint8)[None, :] + 95  # a gentle gradient is typical
+    photo[2, 3] = (250, 250, 250)
+    photo[7, 7] = (100, 100, 180)  # off in one channel only
+    where = np.ones((10, 10), bool)
+    where[0] = False  # not considered, whatever its colour
+    photo[0, 0] = (0, 0, 0)
+    out = clone.atypical(photo, where, 5.0)
+    assert set(zip(*np.nonzero(out), strict=True)) == {(2, 3), (7, 7)}
+    assert not clone.atypical(photo, np.zeros((10, 10), bool), 5.0).any()
