@@ -18,6 +18,14 @@ preview are printed. Nothing is asserted; the target is p50 ≤ 150 ms at 256×5
 
 from __future__ import annotations
 
+import os
+
+# As the app (desktop/app.py) before torch is imported: waiting OpenMP and ONNX Runtime threads
+# sleep instead of spinning. Without it the preview's thread pool spins after every run against
+# the next render (the clone renderer's numpy, on the same two cores), and the table measures
+# that contention, not an edit.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import functools
 import statistics

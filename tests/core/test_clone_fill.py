@@ -174,14 +174,18 @@ def test_lane_markings_are_road_but_never_copied_into_a_removed_car() -> None:
     assert (untyped[hole] > 200).all(axis=-1).any()
 
 
-def test_atypical_marks_outliers_of_a_class_by_its_robust_spread() -> None:
+def test_atypical_marks_outliers_of_each_region_by_its_robust_spread() -> None:
     photo = np.full((10, 10, 3), 100, np.uint8)
     photo[..., 0] = np.arange(10, dtype=np.uint8)[None, :] + 95  # a gentle gradient is typical
     photo[2, 3] = (250, 250, 250)
     photo[7, 7] = (100, 100, 180)  # off in one channel only
-    where = np.ones((10, 10), bool)
-    where[0] = False  # not considered, whatever its colour
+    ids = np.full((10, 10), ROAD, np.uint8)
+    ids[:, 8:] = SKY  # another label, bright: typical of itself, judged by its own colours
+    photo[:, 8:] = (230, 230, 240)
+    photo[9, 9] = (40, 40, 40)
+    regions = {ROAD: ids == ROAD, SKY: ids == SKY}
+    regions[ROAD][0] = False  # not considered, whatever its colour
     photo[0, 0] = (0, 0, 0)
-    out = clone.atypical(photo, where, 5.0)
-    assert set(zip(*np.nonzero(out), strict=True)) == {(2, 3), (7, 7)}
-    assert not clone.atypical(photo, np.zeros((10, 10), bool), 5.0).any()
+    out = clone.atypical(photo, ids, regions, 5.0)
+    assert set(zip(*np.nonzero(out), strict=True)) == {(2, 3), (7, 7), (9, 9)}
+    assert not clone.atypical(photo, ids, {ROAD: np.zeros((10, 10), bool)}, 5.0).any()
