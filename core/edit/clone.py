@@ -24,6 +24,8 @@ Pure numpy; no Qt, no torch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from core.edit.masks import dilate
@@ -169,8 +171,22 @@ def _box_sum(mask: np.ndarray, r: int) -> np.ndarray:
     return c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
 
 
-def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray,
-                  blocks: list[tuple[int, int, int, np.ndarray, np.ndarray]], width: int) -> None:
+@dataclass(frozen=True)
+class _Block:
+    """The pixels of one class that one offset filled: `filled` is a bool H×W mask whose True
+    pixels all lie in rows y0:y1 and columns x0:x1."""
+    label: int
+    dy: int
+    dx: int
+    filled: np.ndarray
+    source: np.ndarray
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+
+def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray, blocks: list[_Block], width: int) -> None:
     """Where blocks moved by different offsets meet, mix their sources over `width` px: each
     such pixel becomes the mean of the candidates of the blocks within `width` of it (weighted by
     how many of their pixels are near), counting a block only where its source is still its
@@ -178,27 +194,31 @@ def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray,
     if len(blocks) < 2 or width <= 0:
         return
     h, w = ids.shape
+    # Each block's neighbourhood counts, only within its own box grown by `width`.
+    near: list[tuple[int, int, np.ndarray]] = []
+    near_blocks = np.zeros((h, w), np.int8)
     filled_any = np.zeros((h, w), bool)
-    for block in blocks:
-        filled_any |= block[3]
-    rows, cols = np.nonzero(filled_any.any(axis=1))[0], np.nonzero(filled_any.any(axis=0))[0]
-    y0, y1 = max(0, int(rows[0]) - width), min(h, int(rows[-1]) + 1 + width)
-    x0, x1 = max(0, int(cols[0]) - width), min(w, int(cols[-1]) + 1 + width)
-    sums = [_box_sum(block[3][y0:y1, x0:x1], width) for block in blocks]
-    near_blocks = np.zeros((y1 - y0, x1 - x0), np.int32)
-    for near in sums:
-        near_blocks += near > 0
-    py, px = np.nonzero(filled_any[y0:y1, x0:x1] & (near_blocks >= 2))
-    if py.size == 0:
+    for b in blocks:
+        y0, y1 = max(0, b.y0 - width), min(h, b.y1 + width)
+        x0, x1 = max(0, b.x0 - width), min(w, b.x1 + width)
+        counts = _box_sum(b.filled[y0:y1, x0:x1], width)
+        near.append((y0, x0, counts))
+        near_blocks[y0:y1, x0:x1] += counts > 0
+        filled_any[b.y0:b.y1, b.x0:b.x1] |= b.filled[b.y0:b.y1, b.x0:b.x1]
+    gy, gx = np.nonzero(filled_any & (near_blocks >= 2))
+    if gy.size == 0:
         return
-    total = np.zeros(py.size, np.float32)
-    acc = np.zeros((py.size, 3), np.float32)
-    gy, gx = py + y0, px + x0  # in the photo
-    for (c, dy, dx, _filled, source), near in zip(blocks, sums, strict=True):
-        sy, sx = gy + dy, gx + dx
-        usable = (ids[gy, gx] == c) & (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
-        usable[usable] = source[sy[usable], sx[usable]]
-        weight = near[py, px].astype(np.float32) * usable
+    total = np.zeros(gy.size, np.float32)
+    acc = np.zeros((gy.size, 3), np.float32)
+    for b, (y0, x0, counts) in zip(blocks, near, strict=True):
+        ly, lx = gy - y0, gx - x0  # in the block's box
+        inside = (ly >= 0) & (ly < counts.shape[0]) & (lx >= 0) & (lx < counts.shape[1])
+        weight = np.zeros(gy.size, np.float32)
+        weight[inside] = counts[ly[inside], lx[inside]]
+        sy, sx = gy + b.dy, gx + b.dx
+        usable = (weight > 0) & (ids[gy, gx] == b.label) & (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
+        usable[usable] = b.source[sy[usable], sx[usable]]
+        weight *= usable
         total += weight
         acc += weight[:, None] * photo[np.clip(sy, 0, h - 1), np.clip(sx, 0, w - 1)].astype(np.float32)
     ok = total > 0
@@ -215,7 +235,7 @@ def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: 
     out = photo.copy()
     done = np.zeros(hole.shape, bool)
     h, w = hole.shape
-    blocks: list[tuple[int, int, int, np.ndarray, np.ndarray]] = []
+    blocks: list[_Block] = []
     classes = np.unique(ids[hole]).tolist()
     sources = {c: ~dilate(hole | (ids != c), SOURCE_MARGIN) for c in classes}
     if TYPICAL is not None:
@@ -245,7 +265,8 @@ def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: 
             ok = np.zeros((h, w), bool)
             ok[ty, tx] = True
             out[ty, tx] = photo[sy, sx]
-            blocks.append((c, dy, dx, ok, source))
+            box = (int(ty.min()), int(ty.max()) + 1, int(tx.min()), int(tx.max()) + 1)
+            blocks.append(_Block(c, dy, dx, ok, source, *box))
             done |= ok
             remaining &= ~ok
     _soften_seams(photo, out, ids, blocks, SEAM)
