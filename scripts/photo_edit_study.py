@@ -15,8 +15,10 @@ compare: 10 CamVid test photos (reporting; with --photos val, 10 CamVid val phot
   choosing) and 10 frames of the validation clip aachen_000005, which no model trains on (resized
   to 256×512, the app's canvas). Each photo's labels are read by the bundled
   segmenter (as the app and `roadstudio-cli edit` do); two edits are made from them: the largest
-  car becomes road ("remove a car"), and a hedge-shaped blob of vegetation is painted onto the
-  largest building/wall region ("add a hedge"). Every renderer (--renderers) renders every edit;
+  car becomes road ("remove a car"), the same car is taken out with the app's Remove object tool
+  (core.edit.remove: its pixels take the background labels beside them, "remove object"), and a
+  hedge-shaped blob of vegetation is painted onto the largest building/wall region ("add a
+  hedge"). Every renderer (--renderers) renders every edit;
   the edited photo is segmented again and scored inside the edited pixels against the edited labels (the
   unedited photo scores 0 there by construction). Prints the table and writes the figure.
 """
@@ -32,6 +34,7 @@ from PIL import Image
 
 from core.edit import RENDERERS, PhotoEditor
 from core.edit.masks import dilate
+from core.edit.remove import fill_from_surroundings
 from core.edit.training import connected_region, object_hole
 from core.eval.segmenter import Segmenter, resolve_segmenter
 from core.io.imageio import read_rgb
@@ -42,6 +45,7 @@ SHARED = ROOT.parent / "shared" / "data"
 RING = 16  # px around an edit whose photo pixels of the edit's class are its colour reference
 ROAD, CAR, VEG = (class_by_name(n).id for n in ("road", "car", "vegetation"))
 BUILDING, WALL = class_by_name("building").id, class_by_name("wall").id
+EDIT_NAMES = ("remove a car", "remove object", "add a hedge")
 NOT_A_LABEL = 255  # marks a hidden region in the "original" map: differs from every real id
 
 
@@ -152,6 +156,7 @@ def _edits(ids: np.ndarray, seed: int) -> dict[str, np.ndarray]:
         e = ids.copy()
         e[car] = ROAD
         edits["remove a car"] = e
+        edits["remove object"] = fill_from_surroundings(ids, car)
     wall = _largest_region(ids, (BUILDING, WALL), 0.02)
     if wall is not None:
         rng = np.random.default_rng(seed)
@@ -206,7 +211,7 @@ def compare(model: Path | None, figure: Path | None, rows_in_figure: int,
     print("\n| photos | edit | edits | " + " | ".join(editors) + " |")
     print("|---|---|---:|" + "---:|" * len(editors))
     for source in ("CamVid test" if split == "held-out" else "CamVid val", "clip aachen_000005", "all"):
-        for edit_name in ("remove a car", "add a hedge"):
+        for edit_name in EDIT_NAMES:
             columns = [scores.get((source, edit_name, r)) for r in editors]
             if all(columns):
                 print(f"| {source} | {edit_name} | {len(columns[0] or [])} | "
