@@ -49,10 +49,10 @@ ROUNDS = 8
 MIN_COVER = 0.25
 #: A pixel whose colour lies further than this many robust spreads (1.4826·MAD per channel) from
 #: its class's median colour is not copied: lane markings on a road, a yellow jacket the segmenter
-#: calls building. None keeps every pixel of the class. On the validation photos every limit
+#: calls building (clone_fill's `typical`; None there keeps every pixel). On the validation photos every limit
 #: tried (3 to 6) beat None by about the same; 4 is the one under which no copied marking was left
 #: to the eye (docs/photo_editing.md).
-TYPICAL: float | None = 4.0
+TYPICAL = 4.0
 #: Atypical pixels are grown by this many px: a marking's soft, blurred edge goes with it. Must
 #: stay below SOURCE_MARGIN (clone_fill grows all classes' atypical pixels at once).
 TYPICAL_GROW = 2
@@ -226,22 +226,23 @@ def _soften_seams(photo: np.ndarray, out: np.ndarray, ids: np.ndarray, blocks: l
 
 
 def clone_fill(photo: np.ndarray, ids: np.ndarray, hole: np.ndarray, *, rounds: int = ROUNDS,
-               grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+               grid: int = GRID, typical: float | None = TYPICAL) -> tuple[np.ndarray, np.ndarray]:
     """photo uint8 H×W×3, label ids uint8 H×W (the edited map), hole bool H×W -> (the photo with
     hole pixels copied from elsewhere in the photo, bool H×W: the hole pixels that were filled).
     A pixel is only ever taken from pixels outside the hole with the same label id, at least
     SOURCE_MARGIN px from any other label and from the hole, whose colour is typical of that
-    label's pixels (TYPICAL; where two blocks meet, a mean of such pixels: SEAM px of blending)."""
+    label's pixels (`typical` spreads, None: any colour; where two blocks meet, a mean of such
+    pixels: SEAM px of blending)."""
     out = photo.copy()
     done = np.zeros(hole.shape, bool)
     h, w = hole.shape
     blocks: list[_Block] = []
     classes = np.unique(ids[hole]).tolist()
     sources = {c: ~dilate(hole | (ids != c), SOURCE_MARGIN) for c in classes}
-    if TYPICAL is not None:
+    if typical is not None:
         # One dilation serves every class: a grown atypical pixel of another class cannot reach a
         # source, which keeps SOURCE_MARGIN > TYPICAL_GROW px from other classes anyway.
-        unusable = dilate(atypical(photo, ids, sources, TYPICAL), TYPICAL_GROW)
+        unusable = dilate(atypical(photo, ids, sources, typical), TYPICAL_GROW)
         for source in sources.values():
             source &= ~unusable
     for c in classes:

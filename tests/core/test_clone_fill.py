@@ -166,11 +166,7 @@ def test_lane_markings_are_road_but_never_copied_into_a_removed_car() -> None:
     assert filled[hole].max() < 80  # asphalt only: no white pixel came along
     assert np.array_equal(filled[~hole], photo[~hole])
     # Without the typical-colour rule the nearest road (same rows, beside the car) brings the dashes.
-    old, clone.TYPICAL = clone.TYPICAL, None
-    try:
-        untyped, _ = clone_fill(photo, edited, hole)
-    finally:
-        clone.TYPICAL = old
+    untyped, _ = clone_fill(photo, edited, hole, typical=None)
     assert (untyped[hole] > 200).all(axis=-1).any()
 
 
